@@ -1,0 +1,114 @@
+# GridTokenX meter minting: ingestd + mintd around PostgreSQL, Redis and Solana.
+#
+#   make            release build into build/rel/
+#   make SAN=1      ASan+UBSan build into build/san/ (what the tests use)
+#   make check      install deps, build (sanitized, -Werror), run unit + integration tests
+#   make run        bring the whole system up locally and show it working
+#   make bench      run test/bench/* and print their figures
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+SHAREDIR ?= $(PREFIX)/share/gridtokenx
+SYSCONFDIR ?= /etc/gridtokenx
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+
+PKGS := libpq hiredis libcurl libcjson libsodium libevent libevent_pthreads
+CC   ?= cc
+
+ifeq ($(SAN),1)
+O        := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT      := -O1 -g
+else
+O        := build/rel
+SANFLAGS :=
+OPT      := -O2 -g
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wformat-security -Wpointer-arith -Wcast-qual -Wwrite-strings -Wvla \
+        -Wnull-dereference -Wimplicit-fallthrough -Wundef -Wold-style-definition
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+CPPFLAGS += -D_GNU_SOURCE -DGTX_VERSION='"$(VERSION)"' -DGTX_SHAREDIR='"$(SHAREDIR)"' -Icommon \
+            $(shell pkg-config --cflags $(PKGS))
+CFLAGS   ?= $(OPT)
+CFLAGS   += -std=c11 -pipe -fstack-protector-strong -fPIE $(WARN) $(SANFLAGS)
+LDFLAGS  += -pie $(SANFLAGS)
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
+
+COMMON_SRC  := $(sort $(wildcard common/*.c))
+INGESTD_SRC := $(sort $(wildcard ingestd/*.c))
+MINTD_SRC   := $(sort $(wildcard mintd/*.c))
+UNIT_SRC    := $(sort $(wildcard test/unit/*.c))
+TOOL_SRC    := $(sort $(wildcard test/tools/*.c))
+
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(O)/%.o)
+INGESTD_OBJ := $(INGESTD_SRC:%.c=$(O)/%.o)
+MINTD_OBJ   := $(MINTD_SRC:%.c=$(O)/%.o)
+UNIT_OBJ    := $(UNIT_SRC:%.c=$(O)/%.o)
+TOOLS       := $(TOOL_SRC:test/tools/%.c=$(O)/%)
+
+LIBCOMMON := $(O)/libcommon.a
+BINS      := $(O)/ingestd $(O)/mintd
+
+.PHONY: all check unit integration run bench install deps clean
+all: $(BINS) $(TOOLS) $(O)/unit-tests
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/ingestd: $(INGESTD_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/mintd: $(MINTD_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/unit-tests: $(UNIT_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/%: $(O)/test/tools/%.o $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+deps:
+	@test/deps
+
+# The tests use the sanitizer build with warnings as errors.
+check: deps
+	$(MAKE) SAN=1 WERROR=1 all
+	$(MAKE) SAN=1 unit integration
+
+unit: $(O)/unit-tests
+	$(O)/unit-tests
+
+integration:
+	GTX_BIN=$(CURDIR)/$(O) test/integration/run
+
+run: deps
+	$(MAKE) all
+	GTX_BIN=$(CURDIR)/$(O) test/run-demo
+
+bench: deps
+	$(MAKE) all
+	GTX_BIN=$(CURDIR)/$(O) test/bench/run
+
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql/
+	install -m 0644 etc/*.conf.example $(DESTDIR)$(SYSCONFDIR)/
+	if ls systemd/*.service >/dev/null 2>&1; then install -m 0644 systemd/* $(DESTDIR)$(UNITDIR)/; fi
+
+clean:
+	rm -rf build
