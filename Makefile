@@ -47,10 +47,10 @@ MINTD_SRC   := $(sort $(wildcard mintd/*.c))
 UNIT_SRC    := $(sort $(wildcard test/unit/*.c))
 TOOL_SRC    := $(sort $(wildcard test/tools/*.c))
 
-COMMON_OBJ  := $(COMMON_SRC:%.c=$(O)/%.o)
-INGESTD_OBJ := $(INGESTD_SRC:%.c=$(O)/%.o)
-MINTD_OBJ   := $(MINTD_SRC:%.c=$(O)/%.o)
-UNIT_OBJ    := $(UNIT_SRC:%.c=$(O)/%.o)
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(O)/obj/%.o)
+INGESTD_OBJ := $(INGESTD_SRC:%.c=$(O)/obj/%.o)
+MINTD_OBJ   := $(MINTD_SRC:%.c=$(O)/obj/%.o)
+UNIT_OBJ    := $(UNIT_SRC:%.c=$(O)/obj/%.o)
 TOOLS       := $(TOOL_SRC:test/tools/%.c=$(O)/%)
 
 LIBCOMMON := $(O)/libcommon.a
@@ -59,7 +59,7 @@ BINS      := $(O)/ingestd $(O)/mintd
 .PHONY: all check unit integration run bench install deps clean
 all: $(BINS) $(TOOLS) $(O)/unit-tests
 
-$(O)/%.o: %.c
+$(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -76,7 +76,7 @@ $(O)/mintd: $(MINTD_OBJ) $(LIBCOMMON)
 $(O)/unit-tests: $(UNIT_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/%: $(O)/test/tools/%.o $(LIBCOMMON)
+$(O)/%: $(O)/obj/test/tools/%.o $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(shell find build -name '*.d' 2>/dev/null)

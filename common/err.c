@@ -39,7 +39,17 @@ err_prefix(struct err *e, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old);
+	{
+		size_t n = strlen(pre);
+
+		if (n > sizeof(e->msg) - 3)
+			n = sizeof(e->msg) - 3;
+		memcpy(e->msg, pre, n);
+		memcpy(e->msg + n, ": ", 2);
+		n += 2;
+		memcpy(e->msg + n, old, strnlen(old, sizeof(e->msg) - n - 1));
+		e->msg[n + strnlen(old, sizeof(e->msg) - n - 1)] = '\0';
+	}
 	return -1;
 }
 

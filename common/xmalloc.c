@@ -40,7 +40,7 @@ xreallocarray(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		xoom();
-	p = realloc(p, n * size ? n * size : 1);
+	p = realloc(p, (n * size) != 0 ? n * size : 1);
 	if (p == NULL)
 		xoom();
 	return p;

@@ -1,0 +1,37 @@
+/* cli.h: the command line both daemons share: -f -d -v -V -h -n (and -m to apply migrations). */
+#ifndef GTX_CLI_H
+#define GTX_CLI_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+struct cli_opts {
+	const char *conf_path; /* -f FILE, NULL when absent */
+	bool foreground;       /* -d: stay in the foreground, log to stderr */
+	int verbose;           /* -v (repeatable): raise the log level */
+	bool check_only;       /* -n: check the configuration and exit */
+	bool migrate;          /* -m: apply sql/ migrations and exit */
+};
+
+enum cli_result { CLI_RUN = 0, CLI_EXIT_OK = 1, CLI_EXIT_USAGE = 2 };
+
+/*
+ * Parses argv. -V and -h print to stdout and return CLI_EXIT_OK; a bad
+ * option prints usage to stderr and returns CLI_EXIT_USAGE.
+ */
+enum cli_result cli_parse(int argc, char **argv, const char *prog, const char *summary,
+    const struct cfg_key *keys, size_t nkeys, struct cli_opts *o);
+
+/*
+ * The -n check: loads the configuration, prints every error (and extra
+ * problems from `extra`, which may be NULL) or "configuration OK". Returns the
+ * process exit status (0/1).
+ */
+int cli_check_config(struct cfg *c, const struct cli_opts *o, char *const *envp,
+    void (*extra)(const struct cfg *, struct errlist *));
+
+/* The -m mode: connects to DATABASE_URL, applies SQL_DIR, prints the outcome. Returns the exit status. */
+int cli_migrate(const struct cfg *c);
+
+#endif

@@ -1,0 +1,13 @@
+/* conf.h: ingestd's configuration key table. */
+#ifndef INGESTD_CONF_H
+#define INGESTD_CONF_H
+
+#include "config.h"
+
+extern const struct cfg_key ingestd_keys[];
+extern const size_t ingestd_nkeys;
+
+/* Cross-key checks beyond single values (used by -n, start-up and reload). */
+void ingestd_conf_check(const struct cfg *c, struct errlist *errs);
+
+#endif

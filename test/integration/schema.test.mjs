@@ -1,0 +1,142 @@
+// schema.test.mjs: the foundation stack comes up, the schema is migrated once, duplicates are impossible.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { mkdtempSync, cpSync, appendFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { up, pgClient, processAlive, GTX_BIN, ROOT } from './lib/stack.mjs';
+
+let stack, env, db;
+
+before(async () => {
+  stack = up(['postgres', 'redis']);
+  env = stack.env;
+  db = pgClient(env);
+  await db.connect();
+});
+
+after(async () => {
+  await db?.end();
+  if (stack) {
+    const pids = stack.pids();
+    stack.down();
+    for (const p of pids) assert.equal(processAlive(p), false, `pid ${p} still running after down`);
+    stack.cleanup();
+  }
+});
+
+test('env file names the services', () => {
+  assert.match(env.DATABASE_URL, /^postgresql:\/\/gtx@127\.0\.0\.1:\d+\/gridtokenx$/);
+  assert.match(env.REDIS_URL, /^redis:\/\/127\.0\.0\.1:\d+\/0$/);
+  const ping = execFileSync('redis-cli', ['-u', env.REDIS_URL, 'ping'], { encoding: 'utf8' }).trim();
+  assert.equal(ping, 'PONG');
+});
+
+test('migrations are recorded once and re-running applies nothing', async () => {
+  const { rows } = await db.query('SELECT version, name FROM schema_migrations ORDER BY version');
+  assert.ok(rows.length >= 1);
+  assert.equal(rows[0].name, '001_init.sql');
+  const out = execFileSync(join(GTX_BIN, 'ingestd'), ['-m'], {
+    env: { ...process.env, DATABASE_URL: env.DATABASE_URL, SQL_DIR: join(ROOT, 'sql') }, encoding: 'utf8',
+  });
+  assert.match(out, /0 applied/);
+  const again = await db.query('SELECT count(*)::int AS n FROM schema_migrations');
+  assert.equal(again.rows[0].n, rows.length);
+});
+
+test('a missing migrations directory is an error that names it', () => {
+  const r = spawnSync(join(GTX_BIN, 'mintd'), ['-m'], {
+    env: { ...process.env, DATABASE_URL: env.DATABASE_URL, SQL_DIR: '/nonexistent-dir' }, encoding: 'utf8',
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /nonexistent-dir/);
+});
+
+test('a migration changed after it was applied is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gtx-sql-'));
+  cpSync(join(ROOT, 'sql'), dir, { recursive: true });
+  appendFileSync(join(dir, '001_init.sql'), '\n-- edited\n');
+  const r = spawnSync(join(GTX_BIN, 'ingestd'), ['-m'], {
+    env: { ...process.env, DATABASE_URL: env.DATABASE_URL, SQL_DIR: dir }, encoding: 'utf8',
+  });
+  rmSync(dir, { recursive: true });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /001_init\.sql was changed after it was applied/);
+});
+
+test('tables of the first schema exist', async () => {
+  const { rows } = await db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'`);
+  const names = rows.map((r) => r.table_name);
+  for (const t of ['meters', 'meter_readings', 'mint_transactions', 'mint_transaction_readings',
+    'minting_retry_queue', 'settings', 'schema_migrations']) assert.ok(names.includes(t), t);
+  const s = await db.query(`SELECT value FROM settings WHERE key = 'auto_mint_enabled'`);
+  assert.equal(s.rows[0].value, 'true');
+});
+
+const WALLET = '9C6hybhQ6Aycep9jaUnP6uL9ZYvDjUp1aSkFWPUFJtpj';
+const WINDOW_US = 900n * 1000000n;
+
+async function addMeter(serial) {
+  await db.query(`INSERT INTO meters (meter_serial, public_key, wallet_address) VALUES ($1, $2, $3)`,
+    [serial, Buffer.alloc(32, 7), WALLET]);
+}
+
+function readingParams(serial, tsIso) {
+  const us = BigInt(Date.parse(tsIso)) * 1000n;
+  return [randomUUID(), serial, WALLET, '1500000', '1500000000', tsIso, us.toString(),
+    `[${us},${us + WINDOW_US})`, 'sig'];
+}
+const INSERT = `INSERT INTO meter_readings (id, meter_serial, wallet_address, kwh_micro, token_amount,
+  reading_timestamp, reading_us, dup_window, meter_signature)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int8range, $9)`;
+
+test('two concurrent inserts of duplicate readings cannot both commit', async () => {
+  await addMeter('MTR-DUP-1');
+  const a = pgClient(env), b = pgClient(env);
+  await a.connect(); await b.connect();
+  try {
+    await a.query('BEGIN'); await b.query('BEGIN');
+    await a.query(INSERT, readingParams('MTR-DUP-1', '2026-11-24T06:00:00Z'));
+    // b's reading is 10 minutes later: inside the 15-minute window. It must wait for a, then fail.
+    const bInsert = b.query(INSERT, readingParams('MTR-DUP-1', '2026-11-24T06:10:00Z'))
+      .then(() => 'inserted', (e) => e.code);
+    await new Promise((r) => setTimeout(r, 200));
+    await a.query('COMMIT');
+    const outcome = await bInsert;
+    await b.query('ROLLBACK');
+    assert.equal(outcome, '23P01', 'exclusion_violation expected for the second insert');
+  } finally {
+    await a.end(); await b.end();
+  }
+  const { rows } = await db.query(`SELECT count(*)::int AS n FROM meter_readings WHERE meter_serial = 'MTR-DUP-1'`);
+  assert.equal(rows[0].n, 1);
+});
+
+test('many parallel duplicates: exactly one stored; readings a full window apart are fine', async () => {
+  await addMeter('MTR-DUP-2');
+  const clients = await Promise.all(Array.from({ length: 8 }, async () => { const c = pgClient(env); await c.connect(); return c; }));
+  const results = await Promise.allSettled(clients.map((c, i) =>
+    c.query(INSERT, readingParams('MTR-DUP-2', `2026-11-24T07:0${i}:00Z`))));
+  await Promise.all(clients.map((c) => c.end()));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  for (const r of results.filter((x) => x.status === 'rejected')) assert.equal(r.reason.code, '23P01');
+  // exactly 15 minutes after the stored one (whichever won) there is room for at most one more
+  await db.query(INSERT, readingParams('MTR-DUP-2', '2026-11-24T09:00:00Z'));
+  await assert.rejects(db.query(INSERT, readingParams('MTR-DUP-2', '2026-11-24T09:14:59Z')), { code: '23P01' });
+  await db.query(INSERT, readingParams('MTR-DUP-2', '2026-11-24T09:15:00Z'));
+});
+
+test('constraints guard amounts and states', async () => {
+  await addMeter('MTR-CHK');
+  const p = readingParams('MTR-CHK', '2026-11-20T00:00:00Z');
+  await assert.rejects(db.query(INSERT, [p[0], p[1], p[2], '0', ...p.slice(4)]), { code: '23514' });
+  const q = readingParams('MTR-CHK', '2026-11-21T00:00:00Z');
+  await assert.rejects(db.query(INSERT, [...q.slice(0, 6), '1', ...q.slice(7)]), { code: '23514' }); // reading_us mismatch
+  const r = readingParams('MTR-CHK', '2026-11-22T00:00:00Z');
+  await db.query(INSERT, r);
+  await assert.rejects(db.query(`UPDATE meter_readings SET minted = true WHERE id = $1`, [r[0]]), { code: '23514' });
+  await assert.rejects(db.query(`UPDATE meter_readings SET status = 'minted', minted = true WHERE id = $1`, [r[0]]), { code: '23514' });
+  await assert.rejects(db.query(`UPDATE meter_readings SET status = 'bogus' WHERE id = $1`, [r[0]]), { code: '23514' });
+});
