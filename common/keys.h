@@ -24,4 +24,7 @@
 	{ "RUN_AS_USER", CFG_STR, "", false,                                                          \
 	  "user to switch to when started as root (the daemons refuse to run as root otherwise)", 0, 0, NULL }
 
+/* Cross-key checks of the shared keys (token ratio exactness, log level). */
+void keys_check_shared(const struct cfg *c, struct errlist *errs);
+
 #endif

@@ -11,6 +11,5 @@ const size_t ingestd_nkeys = sizeof(ingestd_keys) / sizeof(ingestd_keys[0]);
 void
 ingestd_conf_check(const struct cfg *c, struct errlist *errs)
 {
-	(void)c;
-	(void)errs;
+	keys_check_shared(c, errs);
 }

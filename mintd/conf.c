@@ -11,6 +11,5 @@ const size_t mintd_nkeys = sizeof(mintd_keys) / sizeof(mintd_keys[0]);
 void
 mintd_conf_check(const struct cfg *c, struct errlist *errs)
 {
-	(void)c;
-	(void)errs;
+	keys_check_shared(c, errs);
 }

@@ -1,0 +1,45 @@
+// cli.test.mjs: both daemons share -n/-V/-h and report every bad configuration key.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GTX_BIN } from './lib/stack.mjs';
+
+const clean = { PATH: process.env.PATH, ASAN_OPTIONS: 'detect_leaks=1' };
+
+for (const d of ['ingestd', 'mintd']) {
+  test(`${d} -n reports every bad key with file:line and exits 1`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gtx-cli-'));
+    const conf = join(dir, `${d}.conf`);
+    writeFileSync(conf, 'DATABASE_URL=postgresql://x@127.0.0.1/db\nNO_SUCH_KEY=1\nTOKENIZATION_DECIMALS=42\nLOG_LEVEL=loud\n');
+    const r = spawnSync(join(GTX_BIN, d), ['-n', '-f', conf], { env: clean, encoding: 'utf8' });
+    rmSync(dir, { recursive: true });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`${d}\\.conf:2: NO_SUCH_KEY: unknown key`));
+    assert.match(r.stderr, new RegExp(`${d}\\.conf:3: TOKENIZATION_DECIMALS: 42 is out of range`));
+    assert.match(r.stderr, new RegExp(`${d}\\.conf:4: LOG_LEVEL: must be one of`));
+    assert.doesNotMatch(r.stdout, /configuration OK/);
+  });
+
+  test(`${d} -n says configuration OK for a good config; env overrides the file`, () => {
+    const r = spawnSync(join(GTX_BIN, d), ['-n'], { env: { ...clean, DATABASE_URL: 'postgresql://x@127.0.0.1/db' }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'configuration OK');
+    const bad = spawnSync(join(GTX_BIN, d), ['-n'], { env: { ...clean, DATABASE_URL: 'x', TOKENIZATION_KWH_TO_TOKEN_RATIO: 'abc' }, encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /TOKENIZATION_KWH_TO_TOKEN_RATIO: not a plain decimal/);
+  });
+
+  test(`${d} -V and -h`, () => {
+    const v = spawnSync(join(GTX_BIN, d), ['-V'], { env: clean, encoding: 'utf8' });
+    assert.equal(v.status, 0);
+    assert.match(v.stdout, new RegExp(`^${d} \\d+\\.\\d+\\.\\d+`));
+    const h = spawnSync(join(GTX_BIN, d), ['-h'], { env: clean, encoding: 'utf8' });
+    assert.equal(h.status, 0);
+    assert.match(h.stdout, /DATABASE_URL/);
+    const bad = spawnSync(join(GTX_BIN, d), ['-Z'], { env: clean, encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+  });
+}
