@@ -419,6 +419,20 @@ test('commitment levels and the status-cache window follow block production', as
     await ctl('/control/jump', { blocks: 300 });
     assert.equal(await status(tx.sig, false), null, 'old signature still in the recent status cache');
     assert.equal((await status(tx.sig, true)).slot, slot);
+
+    // preflight at finalized (the default) does not see a transaction landed in the last 32 slots: the send is
+    // accepted but the duplicate is ignored; once finalized, preflight reports AlreadyProcessed
+    const tf = await buildTx(s.payer, mintIxs(s, 1n), await latest('finalized'));
+    assert.equal(await send(tf), tf.sig);
+    await ctl('/control/jump', { blocks: 1 });
+    assert.equal((await status(tf.sig)).confirmationStatus, 'processed');
+    assert.equal(await send(tf), tf.sig);
+    await ctl('/control/jump', { blocks: 31 });
+    assert.equal(await send(tf), tf.sig);
+    await ctl('/control/jump', { blocks: 1 });
+    assert.equal((await rpcErr('sendTransaction', [tf.b64, { encoding: 'base64' }])).data.err, 'AlreadyProcessed');
+    assert.equal(await executions(tf.sig), 1);
+    assert.equal(await supply(s.mint), 2n);
   } finally {
     await ctl('/control/resume', {});
   }
@@ -616,4 +630,12 @@ test('control API validates its input', async () => {
   const id = (await ctl('/control/fault', { kind: 'stall', ms: 1, method: 'getVersion' })).id;
   assert.deepEqual((await ctl('/control/state')).faults.map((f) => f.id), [id]);
   assert.equal((await ctl('/control/slot-ms', { ms: 25 })).slotMs, 25);
+});
+
+test('refuses a non-loopback host', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, [SERVER, '--port', '0', '--host', '0.0.0.0'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /non-loopback/);
+  assert.equal(r.stdout, '');
 });
