@@ -16,6 +16,11 @@
 #define STX_MAX_IX 64       /* top-level instruction limit */
 #define STX_MAX_KEYS 256    /* account indices are u8: a message can never name more */
 #define STX_BASE64_SZ 1645  /* base64 of STX_PACKET_MAX bytes (1644 chars) + NUL */
+/* Instruction trace (top-level + every CPI) is capped at 64: a CreateIdempotent that creates the account
+ * takes 5 slots, MintToChecked 1, so at most 10 new-ATA recipients per transaction whatever the size.
+ * The builder cannot know which ATAs exist; the caller (the packer) enforces this. */
+#define STX_MAX_TRACE 64
+#define STX_TRACE_ATA_CREATE 5
 
 enum stx_errcode {
 	STX_E_ARG = 1,   /* malformed instruction or use (e.g. payer used as a program) */
@@ -71,8 +76,9 @@ int stx_message(const struct stx *t, uint8_t **msg, size_t *len, struct err *e) 
 /*
  * Signs with the payer (the only required signer in the mint shape) and serializes the transaction,
  * enforcing STX_PACKET_MAX, STX_MAX_LOCKS and STX_MAX_IX. *tx is malloc'd (caller frees) and its
- * length equals stx_size(t). sig_b58 receives the first signature = the transaction id.
- * sig may be NULL; otherwise it receives the raw 64-byte first signature.
+ * length equals stx_size(t). sig (raw 64 bytes) and sig_b58 (base58, NUL-terminated) receive the
+ * first signature = the transaction id; either may be NULL. Ed25519 is deterministic: the same
+ * message signed again gives the same bytes. Not for concurrent use of one kp from several threads.
  */
 int stx_sign(const struct stx *t, struct kp *payer, uint8_t **tx, size_t *tx_len, uint8_t sig[64],
     char sig_b58[89], struct err *e) WUR;

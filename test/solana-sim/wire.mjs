@@ -15,7 +15,8 @@ export function b58(bytes) { return b58enc.decode(bytes); }
 
 /* base58 string -> bytes, or null when invalid or (if len given) the wrong length. */
 export function unb58(s, len) {
-  if (typeof s !== 'string' || s.length === 0 || s.length > 128) return null;
+  if (typeof s !== 'string' || s.length === 0) return null;
+  if (len !== undefined && s.length > 2 * len) return null;   // callers bound the length of free-size input
   if (!/^[1-9A-HJ-NP-Za-km-z]+$/.test(s)) return null;
   let out;
   try { out = b58dec.encode(s); } catch { return null; }
