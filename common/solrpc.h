@@ -72,8 +72,14 @@ struct rpc;
 
 /*
  * Creates a client for url (http or https). One CURL easy handle is reused (keep-alive), HTTP/1.1,
- * no signals. rpc_new calls curl_global_init itself (ref-counted and thread-safe in libcurl >= 7.84);
- * a program with threads should still call curl_global_init once at startup before starting them.
+ * no signals, no redirects. Every call blocks for at most timeout_ms. rpc_new calls curl_global_init
+ * itself and rpc_free the matching cleanup (ref-counted and thread-safe in libcurl >= 7.84); a program
+ * with threads should still call curl_global_init once at startup before starting them.
+ * Note: when a kept-alive connection turns out dead before any response byte, libcurl transparently
+ * resends the request once on a fresh connection. For sendTransaction that is a rebroadcast of the same
+ * bytes (safe: a transaction executes at most once), so a dropped response may surface as success or as
+ * AlreadyProcessed rather than RPC_E_TRANSPORT.
+ * A handle is not thread-safe; use one per thread.
  */
 struct rpc *rpc_new(const char *url, const struct rpc_opts *o, struct err *e) WUR;
 void rpc_free(struct rpc *r);
@@ -97,7 +103,12 @@ struct rpc_send_opts {
 	enum rpc_commitment preflight_commitment;  /* DEFAULT = the handle's commitment */
 	const uint8_t *expect_sig;                 /* 64 bytes or NULL: the returned signature must equal it */
 };
-/* Sends raw transaction bytes (base64). On success sig_b58 holds the returned signature (<= 88 chars). */
+/*
+ * Sends raw transaction bytes (always as base64). On success sig_b58 holds the returned signature
+ * (<= 88 chars); with expect_sig set, a different signature fails with RPC_E_PARSE. Success means only
+ * "accepted for forwarding": confirm with rpc_get_signature_statuses. o == NULL: preflight on,
+ * maxRetries omitted, preflight commitment = the handle's.
+ */
 int rpc_send_transaction(struct rpc *r, const uint8_t *tx, size_t len, const struct rpc_send_opts *o,
     char sig_b58[89], struct err *e) WUR;
 
@@ -112,7 +123,10 @@ struct rpc_sigstatus {
 	char err[RPC_ERRJSON_MAX]; /* TransactionError as compact JSON when failed, else "" */
 	enum rpc_commitment status; /* confirmationStatus; DEFAULT when null */
 };
-/* n <= RPC_MAX_STATUSES base58 signatures; out[n] is filled in order. */
+/*
+ * n (1..RPC_MAX_STATUSES) base58 signatures, checked locally; out[n] is filled in order. context_slot
+ * may be NULL. Without search_history only the node's recent status cache is searched.
+ */
 int rpc_get_signature_statuses(struct rpc *r, const char *const *sigs, size_t n, bool search_history,
     struct rpc_sigstatus *out, uint64_t *context_slot, struct err *e) WUR;
 
@@ -128,7 +142,11 @@ struct rpc_account {
 };
 /* Frees the data of out[0..n) and zeroes them. */
 void rpc_accounts_clear(struct rpc_account *a, size_t n);
-/* n <= RPC_MAX_ACCOUNTS keys; out[n] filled in order (missing accounts: exists = false). */
+/*
+ * n (1..RPC_MAX_ACCOUNTS) keys, base64 encoding; out[n] filled in order (missing accounts: exists = false,
+ * data NULL). On success the caller owns the data buffers (rpc_accounts_clear); on failure nothing is
+ * left allocated. context_slot may be NULL.
+ */
 int rpc_get_multiple_accounts(struct rpc *r, const struct sol_pubkey *keys, size_t n, enum rpc_commitment c,
     struct rpc_account *out, uint64_t *context_slot, struct err *e) WUR;
 int rpc_get_account_info(struct rpc *r, const struct sol_pubkey *key, enum rpc_commitment c,

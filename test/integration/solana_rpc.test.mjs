@@ -244,6 +244,15 @@ test('multiple accounts: existing ones decoded exactly, a missing one as null', 
   assert.equal(one.account, null);
 });
 
+test('one handle serves many calls over its kept-alive connection', async () => {
+  const r = await ok('--repeat', '25', 'accounts', payer.address, SYSTEM);
+  assert.equal(r.accounts.length, 2);
+  assert.equal(r.accounts[0].owner, SYSTEM);
+  const h1 = BigInt((await ok('height')).height);
+  const h2 = BigInt((await ok('--repeat', '10', 'height')).height);
+  assert.ok(h2 >= h1);
+});
+
 test('fee for a message, null once its blockhash expired; simulate success and failure', async () => {
   const mint = await newMint(6);
   const t = await mintTx({ mint, amount: 5n, decimals: 6 });

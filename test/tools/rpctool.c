@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: rpctool [--timeout-ms N] [--connect-timeout-ms N] [--commitment C] URL METHOD [ARGS]\n"
+    "usage: rpctool [--timeout-ms N] [--connect-timeout-ms N] [--commitment C] [--repeat N] URL METHOD [ARGS]\n"
     "  blockhash | height | health\n"
     "  send TX_BASE64 [--skip-preflight] [--max-retries N] [--preflight-commitment C]\n"
     "  status [--history] SIG...\n"
@@ -25,6 +25,7 @@ struct args {
 	const char *commitment, *preflight_commitment;
 	bool skip_preflight, history, sig_verify, replace_blockhash;
 	int max_retries;
+	long repeat;
 };
 
 static _Noreturn void
@@ -61,6 +62,8 @@ parse_args(int argc, char **argv, struct args *a)
 			a->timeout_ms = num_arg(i + 1 < argc ? argv[++i] : NULL);
 		} else if (strcmp(s, "--connect-timeout-ms") == 0) {
 			a->connect_timeout_ms = num_arg(i + 1 < argc ? argv[++i] : NULL);
+		} else if (strcmp(s, "--repeat") == 0) {
+			a->repeat = num_arg(i + 1 < argc ? argv[++i] : NULL);
 		} else if (strcmp(s, "--max-retries") == 0) {
 			a->max_retries = (int)num_arg(i + 1 < argc ? argv[++i] : NULL);
 		} else if (strcmp(s, "--commitment") == 0 && i + 1 < argc) {
@@ -319,7 +322,7 @@ main(int argc, char **argv)
 	struct rpc_opts ro;
 	struct err e = { 0, "" };
 	struct rpc *r;
-	cJSON *out;
+	cJSON *out = NULL;
 	char *text;
 	int rc = 0;
 
@@ -329,9 +332,15 @@ main(int argc, char **argv)
 	ro.commitment = a.commitment;
 	if ((r = rpc_new(a.pos[0], &ro, &e)) == NULL)
 		usage(e.msg);
-	if ((out = run(r, &a, &e)) == NULL) {
-		out = error_item(r, &e);
-		rc = 1;
+	/* --repeat N: N calls on one handle (one kept-alive connection); prints the last answer. */
+	for (long i = 0; i < (a.repeat > 1 ? a.repeat : 1); i++) {
+		if (i > 0)
+			cJSON_Delete(out);
+		if ((out = run(r, &a, &e)) == NULL) {
+			out = error_item(r, &e);
+			rc = 1;
+			break;
+		}
 	}
 	if ((text = cJSON_PrintUnformatted(out)) == NULL)
 		abort();
