@@ -493,6 +493,7 @@ rpc_get_multiple_accounts(struct rpc *r, const struct sol_pubkey *keys, size_t n
 
 	if (n == 0 || n > RPC_MAX_ACCOUNTS)
 		return arg_error(r, m, "1..100 keys expected", e);
+	memset(out, 0, n * sizeof(*out)); /* rpc_accounts_clear is safe whatever happens next */
 	if ((arr = cJSON_CreateArray()) != NULL) {
 		for (size_t i = 0; i < n; i++) {
 			cJSON *k = key_item(&keys[i]);
@@ -518,6 +519,7 @@ rpc_get_account_info(struct rpc *r, const struct sol_pubkey *key, enum rpc_commi
 	const cJSON *res;
 	cJSON *root;
 
+	memset(out, 0, sizeof(*out));
 	if (rpc_call(r, m, params_of(2, key_item(key), config(r, c, true)), &root, &res, e) < 0)
 		return -1;
 	return decoded(r, m, root, rpcjson_accounts(res, false, 1, out, NULL, e), e);
