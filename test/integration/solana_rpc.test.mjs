@@ -152,8 +152,13 @@ async function statusOf(sig, ...opts) {
   return r.statuses[0];
 }
 
+// Waits until sig is confirmed: rpctool reads (and preflights) at the confirmed commitment, where a landing
+// only the processed bank has seen is not visible yet (as on agave; e.g. no AlreadyProcessed before that).
 async function landed(sig) {
-  return until(`${sig} to land`, async () => statusOf(sig, '--history'));
+  return until(`${sig} to be confirmed`, async () => {
+    const s = await statusOf(sig, '--history');
+    return s && ORDER[s.confirmationStatus] >= ORDER.confirmed ? s : null;
+  });
 }
 
 before(async () => {
