@@ -1,15 +1,86 @@
-/* conf.c: every mintd configuration key with its type, default, reloadability and meaning. */
+/* conf.c: every mintd configuration key with its type, default, reloadability and meaning, and their checks. */
 #include "conf.h"
 #include "keys.h"
+#include "pubkey.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 const struct cfg_key mintd_keys[] = {
 	CFG_KEYS_SHARED,
 	{ "SOLANA_RPC_URL", CFG_STR, "http://127.0.0.1:8899", false, "Solana JSON-RPC endpoint", 1, 0, NULL },
+	{ "SOLANA_KEYPAIR_PATH", CFG_STR, "", false,
+	  "mint-authority keypair file (solana-keygen JSON, mode 0600); $CREDENTIALS_DIRECTORY/mint-authority wins "
+	  "when set", 0, 0, NULL },
+	{ "SOLANA_COMMITMENT", CFG_ENUM, "confirmed", false,
+	  "commitment a mint transaction must reach before its readings count as minted", 0, 0,
+	  "processed|confirmed|finalized" },
+	{ "TOKEN_MINT", CFG_STR, "", false, "address of the GRX token mint (required to run)", 0, 0, NULL },
+	{ "TOKEN_PROGRAM", CFG_ENUM, "spl-token", false, "token program of the mint", 0, 0, "spl-token|token-2022" },
+	{ "TOKENIZATION_BATCH_SIZE", CFG_INT, "200", true, "readings claimed at most per batch", 1, 5000, NULL },
+	{ "TOKENIZATION_BATCH_LINGER_MS", CFG_INT, "200", true,
+	  "how long a batch waits for more readings before it is minted", 0, 60000, NULL },
+	{ "TOKENIZATION_POLLING_INTERVAL_SECS", CFG_INT, "60", true,
+	  "seconds between sweeps of PostgreSQL for readings the stream never delivered and due retries", 1, 86400,
+	  NULL },
+	{ "TOKENIZATION_INITIAL_RETRY_DELAY_SECS", CFG_INT, "300", true,
+	  "delay before the first retry of a failed mint; doubles per attempt", 0, 86400, NULL },
+	{ "TOKENIZATION_MAX_RETRY_DELAY_SECS", CFG_INT, "3600", true, "cap of the retry delay", 0, 604800, NULL },
+	{ "TOKENIZATION_MAX_RETRY_ATTEMPTS", CFG_INT, "3", true,
+	  "failed attempts after which a reading is dead-lettered (status failed)", 1, 1000, NULL },
+	{ "BLOCKCHAIN_CONCURRENT_BATCHES", CFG_INT, "4", true, "mint transactions in flight at most", 1, 256, NULL },
+	{ "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS", CFG_INT, "0", true,
+	  "compute-unit price in micro-lamports (priority fee)", 0, 100000000, NULL },
+	{ "BLOCKCHAIN_MAX_WALLETS_PER_TX", CFG_INT, "20", true,
+	  "wallets per transaction at most (the size limit allows 20 without and 10 with account creation)", 1, 20,
+	  NULL },
+	{ "BLOCKCHAIN_CU_PER_ATA_CREATE", CFG_INT, "30000", true,
+	  "compute units budgeted per token-account creation (measured 14k-21k)", 1000, 1400000, NULL },
+	{ "BLOCKCHAIN_CU_PER_MINT", CFG_INT, "8000", true,
+	  "compute units budgeted per MintToChecked (measured 0.2k p-token, 4.5k classic)", 500, 1400000, NULL },
+	{ "MINTD_LISTEN", CFG_STR, "127.0.0.1:9465", false,
+	  "loopback address:port for /healthz, /readyz and /metrics", 1, 0, NULL },
+	{ "MINTD_INSTANCE_ID", CFG_STR, "", false,
+	  "name of this instance in claims and the consumer group (default hostname-pid; set it for a stable "
+	  "name so a restart releases its own claims at once)", 0, 0, NULL },
+	{ "MINTD_CONSUMER_GROUP", CFG_STR, "mintd", false, "Redis consumer group on the readings stream", 1, 0,
+	  NULL },
+	{ "MINTD_CLAIM_LEASE_SECS", CFG_INT, "300", true,
+	  "a claim older than this is stale and released to pending by any instance", 5, 86400, NULL },
+	{ "MINTD_REBROADCAST_MS", CFG_INT, "2000", true,
+	  "interval between rebroadcasts of the same signed bytes until confirmation or expiry", 50, 60000, NULL },
+	{ "MINTD_CONFIRM_POLL_MS", CFG_INT, "500", true, "interval between signature status polls", 20, 60000,
+	  NULL },
+	{ "MINTD_EXPIRY_NULL_CHECKS", CFG_INT, "3", true,
+	  "history-searched null statuses, one poll apart, after the blockhash expired before a transaction "
+	  "counts as never landed", 1, 100, NULL },
+	{ "MINTD_RPC_TIMEOUT_MS", CFG_INT, "10000", false, "timeout of one Solana RPC request", 100, 300000, NULL },
+	{ "MINTD_STREAM_POLL_MS", CFG_INT, "100", true, "interval between reads of the readings stream when idle",
+	  10, 60000, NULL },
+	{ "MINTD_SHUTDOWN_GRACE_SECS", CFG_INT, "20", true,
+	  "on SIGTERM, how long to keep confirming transactions in flight before exiting (they stay recorded)", 0,
+	  3600, NULL },
 };
 const size_t mintd_nkeys = sizeof(mintd_keys) / sizeof(mintd_keys[0]);
 
 void
 mintd_conf_check(const struct cfg *c, struct errlist *errs)
 {
+	struct sol_pubkey pk;
+	struct err e = { 0 };
+	const char *mint = cfg_str(c, "TOKEN_MINT");
+	const char *listen = cfg_str(c, "MINTD_LISTEN");
+	const char *colon = strrchr(listen, ':');
+
 	keys_check_shared(c, errs);
+	/* An empty mint passes -n (a config may be checked before the mint exists); start-up refuses it. */
+	if (*mint != '\0' && pubkey_from_b58(mint, &pk, &e) < 0)
+		errlist_add(errs, "TOKEN_MINT: not a base58 32-byte address: %s", e.msg);
+	if (colon == NULL || colon == listen || colon[1] == '\0')
+		errlist_add(errs, "MINTD_LISTEN: must be host:port");
+	if (strlen(cfg_str(c, "MINTD_INSTANCE_ID")) > 100)
+		errlist_add(errs, "MINTD_INSTANCE_ID: longer than 100 characters");
+	if (cfg_int(c, "TOKENIZATION_MAX_RETRY_DELAY_SECS") < cfg_int(c, "TOKENIZATION_INITIAL_RETRY_DELAY_SECS"))
+		errlist_add(errs, "TOKENIZATION_MAX_RETRY_DELAY_SECS: smaller than TOKENIZATION_INITIAL_RETRY_DELAY_SECS");
 }

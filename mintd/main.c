@@ -1,18 +1,315 @@
-/* main.c: mintd entry point: CLI, configuration, migrations mode. */
+/* main.c: mintd entry point: CLI, configuration, key and privileges, the event loop, signals, shutdown. */
 #include "cli.h"
 #include "conf.h"
+#include "control.h"
+#include "crash.h"
+#include "http.h"
+#include "keypair.h"
 #include "log.h"
+#include "mint.h"
+#include "mintd.h"
+#include "privdrop.h"
+#include "solrpc.h"
 
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
 
 extern char **environ;
+
+struct mintd_settings S;
+struct mintd_metrics M;
+
+static struct event_base *base;
+static struct event *tick_ev;
+static struct cfg *cfg;
+static const char *conf_path;
+static int terms;
+static time_t drain_deadline;
+
+static void
+settings_reloadable(const struct cfg *c)
+{
+	int lvl = log_level_parse(cfg_str(c, "LOG_LEVEL"));
+
+	if (lvl > 0 && log_get_level() < LOG_LVL_DEBUG)
+		log_set_level((enum log_level)lvl);
+	S.events_maxlen = (long)cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN");
+	S.batch_size = (int)cfg_int(c, "TOKENIZATION_BATCH_SIZE");
+	S.linger_ms = (int)cfg_int(c, "TOKENIZATION_BATCH_LINGER_MS");
+	S.poll_secs = (int)cfg_int(c, "TOKENIZATION_POLLING_INTERVAL_SECS");
+	S.retry_initial_secs = (int)cfg_int(c, "TOKENIZATION_INITIAL_RETRY_DELAY_SECS");
+	S.retry_max_secs = (int)cfg_int(c, "TOKENIZATION_MAX_RETRY_DELAY_SECS");
+	S.max_attempts = (int)cfg_int(c, "TOKENIZATION_MAX_RETRY_ATTEMPTS");
+	S.concurrent = (int)cfg_int(c, "BLOCKCHAIN_CONCURRENT_BATCHES");
+	S.cu_price = (uint64_t)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS");
+	S.max_wallets = (int)cfg_int(c, "BLOCKCHAIN_MAX_WALLETS_PER_TX");
+	S.cu_create = (uint32_t)cfg_int(c, "BLOCKCHAIN_CU_PER_ATA_CREATE");
+	S.cu_mint = (uint32_t)cfg_int(c, "BLOCKCHAIN_CU_PER_MINT");
+	S.lease_secs = (int)cfg_int(c, "MINTD_CLAIM_LEASE_SECS");
+	S.rebroadcast_ms = (int)cfg_int(c, "MINTD_REBROADCAST_MS");
+	S.confirm_poll_ms = (int)cfg_int(c, "MINTD_CONFIRM_POLL_MS");
+	S.expiry_null_checks = (int)cfg_int(c, "MINTD_EXPIRY_NULL_CHECKS");
+	S.stream_poll_ms = (int)cfg_int(c, "MINTD_STREAM_POLL_MS");
+	S.shutdown_grace_secs = (int)cfg_int(c, "MINTD_SHUTDOWN_GRACE_SECS");
+}
+
+static int
+settings_load(const struct cfg *c)
+{
+	struct err e = { 0 };
+	const char *inst = cfg_str(c, "MINTD_INSTANCE_ID");
+
+	memset(&S, 0, sizeof(S));
+	if (*inst != '\0') {
+		snprintf(S.instance, sizeof(S.instance), "%s", inst);
+	} else {
+		char host[64] = "localhost";
+
+		gethostname(host, sizeof(host) - 1);
+		snprintf(S.instance, sizeof(S.instance), "%s-%ld", host, (long)getpid());
+	}
+	snprintf(S.rpc_url, sizeof(S.rpc_url), "%s", cfg_str(c, "SOLANA_RPC_URL"));
+	if (rpc_commitment_parse(cfg_str(c, "SOLANA_COMMITMENT"), &S.commitment) < 0)
+		S.commitment = RPC_COMMIT_CONFIRMED;
+	if (*cfg_str(c, "TOKEN_MINT") == '\0') {
+		log_err("TOKEN_MINT is not set: mintd needs the address of the token mint");
+		return -1;
+	}
+	if (pubkey_from_b58(cfg_str(c, "TOKEN_MINT"), &S.mint, &e) < 0) {
+		log_err("TOKEN_MINT: %s", e.msg);
+		return -1;
+	}
+	S.token_program = strcmp(cfg_str(c, "TOKEN_PROGRAM"), "token-2022") == 0 ? pubkey_token2022_program
+										: pubkey_token_program;
+	S.decimals = (uint8_t)cfg_int(c, "TOKENIZATION_DECIMALS");
+	S.stream = cfg_str(c, "REDIS_READINGS_STREAM");
+	S.group = cfg_str(c, "MINTD_CONSUMER_GROUP");
+	S.events_prefix = cfg_str(c, "REDIS_EVENTS_PREFIX");
+	S.rpc_timeout_ms = (int)cfg_int(c, "MINTD_RPC_TIMEOUT_MS");
+	settings_reloadable(c);
+	return 0;
+}
+
+static void
+reload(void)
+{
+	struct cfg *neu = cfg_new(mintd_keys, mintd_nkeys);
+	struct errlist errs = { 0 };
+
+	if (cfg_load(neu, conf_path, environ, &errs) < 0 || (mintd_conf_check(neu, &errs), errs.n > 0) ||
+	    cfg_diff_fixed(cfg, neu, &errs) > 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("reload refused, keeping the running configuration: %s", errs.v[i]);
+		errlist_free(&errs);
+		cfg_free(neu);
+		return;
+	}
+	settings_reloadable(neu);
+	cfg_free(neu);
+	log_notice("configuration reloaded");
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	if (sig == SIGHUP) {
+		reload();
+		return;
+	}
+	if (++terms > 1) {
+		log_notice("second %s: exiting now (transactions in flight stay recorded)", strsignal((int)sig));
+		event_base_loopbreak(base);
+		return;
+	}
+	log_notice("%s: no new work; resolving transactions in flight for up to %d s", strsignal((int)sig),
+	    S.shutdown_grace_secs);
+	drain_deadline = time(NULL) + S.shutdown_grace_secs;
+	mint_drain();
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	int ms;
+	struct timeval tv;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	ms = mint_tick();
+	control_check();
+	if (terms > 0 && (mint_drained() || time(NULL) >= drain_deadline)) {
+		if (!mint_drained())
+			log_notice("grace period over: exiting; recorded transactions resolve at the next start");
+		event_base_loopexit(base, NULL);
+		return;
+	}
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(tick_ev, &tv);
+}
+
+static void
+log_versions(void)
+{
+	curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+
+	log_info("mintd %s: libevent %s, libpq %d, hiredis %d.%d.%d, libcurl %s, libsodium %s, cJSON %s", GTX_VERSION,
+	    event_get_version(), PQlibVersion(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, cv->version,
+	    sodium_version_string(), cJSON_Version());
+}
+
+/* The key file: systemd credentials first, then SOLANA_KEYPAIR_PATH; group/other access is refused. */
+static struct kp *
+load_key(const struct cfg *c)
+{
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	char path[PATH_MAX];
+	struct err e = { 0 };
+	struct kp *k;
+
+	if (creds != NULL && *creds != '\0')
+		snprintf(path, sizeof(path), "%s/mint-authority", creds);
+	else
+		snprintf(path, sizeof(path), "%s", cfg_str(c, "SOLANA_KEYPAIR_PATH"));
+	if (path[0] == '\0') {
+		log_err("no mint-authority key: set SOLANA_KEYPAIR_PATH (or use systemd LoadCredential=mint-authority)");
+		return NULL;
+	}
+	if (kp_check_file_mode(path, &e) < 0 || (k = kp_load_file(path, &e)) == NULL) {
+		log_err("mint-authority key %s: %s", path, e.msg);
+		return NULL;
+	}
+	return k;
+}
+
+/* Refuses a mint whose authority is not our key or whose decimals differ (every mint would fail). */
+static int
+check_mint(struct rpc *rpc, const struct kp *k)
+{
+	struct rpc_account a = { 0 };
+	struct err e = { 0 };
+	int rc = 0;
+
+	if (rpc_get_account_info(rpc, &S.mint, RPC_COMMIT_CONFIRMED, &a, &e) < 0) {
+		log_warn("cannot check the mint account now (%s); continuing", e.msg);
+		return 0;
+	}
+	if (!a.exists || a.data_len < 82 || !pubkey_eq(&a.owner, &S.token_program)) {
+		log_err("TOKEN_MINT is not a mint of the configured TOKEN_PROGRAM");
+		rc = -1;
+	} else if (a.data[0] != 1 || memcmp(a.data + 4, kp_pubkey(k)->b, 32) != 0) {
+		log_err("the key in SOLANA_KEYPAIR_PATH is not the mint authority of TOKEN_MINT");
+		rc = -1;
+	} else if (a.data[44] != S.decimals) {
+		log_err("TOKENIZATION_DECIMALS=%u but the mint has %u decimals", S.decimals, a.data[44]);
+		rc = -1;
+	}
+	rpc_accounts_clear(&a, 1);
+	return rc;
+}
+
+static int
+run(void)
+{
+	struct rpc_opts ro = { .connect_timeout_ms = 2000, .timeout_ms = 0, .commitment = "confirmed" };
+	struct event *sigs[3] = { 0 };
+	const int signo[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct timeval zero = { 0, 0 };
+	struct rpc *rpc = NULL;
+	struct kp *k = NULL;
+	struct err e = { 0 };
+	char pk[45];
+	int rc = 1;
+
+	if (settings_load(cfg) < 0)
+		return 1;
+	ro.timeout_ms = S.rpc_timeout_ms;
+	crash_init();
+	if (crash_armed() != NULL)
+		log_warn("TEST CRASH POINT ARMED: MINTD_TEST_CRASH_POINT=%s (tests only)", crash_armed());
+	log_versions();
+	if (sodium_init() < 0) {
+		log_err("libsodium initialisation failed");
+		return 1;
+	}
+	if ((k = load_key(cfg)) == NULL)
+		return 1;
+	if (priv_drop(cfg_str(cfg, "RUN_AS_USER"), &e) < 0) {
+		log_err("%s", e.msg);
+		goto out;
+	}
+	/* LeakSanitizer and core dumps need this after a uid switch; the key is in guarded memory. */
+	prctl(PR_SET_DUMPABLE, 1);
+	signal(SIGPIPE, SIG_IGN);
+	pubkey_to_b58(kp_pubkey(k), pk);
+	log_info("instance %s, mint authority %s, mint program %s, commitment %s", S.instance, pk,
+	    cfg_str(cfg, "TOKEN_PROGRAM"), rpc_commitment_name(S.commitment));
+	if ((rpc = rpc_new(S.rpc_url, &ro, &e)) == NULL) {
+		log_err("SOLANA_RPC_URL: %s", e.msg);
+		goto out;
+	}
+	if (check_mint(rpc, k) < 0)
+		goto out;
+	if ((base = event_base_new()) == NULL) {
+		log_err("event_base_new failed");
+		goto out;
+	}
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(base, signo[i], on_signal, NULL);
+		evsignal_add(sigs[i], NULL);
+	}
+	if (http_start(base, cfg_str(cfg, "MINTD_LISTEN"), mint_ready, &e) < 0) {
+		log_err("%s", e.msg);
+		goto out;
+	}
+	if (mint_start(cfg_str(cfg, "DATABASE_URL"), cfg_str(cfg, "REDIS_URL"), rpc, k, &e) < 0) {
+		log_err("database: %s", e.msg);
+		goto out;
+	}
+	if (control_start(base, cfg_str(cfg, "DATABASE_URL"), &e) < 0)
+		log_warn("control channel: %s (retrying)", e.msg);
+	/* TODO(sdnotify): READY=1 here, WATCHDOG=1 from on_tick, STOPPING=1 on drain, once common/sdnotify lands. */
+	tick_ev = evtimer_new(base, on_tick, NULL);
+	evtimer_add(tick_ev, &zero);
+	log_notice("mintd started; listening on %s", cfg_str(cfg, "MINTD_LISTEN"));
+	event_base_dispatch(base);
+	log_notice("mintd stopped");
+	rc = 0;
+out:
+	control_stop();
+	mint_stop();
+	http_stop();
+	if (tick_ev != NULL)
+		event_free(tick_ev);
+	for (int i = 0; i < 3; i++)
+		if (sigs[i] != NULL)
+			event_free(sigs[i]);
+	if (base != NULL)
+		event_base_free(base);
+	rpc_free(rpc);
+	kp_free(k);
+	return rc;
+}
 
 int
 main(int argc, char **argv)
 {
 	struct cli_opts o;
-	struct cfg *c;
 	struct errlist errs = { 0 };
 	int rc;
 
@@ -25,26 +322,30 @@ main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
-	c = cfg_new(mintd_keys, mintd_nkeys);
+	cfg = cfg_new(mintd_keys, mintd_nkeys);
 	if (o.check_only) {
-		rc = cli_check_config(c, &o, environ, mintd_conf_check);
-		cfg_free(c);
+		rc = cli_check_config(cfg, &o, environ, mintd_conf_check);
+		cfg_free(cfg);
 		return rc;
 	}
-	if (cfg_load(c, o.conf_path, environ, &errs) < 0 || (mintd_conf_check(c, &errs), errs.n > 0)) {
+	if (cfg_load(cfg, o.conf_path, environ, &errs) < 0 || (mintd_conf_check(cfg, &errs), errs.n > 0)) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "mintd: %s\n", errs.v[i]);
 		errlist_free(&errs);
-		cfg_free(c);
+		cfg_free(cfg);
 		return 1;
 	}
 	if (o.migrate) {
-		rc = cli_migrate(c);
-		cfg_free(c);
+		rc = cli_migrate(cfg);
+		cfg_free(cfg);
 		return rc;
 	}
-	log_open("mintd", LOG_LVL_INFO, true);
-	log_err("mintd: the minting loop is not built yet");
-	cfg_free(c);
-	return 1;
+	conf_path = o.conf_path;
+	log_open("mintd", (enum log_level)(log_level_parse(cfg_str(cfg, "LOG_LEVEL")) + o.verbose > LOG_LVL_DEBUG
+			      ? LOG_LVL_DEBUG
+			      : log_level_parse(cfg_str(cfg, "LOG_LEVEL")) + o.verbose),
+	    o.foreground || getenv("JOURNAL_STREAM") != NULL);
+	rc = run();
+	cfg_free(cfg);
+	return rc;
 }

@@ -1,0 +1,566 @@
+/* mint.c: the minting cycle around the write-ahead protocol; PostgreSQL decides, Redis only hints. */
+#include "mint.h"
+#include "acks.h"
+#include "crash.h"
+#include "flight.h"
+#include "log.h"
+#include "mintd.h"
+#include "notify.h"
+#include "plan.h"
+#include "store.h"
+#include "stream.h"
+#include "xmalloc.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct store *st;
+static struct stream *rs;
+static struct rpc *rpc;
+static struct kp *kp;
+static struct atacache *cache;
+static char *redis_url;
+
+static char boot[16];          /* random per process: claim tokens never repeat across restarts */
+static uint64_t claim_seq;
+static bool auto_mint = true;
+static bool recovering = true; /* recorded transactions not yet final: no new work */
+static bool pel_read;          /* our own pending stream entries re-read after recovery */
+static bool draining;
+static bool resync;            /* a database failure left memory and database possibly apart */
+
+/* Entries read from the stream, waiting to be claimed as one batch. */
+static struct sentry *buf;
+static size_t nbuf, capbuf;
+static int64_t first_ms;
+
+static int64_t next_poll_ms, next_flight_ms, next_sweep_ms, next_reconnect_ms, next_claim_sweep_ms;
+static char autoclaim_cursor[STREAM_EID_SZ] = "0-0";
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+uuid4(char out[MINTD_UUID_SZ])
+{
+	uint8_t b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, MINTD_UUID_SZ, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+	    b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+static void
+db_failed(const char *what, const struct err *e)
+{
+	M.db_errors++;
+	log_err("database: %s: %s", what, e->msg);
+	if (!store_ok(st))
+		resync = true;
+}
+
+static redisContext *
+redis(void)
+{
+	return rs != NULL ? stream_ctx(rs) : NULL;
+}
+
+/* Acknowledges the stream entries of readings that reached a state the database now carries on its own. */
+static void
+ack_readings(const struct settled *r, size_t n)
+{
+	const char **eids = xcalloc(n > 0 ? n : 1, sizeof(*eids));
+	char (*buf_eid)[STREAM_EID_SZ] = xcalloc(n > 0 ? n : 1, STREAM_EID_SZ);
+	size_t k = 0;
+	struct err e = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].to == RS_PENDING)
+			continue; /* back in line: its entry stays ours until it is final */
+		if (acks_take(r[i].r.id, buf_eid[k])) {
+			eids[k] = buf_eid[k];
+			k++;
+		}
+	}
+	if (k > 0 && rs != NULL && stream_ack(rs, eids, k, &e) < 0)
+		log_warn("XACK of %zu entries failed (they will be re-delivered and acked then): %s", k, e.msg);
+	free(eids);
+	free(buf_eid);
+}
+
+/* Metrics, acknowledgements and events for readings that changed state. */
+static void
+settle_readings(const struct settled *r, size_t n, const char *signature, const char *error)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (r[i].to) {
+		case RS_MINTED:
+			M.readings_minted++;
+			M.mint_latency_us_sum += r[i].latency_us > 0 ? (uint64_t)r[i].latency_us : 0;
+			M.mint_latency_count++;
+			break;
+		case RS_FAILED:
+			M.readings_failed++;
+			M.readings_retried++;
+			log_warn("reading %s (meter %s, wallet %s) dead-lettered after %d attempts: %s", r[i].r.id,
+			    r[i].r.meter, r[i].r.wallet, r[i].r.attempts, error);
+			break;
+		case RS_RETRYING:
+			M.readings_retried++;
+			log_info("reading %s (meter %s): attempt %d failed, retrying later: %s", r[i].r.id, r[i].r.meter,
+			    r[i].r.attempts, error);
+			break;
+		default:
+			break;
+		}
+	}
+	ack_readings(r, n);
+	for (size_t i = 0; i < n; i++) {
+		if (r[i].to == RS_MINTED)
+			notify_minted(redis(), &r[i].r, signature);
+		else if (r[i].to == RS_FAILED)
+			notify_failed(redis(), &r[i].r, error, r[i].r.attempts);
+	}
+}
+
+static void
+settle_tx(const struct fresult *res)
+{
+	struct err e = { 0 };
+	long open, total, ok;
+
+	if (res->to == TX_CONFIRMED) {
+		M.wallets_in_confirmed += (uint64_t)res->wallets;
+		M.atas_created += (uint64_t)res->creates;
+		log_info("tx %" PRId64 " %s confirmed: %zu readings, %d wallets", res->tx_id, res->signature, res->n,
+		    res->wallets);
+	}
+	M.fee_lamports += res->fee;
+	settle_readings(res->r, res->n, res->signature, res->error != NULL ? res->error : "");
+	if (res->released > 0) {
+		log_info("tx %" PRId64 ": %ld readings of other wallets back in line", res->tx_id, res->released);
+		next_claim_sweep_ms = 0; /* re-claim them promptly */
+	}
+	if (store_batch_totals(st, res->batch_id, &open, &total, &ok, &e) < 0) {
+		db_failed("batch totals", &e);
+		return;
+	}
+	if (open == 0)
+		notify_batch(redis(), res->batch_id, total, ok, total - ok);
+}
+
+/* The cycle after a claim: blockhash, plan, and per transaction write-ahead then first send. */
+static void
+mint_claimed(const struct reading *rd, size_t n, const char *token)
+{
+	struct rpc_blockhash bh;
+	struct plan p;
+	char batch[MINTD_UUID_SZ];
+	struct err e = { 0 };
+	long released = 0;
+
+	crash_point("after_claim");
+	if (rpc_get_latest_blockhash(rpc, RPC_COMMIT_CONFIRMED, &bh, &e) < 0) {
+		M.rpc_errors++;
+		log_warn("getLatestBlockhash: %s; releasing %zu readings", e.msg, n);
+		goto release;
+	}
+	uuid4(batch);
+	if (plan_build(rd, n, batch, &bh.hash, kp, cache, rpc, &p, &e) < 0) {
+		log_err("batch %s: cannot plan: %s; releasing %zu readings", batch, e.msg, n);
+		goto release;
+	}
+	if (p.nrejected > 0) {
+		char (*ids)[MINTD_UUID_SZ] = xcalloc(p.nrejected, MINTD_UUID_SZ);
+		struct settled *out = NULL;
+		size_t nout = 0;
+
+		for (size_t i = 0; i < p.nrejected; i++)
+			memcpy(ids[i], p.rejected[i]->id, MINTD_UUID_SZ);
+		if (store_reject_claimed(st, token, (const char (*)[MINTD_UUID_SZ])ids, p.nrejected, p.reject_reason,
+			&out, &nout, &e) < 0)
+			db_failed("reject readings", &e);
+		else
+			settle_readings(out, nout, NULL, p.reject_reason);
+		free(out);
+		free(ids);
+	}
+	for (size_t i = 0; i < p.ntx; i++) {
+		const struct ptx *t = &p.tx[i];
+		struct wa_tx wa = { .batch_id = batch, .signature = t->sig, .raw = t->raw, .raw_len = t->raw_len,
+			.blockhash = bh.b58, .last_valid_block_height = bh.last_valid_block_height, .wallets = t->wallets,
+			.ix_wallets = (const char *const *)t->ix_wallets, .nix = t->nix,
+			.readings = t->readings, .nreadings = t->nreadings };
+		int64_t tx_id;
+		bool unknown = false;
+		int rc;
+
+		crash_point("after_sign");
+		rc = store_writeahead(st, &wa, token, &tx_id, &unknown, &e);
+		if (rc == 0) {
+			crash_point("after_writeahead");
+			log_debug("batch %s tx %" PRId64 " %s: %zu readings, %d wallets, %d new accounts, %zu bytes", batch,
+			    tx_id, t->sig, t->nreadings, t->wallets, t->creates, t->raw_len);
+			flight_add_new(t, tx_id, batch, bh.last_valid_block_height);
+		} else if (rc == 1) {
+			log_warn("batch %s: %s; not sending %s", batch, e.msg, t->sig);
+		} else {
+			/* Not sent. If the COMMIT did happen, resync adopts the record and it resolves (expires). */
+			db_failed(unknown ? "write-ahead (outcome unknown)" : "write-ahead", &e);
+			if (unknown)
+				resync = true;
+		}
+	}
+	plan_free(&p);
+release:
+	/* Whatever this claim still holds was not signed into a recorded transaction: back in line. */
+	if (store_ok(st) && store_release_token(st, token, &released, &e) < 0)
+		db_failed("release claim", &e);
+	if (released > 0) {
+		log_info("claim %s: %ld readings released", token, released);
+		next_claim_sweep_ms = now_ms() + 1000;
+	}
+}
+
+static void
+next_token(char token[MINTD_CLAIM_SZ])
+{
+	snprintf(token, MINTD_CLAIM_SZ, "%s:%s-%" PRIu64, S.instance, boot, ++claim_seq);
+}
+
+static bool
+may_take_work(void)
+{
+	return auto_mint && !recovering && !draining && !resync && store_ok(st) &&
+	    flight_batches_own() < (size_t)S.concurrent;
+}
+
+/* Claims the buffered stream entries; entries whose reading is not pending any more are acked at once. */
+static void
+flush(void)
+{
+	char (*ids)[MINTD_UUID_SZ] = xcalloc(nbuf > 0 ? nbuf : 1, MINTD_UUID_SZ);
+	const char **done = xcalloc(nbuf > 0 ? nbuf : 1, sizeof(*done));
+	struct reading *got = NULL;
+	size_t nids = 0, ngot = 0, ndone = 0;
+	char token[MINTD_CLAIM_SZ];
+	struct err e = { 0 };
+
+	for (size_t i = 0; i < nbuf; i++)
+		if (buf[i].rid[0] != '\0')
+			memcpy(ids[nids++], buf[i].rid, MINTD_UUID_SZ);
+	next_token(token);
+	if (nids > 0 && store_claim_ids(st, token, (const char (*)[MINTD_UUID_SZ])ids, nids, &got, &ngot, &e) < 0) {
+		db_failed("claim", &e);
+		goto out; /* entries stay pending in the stream: re-read or reclaimed later */
+	}
+	for (size_t i = 0; i < nbuf; i++) {
+		bool mine = false;
+
+		for (size_t j = 0; j < ngot && buf[i].rid[0] != '\0'; j++)
+			if (strcmp(got[j].id, buf[i].rid) == 0)
+				mine = true;
+		if (mine)
+			acks_put(buf[i].rid, buf[i].eid);
+		else
+			done[ndone++] = buf[i].eid; /* gone, minted, or someone else's: PostgreSQL tracks it */
+	}
+	if (ndone > 0 && stream_ack(rs, done, ndone, &e) < 0)
+		log_warn("XACK: %s", e.msg);
+	nbuf = 0;
+	if (ngot > 0)
+		mint_claimed(got, ngot, token);
+out:
+	nbuf = 0;
+	free(got);
+	free(ids);
+	free(done);
+}
+
+static void
+buffer_entries(struct sentry *v, size_t n)
+{
+	if (n == 0)
+		return;
+	if (nbuf == 0)
+		first_ms = now_ms();
+	if (nbuf + n > capbuf) {
+		capbuf = nbuf + n + 64;
+		buf = xreallocarray(buf, capbuf, sizeof(*buf));
+	}
+	memcpy(buf + nbuf, v, n * sizeof(*v));
+	nbuf += n;
+}
+
+static void
+poll_stream(void)
+{
+	struct sentry *v = NULL;
+	size_t n = 0;
+	struct err e = { 0 };
+	int want = S.batch_size - (int)nbuf;
+
+	if (rs == NULL || !stream_ok(rs) || want <= 0)
+		return;
+	if (stream_read(rs, !pel_read, want, &v, &n, &e) < 0) {
+		log_warn("stream: %s", e.msg);
+		return;
+	}
+	if (!pel_read && n < (size_t)want)
+		pel_read = true; /* own pending entries all re-read; from now on only new ones */
+	buffer_entries(v, n);
+	free(v);
+}
+
+/* Adopts recorded transactions nobody is resolving; with min_age 0 every pending one (start-up, resync). */
+static int
+adopt(int min_age)
+{
+	struct pending_tx *p = NULL;
+	size_t n = 0;
+	struct err e = { 0 };
+
+	if (store_load_pending(st, min_age, &p, &n, &e) < 0) {
+		db_failed("load pending transactions", &e);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		flight_adopt(&p[i]);
+	for (size_t i = 0; i < n; i++)
+		pending_tx_free(&p[i]);
+	free(p);
+	return 0;
+}
+
+/* Start-up and after a database failure: make memory agree with the database again. */
+static void
+recover(void)
+{
+	long n = 0;
+	struct err e = { 0 };
+
+	nbuf = 0;
+	if (store_release_stale(st, S.instance, S.lease_secs, &n, &e) < 0) {
+		db_failed("release claims", &e);
+		return;
+	}
+	if (n > 0)
+		log_info("recovery: released %ld claimed readings never signed", n);
+	if (adopt(0) < 0)
+		return;
+	if (store_auto_mint(st, &auto_mint, &e) < 0)
+		db_failed("settings", &e);
+	recovering = true;
+	resync = false;
+	pel_read = false;
+	log_info("recovery: %zu recorded transactions to resolve before new work", flight_count());
+}
+
+static void
+sweep(void)
+{
+	struct err e = { 0 };
+	struct sentry *v = NULL;
+	size_t n = 0;
+	long released = 0;
+
+	if (store_release_stale(st, NULL, S.lease_secs, &released, &e) < 0) {
+		db_failed("release stale claims", &e);
+		return;
+	}
+	if (released > 0)
+		log_info("sweep: released %ld stale claims", released);
+	if (adopt(S.lease_secs) < 0)
+		return;
+	if (store_auto_mint(st, &auto_mint, &e) < 0 || store_gauges(st, &M.backlog, &M.retry_queue, &e) < 0) {
+		db_failed("settings and gauges", &e);
+		return;
+	}
+	if (rs != NULL && stream_ok(rs) && !draining) {
+		/* Entries another consumer took and never acknowledged (it died): ours now. */
+		if (stream_autoclaim(rs, (long)S.lease_secs * 1000, S.batch_size, autoclaim_cursor, &v, &n, &e) < 0)
+			log_warn("stream reclaim: %s", e.msg);
+		buffer_entries(v, n);
+		free(v);
+	}
+	next_claim_sweep_ms = 0;
+}
+
+/* Readings the stream never delivered, and due retries, straight from PostgreSQL. */
+static void
+claim_sweep(void)
+{
+	struct reading *got = NULL;
+	size_t n = 0;
+	char token[MINTD_CLAIM_SZ];
+	struct err e = { 0 };
+
+	next_token(token);
+	if (store_claim_sweep(st, token, S.batch_size, &got, &n, &e) < 0) {
+		db_failed("sweep claim", &e);
+		next_claim_sweep_ms = now_ms() + 1000;
+		return;
+	}
+	/* A full claim means more may wait: come back soon rather than in a polling interval. */
+	next_claim_sweep_ms = n >= (size_t)S.batch_size ? 0 : INT64_MAX;
+	if (n > 0) {
+		log_info("sweep: claimed %zu readings", n);
+		mint_claimed(got, n, token);
+	}
+	free(got);
+}
+
+static void
+reconnect(int64_t now)
+{
+	struct err e = { 0 };
+
+	if (now < next_reconnect_ms)
+		return;
+	next_reconnect_ms = now + 1000;
+	if (!store_ok(st)) {
+		if (store_reconnect(st, &e) < 0) {
+			log_warn("database reconnect: %s", e.msg);
+			return;
+		}
+		log_notice("database reconnected");
+		resync = true;
+	}
+	if (resync)
+		recover();
+	if (rs == NULL) {
+		if ((rs = stream_open(redis_url, S.stream, S.group, S.instance, 2000, &e)) == NULL)
+			log_warn("redis: %s", e.msg);
+	} else if (!stream_ok(rs)) {
+		if (stream_reconnect(rs, &e) < 0)
+			log_warn("redis reconnect: %s", e.msg);
+		else
+			log_notice("redis reconnected");
+	}
+}
+
+int
+mint_tick(void)
+{
+	int64_t now = now_ms();
+
+	if (!store_ok(st) || resync || rs == NULL || !stream_ok(rs))
+		reconnect(now);
+	if (!store_ok(st) || resync)
+		return 200;
+	if (now >= next_flight_ms) {
+		next_flight_ms = now + S.confirm_poll_ms;
+		flight_tick();
+		if (recovering && flight_count() == 0) {
+			recovering = false;
+			log_info("recovery complete: taking new work");
+		}
+	}
+	if (now >= next_sweep_ms) {
+		next_sweep_ms = now + (int64_t)S.poll_secs * 1000;
+		sweep();
+	}
+	if (may_take_work()) {
+		if (now >= next_poll_ms) {
+			next_poll_ms = now + S.stream_poll_ms;
+			poll_stream();
+		}
+		if (nbuf > 0 && (nbuf >= (size_t)S.batch_size || now - first_ms >= S.linger_ms))
+			flush();
+		else if (nbuf == 0 && now >= next_claim_sweep_ms && may_take_work())
+			claim_sweep();
+	}
+	return nbuf > 0 ? 5 : 20;
+}
+
+int
+mint_start(const char *db_url, const char *rurl, struct rpc *r, struct kp *k, struct err *e)
+{
+	uint8_t b[4];
+
+	randombytes_buf(b, sizeof(b));
+	snprintf(boot, sizeof(boot), "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+	rpc = r;
+	kp = k;
+	redis_url = xstrdup(rurl);
+	if ((st = store_open(db_url, e)) == NULL)
+		return -1;
+	cache = atacache_new();
+	flight_init(st, rpc, cache, settle_tx);
+	rs = stream_open(redis_url, S.stream, S.group, S.instance, 2000, e);
+	if (rs == NULL)
+		log_warn("redis: %s (minting continues from PostgreSQL sweeps; retrying)", e->msg);
+	recover();
+	return 0;
+}
+
+void
+mint_stop(void)
+{
+	struct err e = { 0 };
+	long n = 0;
+
+	if (st != NULL && store_ok(st) && store_release_stale(st, S.instance, S.lease_secs, &n, &e) == 0 && n > 0)
+		log_info("released %ld claims", n);
+	flight_clear();
+	acks_clear();
+	free(buf);
+	buf = NULL;
+	nbuf = capbuf = 0;
+	stream_close(rs);
+	rs = NULL;
+	store_close(st);
+	st = NULL;
+	atacache_free(cache);
+	cache = NULL;
+	explicit_bzero(redis_url, strlen(redis_url));
+	free(redis_url);
+	redis_url = NULL;
+}
+
+void
+mint_trigger(void)
+{
+	next_sweep_ms = 0;
+	next_claim_sweep_ms = 0;
+	first_ms = 0; /* flush what the stream gave at once */
+}
+
+void
+mint_set_auto(bool on)
+{
+	if (on != auto_mint)
+		log_notice("auto-mint %s", on ? "enabled" : "disabled");
+	auto_mint = on;
+}
+
+void
+mint_drain(void)
+{
+	draining = true;
+	nbuf = 0; /* unclaimed entries stay pending in the stream */
+}
+
+bool
+mint_drained(void)
+{
+	return draining && flight_count_own() == 0;
+}
+
+bool
+mint_ready(void)
+{
+	return st != NULL && store_ok(st) && !recovering && !draining && !resync;
+}

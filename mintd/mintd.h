@@ -1,0 +1,85 @@
+/* mintd.h: the daemon's settings, shared record types and counters (one process, one event loop). */
+#ifndef MINTD_MINTD_H
+#define MINTD_MINTD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pubkey.h"
+#include "solrpc.h"
+
+#define MINTD_UUID_SZ 37    /* 36 chars + NUL */
+#define MINTD_WALLET_SZ 96  /* wallet text as stored (validated when parsed) */
+#define MINTD_SERIAL_SZ 72
+#define MINTD_CLAIM_SZ 160  /* "<instance>:<seq>" */
+#define MINTD_MAX_CREATES 10 /* instruction-trace limit: 5 slots per fresh ATA create + 1 per mint */
+
+/* Settings read once at start (and the reloadable ones again on SIGHUP). */
+struct mintd_settings {
+	char instance[112];
+	char rpc_url[512];
+	enum rpc_commitment commitment;
+	struct sol_pubkey mint;
+	struct sol_pubkey token_program;
+	uint8_t decimals;
+	const char *stream;
+	const char *group;
+	const char *events_prefix;
+	long events_maxlen;
+	int batch_size;
+	int linger_ms;
+	int poll_secs;
+	int retry_initial_secs;
+	int retry_max_secs;
+	int max_attempts;
+	int concurrent;
+	int max_wallets;
+	uint64_t cu_price;
+	uint32_t cu_create;
+	uint32_t cu_mint;
+	int lease_secs;
+	int rebroadcast_ms;
+	int confirm_poll_ms;
+	int expiry_null_checks;
+	int rpc_timeout_ms;
+	int stream_poll_ms;
+	int shutdown_grace_secs;
+};
+
+/* A reading as mintd handles it (copied out of PostgreSQL). */
+struct reading {
+	char id[MINTD_UUID_SZ];
+	char wallet[MINTD_WALLET_SZ];
+	char meter[MINTD_SERIAL_SZ];
+	char user[MINTD_UUID_SZ]; /* "" when NULL */
+	uint64_t kwh_micro;
+	uint64_t amount;          /* token base units */
+	int attempts;             /* failed attempts so far (retry queue), 0 when none */
+};
+
+/* Prometheus counters and gauges (monotonic counters only grow). */
+struct mintd_metrics {
+	uint64_t readings_minted;
+	uint64_t readings_failed;       /* dead-lettered */
+	uint64_t readings_retried;      /* retry entries written */
+	uint64_t tx_sent;               /* transactions whose first send was attempted */
+	uint64_t tx_confirmed;
+	uint64_t tx_expired;
+	uint64_t tx_failed;
+	uint64_t sends;                 /* every send, rebroadcasts included */
+	uint64_t wallets_in_confirmed;  /* sum of wallets over confirmed transactions */
+	uint64_t fee_lamports;          /* fees of transactions that landed */
+	uint64_t atas_created;
+	uint64_t rpc_errors;
+	uint64_t db_errors;
+	uint64_t mint_latency_us_sum;   /* reading submitted_at -> minted, summed over minted readings */
+	uint64_t mint_latency_count;
+	int64_t backlog;                /* readings not yet minted nor failed (gauge, refreshed by the sweep) */
+	int64_t retry_queue;            /* readings in retrying (gauge) */
+	int64_t inflight;               /* our pending transactions (gauge) */
+};
+
+extern struct mintd_settings S;
+extern struct mintd_metrics M;
+
+#endif

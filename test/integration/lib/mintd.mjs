@@ -1,0 +1,74 @@
+// lib/mintd.mjs: helpers for the mintd tests: meters, readings straight into PostgreSQL (+ stream), sim control.
+import { randomUUID, randomBytes } from 'node:crypto';
+import { getBase58Decoder } from '@solana/kit';
+import { createClient } from 'redis';
+
+const b58 = getBase58Decoder();
+
+export const randomWallet = () => b58.decode(randomBytes(32));
+
+// Registers one meter per wallet (serial derived from the wallet) and returns the serials.
+export async function addMeters(db, wallets) {
+  const serials = [];
+  for (const w of wallets) {
+    const serial = `M-${w.slice(0, 12)}`;
+    await db.query(
+      `INSERT INTO meters (meter_serial, public_key, wallet_address) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      [serial, randomBytes(32), w]);
+    serials.push(serial);
+  }
+  return serials;
+}
+
+let seq = 0n;
+const BASE_US = 1_700_000_000_000_000n;
+
+// Inserts readings [{serial, wallet, kwhMicro: BigInt, ratio tokens per kWh 1, decimals 9}] as ingestd does.
+// Each reading gets a unique timestamp 20 minutes apart per meter (the duplicate window is 15 min).
+export async function insertReadings(db, specs, { decimals = 9n } = {}) {
+  const out = [];
+  for (const s of specs) {
+    seq += 1n;
+    const us = BASE_US + seq * 1_200_000_000n;
+    const id = randomUUID();
+    const amount = s.amount ?? s.kwhMicro * 10n ** decimals / 1_000_000n;
+    const ts = new Date(Number(us / 1000n)).toISOString();
+    await db.query(
+      `INSERT INTO meter_readings (id, meter_serial, wallet_address, kwh_micro, token_amount, reading_timestamp,
+         reading_us, dup_window, meter_signature)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, int8range($7::bigint, $7::bigint + 900000000), 'test')`,
+      [id, s.serial, s.wallet, s.kwhMicro.toString(), amount.toString(), ts, us.toString()]);
+    out.push({ id, wallet: s.wallet, serial: s.serial, amount });
+  }
+  return out;
+}
+
+export async function redisClient(env) {
+  const c = createClient({ url: env.REDIS_URL });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+export async function xaddReadings(redis, readings, stream = 'gridtokenx:readings') {
+  for (const r of readings) await redis.xAdd(stream, '*', { reading_id: r.id });
+}
+
+export async function simControl(env, path, body) {
+  const res = await fetch(`${env.SIM_CONTROL_URL}${path}`, body === undefined ? {} : {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`sim ${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+export async function metrics(env) {
+  const res = await fetch(`${env.MINTD_URL}/metrics`);
+  const out = {};
+  for (const line of (await res.text()).split('\n')) {
+    const m = /^([a-z_]+(?:\{[^}]*\})?) ([0-9.]+)$/.exec(line);
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
