@@ -1,0 +1,81 @@
+// lib/invariant.mjs: the exactly-once invariant between PostgreSQL and the simulated chain, checked in one place.
+import { waitFor } from './stack.mjs';
+
+async function sim(env, path) {
+  const res = await fetch(`${env.SIM_CONTROL_URL}${path}`);
+  if (!res.ok) throw new Error(`sim ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+// Waits until nothing is in flight: no claimed/submitted reading, no pending transaction, and (unless
+// allowRetrying) nothing pending or retrying either.
+export async function drain(db, { timeout = 60000, allowRetrying = false, what = 'mintd to drain' } = {}) {
+  await waitFor(async () => {
+    const { rows } = await db.query(`SELECT
+        (SELECT count(*) FROM meter_readings WHERE status IN ('claimed', 'submitted')
+           ${allowRetrying ? '' : "OR status IN ('pending', 'retrying')"})::int AS busy,
+        (SELECT count(*) FROM mint_transactions WHERE state = 'pending')::int AS txs`);
+    if (rows[0].busy === 0 && rows[0].txs === 0) return true;
+    throw new Error(`${rows[0].busy} readings busy, ${rows[0].txs} transactions pending`);
+  }, { timeout, interval: 100, what });
+}
+
+/*
+ * Returns a list of violations (empty when the invariant holds):
+ * - a reading is minted exactly when the transaction it names is confirmed, with that signature;
+ * - every confirmed transaction's readings are minted by it, and no reading is in two confirmed transactions;
+ * - per wallet, the on-chain balance equals the sum of its minted readings (and, with allMinted, of all of them);
+ * - every signature the chain executed, executed once;
+ * - with drained: nothing claimed/submitted and no pending transaction.
+ */
+export async function checkInvariant(db, env, { drained = true, allMinted = true } = {}) {
+  const bad = [];
+  const q = async (sql, params) => (await db.query(sql, params)).rows;
+
+  for (const r of await q(`SELECT m.id, m.status, m.mint_tx_signature, t.state, t.signature
+      FROM meter_readings m LEFT JOIN mint_transactions t ON t.id = m.mint_tx_id
+      WHERE m.status = 'minted'
+        AND (t.state IS DISTINCT FROM 'confirmed' OR m.mint_tx_signature IS DISTINCT FROM t.signature)`)) {
+    bad.push(`reading ${r.id} status ${r.status} but its transaction is ${r.state} (${r.mint_tx_signature} vs ${r.signature})`);
+  }
+  for (const r of await q(`SELECT l.reading_id, t.id AS tx, m.status, m.mint_tx_id
+      FROM mint_transaction_readings l JOIN mint_transactions t ON t.id = l.mint_tx_id
+      JOIN meter_readings m ON m.id = l.reading_id
+      WHERE t.state = 'confirmed' AND (m.status <> 'minted' OR m.mint_tx_id <> t.id)`)) {
+    bad.push(`reading ${r.reading_id} is in confirmed tx ${r.tx} but is ${r.status} via tx ${r.mint_tx_id}`);
+  }
+  for (const r of await q(`SELECT l.reading_id, count(*)::int AS n FROM mint_transaction_readings l
+      JOIN mint_transactions t ON t.id = l.mint_tx_id WHERE t.state = 'confirmed'
+      GROUP BY l.reading_id HAVING count(*) > 1`)) {
+    bad.push(`reading ${r.reading_id} is in ${r.n} confirmed transactions (minted twice)`);
+  }
+  const { balances } = await sim(env, `/balances?mint=${env.TOKEN_MINT}`);
+  const wallets = await q(`SELECT wallet_address AS w,
+      coalesce(sum(token_amount) FILTER (WHERE status = 'minted'), 0)::text AS minted,
+      sum(token_amount)::text AS total, count(*) FILTER (WHERE status <> 'minted')::int AS open
+      FROM meter_readings GROUP BY wallet_address`);
+  const known = new Set();
+  for (const w of wallets) {
+    known.add(w.w);
+    const chain = BigInt(balances[w.w] ?? '0');
+    if (chain !== BigInt(w.minted)) bad.push(`wallet ${w.w}: chain ${chain} != minted readings ${w.minted}`);
+    if (allMinted && chain !== BigInt(w.total)) bad.push(`wallet ${w.w}: chain ${chain} != all readings ${w.total} (${w.open} not minted)`);
+  }
+  for (const [owner, amount] of Object.entries(balances)) {
+    if (!known.has(owner) && BigInt(amount) !== 0n) bad.push(`chain holds ${amount} for ${owner}, which has no reading`);
+  }
+  const { signatures } = await sim(env, '/signatures');
+  for (const s of signatures) if (s.executions !== 1) bad.push(`signature ${s.signature} executed ${s.executions} times`);
+  if (drained) {
+    const [r] = await q(`SELECT
+        (SELECT count(*) FROM meter_readings WHERE status IN ('claimed', 'submitted'))::int AS busy,
+        (SELECT count(*) FROM mint_transactions WHERE state = 'pending')::int AS txs`);
+    if (r.busy !== 0) bad.push(`${r.busy} readings still claimed or submitted`);
+    if (r.txs !== 0) bad.push(`${r.txs} transactions still pending`);
+  }
+  if (allMinted) {
+    const [r] = await q(`SELECT count(*)::int AS n FROM meter_readings WHERE status <> 'minted'`);
+    if (r.n !== 0) bad.push(`${r.n} readings not minted`);
+  }
+  return bad;
+}
