@@ -536,6 +536,8 @@ reading_finished(struct meter *m, CURLcode r, int64_t interval_ms)
 		return;
 	}
 	/* Timeout, connection trouble, 5xx, 429, 408: resend the identical signed body later. */
+	if (code >= 500 && st.by_status[code] <= 3)
+		say("%s %s: HTTP %ld %s (will retry)", m->serial, m->cur_ts, code, m->resp.p ? m->resp.p : "");
 	st.retries++;
 	delay = backoff_next(&m->bo);
 	if (code != 0 && curl_easy_getinfo(m->h, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
@@ -558,7 +560,8 @@ usage(void)
 	    "  reading_timestamp advances 15 minutes per reading from START (default: 6 days ago, on a\n"
 	    "  quarter hour). A meter whose clock reaches real time waits for it, then reads every 15 real\n"
 	    "  minutes; a clock older than 7 days (ingestd's limit) jumps forward to 6 days ago.\n"
-	    "  -a  register the meters with the admin API first (409 already registered is fine)\n"
+	    "  -a  register the meters with the admin API first (409 already registered is fine);\n"
+	    "      without -a the token is taken from $ADMIN_TOKEN when that is set\n"
 	    "  -r  only register (needs -a), then exit\n"
 	    "  -k  key directory (default ./fleet-keys): NAME.json meter key, NAME.wallet.json wallet key\n"
 	    "      (0600 solana-keygen files, created when missing), NAME.clock the next reading time\n"
@@ -793,6 +796,9 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
+	/* The token is better kept off the command line (ps shows it): take it from the environment. */
+	if (admin == NULL && getenv("ADMIN_TOKEN") != NULL && *getenv("ADMIN_TOKEN") != '\0')
+		admin = getenv("ADMIN_TOKEN");
 	if (url == NULL || optind != argc || (register_only && admin == NULL))
 		usage();
 	if (strlen(prefix) > 40 || strspn(prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") !=
