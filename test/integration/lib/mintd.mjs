@@ -72,3 +72,40 @@ export async function metrics(env) {
   }
   return out;
 }
+
+// Starts one more mintd by hand (not through test/stack) with its own instance id and port, sharing the
+// stack's database, Redis stream/group, simulator and key. Returns {proc, url, log, stop()}.
+export async function startExtraMintd(stack, instance, extra = {}) {
+  const { spawn } = await import('node:child_process');
+  const { openSync, readFileSync, existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const net = await import('node:net');
+  const { GTX_BIN, ROOT, waitFor } = await import('./stack.mjs');
+  const port = await new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+  const env = { ...stack.env };
+  const own = join(stack.dir, 'mintd.env');
+  if (existsSync(own)) {
+    for (const line of readFileSync(own, 'utf8').split('\n')) {
+      const i = line.indexOf('=');
+      if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
+    }
+  }
+  Object.assign(env, {
+    MINTD_INSTANCE_ID: instance, MINTD_LISTEN: `127.0.0.1:${port}`, SOLANA_KEYPAIR_PATH: env.MINT_AUTHORITY_KEYPAIR,
+    SQL_DIR: join(ROOT, 'sql'), ASAN_OPTIONS: 'abort_on_error=0:detect_leaks=1', PATH: process.env.PATH, ...extra,
+  });
+  if (process.getuid() === 0) env.RUN_AS_USER = 'nobody';
+  const log = join(stack.dir, `${instance}.log`);
+  const fd = openSync(log, 'a');
+  const proc = spawn(join(GTX_BIN, 'mintd'), ['-d'], { env, stdio: ['ignore', fd, fd] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/healthz`)).ok, { what: `${instance} healthz` });
+  const exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
+  return {
+    proc, url, log,
+    async stop(signal = 'SIGTERM') { proc.kill(signal); return exited; },
+  };
+}
