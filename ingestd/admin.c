@@ -222,7 +222,7 @@ on_result(PGresult *res, void *arg)
 			api_error(q->req, 422, "invalid_value", NULL, NULL, "the database refused the values");
 		} else {
 			if (res != NULL && !db_unavailable(res))
-				log_err("admin request_id=%s: %s", q->req->request_id, PQresultErrorMessage(res));
+				log_err("admin request_id=%s: %s", q->req->request_id, db_msg(PQresultErrorMessage(res)));
 			api_unavailable(q->a, q->req, "admin");
 		}
 		free(q);

@@ -97,6 +97,24 @@ fail_queue(struct db *d)
 	d->tail = NULL;
 }
 
+const char *
+db_msg(const char *m)
+{
+	static const char *sev[] = { "FATAL:", "PANIC:", "ERROR:" };
+
+	if (m == NULL)
+		return "";
+	/* Our logs say FATAL only when we die; the server's severity word would read as ours. */
+	for (size_t i = 0; i < sizeof(sev) / sizeof(sev[0]); i++)
+		if (strncmp(m, sev[i], strlen(sev[i])) == 0) {
+			m += strlen(sev[i]);
+			break;
+		}
+	while (*m == ' ')
+		m++;
+	return m;
+}
+
 /* The connection broke: fail its job, schedule a reconnect. */
 static void
 pc_down(struct pconn *c, const char *why)
@@ -108,7 +126,7 @@ pc_down(struct pconn *c, const char *why)
 	uint32_t ms;
 
 	if (!c->logged_down)
-		log_warn("database connection %d lost: %s", c->idx, why);
+		log_warn("database connection %d lost: %s", c->idx, db_msg(why));
 	c->logged_down = true;
 	if (c->ev != NULL) {
 		event_free(c->ev);
@@ -232,6 +250,21 @@ setup_result(struct pconn *c, PGresult *res)
 	setup_next(c);
 }
 
+/* Server messages outside a query (e.g. "terminating connection" on shutdown) go to our log, not stderr. */
+static void
+on_notice(void *arg, const char *message)
+{
+	struct pconn *c = arg;
+	char line[512];
+	size_t n;
+
+	snprintf(line, sizeof(line), "%s", db_msg(message));
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	log_notice("database connection %d: %s", c->idx, line);
+}
+
 static void
 connect_poll(struct pconn *c)
 {
@@ -270,6 +303,7 @@ pc_connect(struct pconn *c)
 		pc_down(c, e.msg);
 		return;
 	}
+	PQsetNoticeProcessor(c->pg, on_notice, c);
 	c->state = PC_CONNECTING;
 	connect_poll(c);
 }

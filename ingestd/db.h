@@ -59,6 +59,9 @@ int db_query(struct db *d, const char *sql, int nparams, const char *const *valu
 /* Queues a job whose statement is built only when a connection takes it (group commit). */
 int db_query_lazy(struct db *d, db_build_fn build, db_done_fn done, void *arg) WUR;
 
+/* A libpq message without the server's severity prefix ("FATAL:  ..."), for our logs. */
+const char *db_msg(const char *m);
+
 /* True if a failed result means "the database is unavailable" (connection, shutdown, recovery, ...). */
 bool db_unavailable(const PGresult *res);
 

@@ -532,6 +532,14 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	struct httpd_conn *c = arg;
 
 	(void)bev;
+	if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) &&
+	    (c->state == CS_HANDLER || c->state == CS_CLOSING)) {
+		/* The client finished sending (half-close): it still gets its answer, then we close. */
+		c->keepalive = false;
+		c->linger = false;
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
 		conn_free(c);
 }

@@ -76,6 +76,20 @@ http_limits(const struct cfg *c)
 }
 
 static void
+stat_group(int rows, void *arg)
+{
+	(void)arg;
+	met_group_rows(rows);
+}
+
+static void
+stat_latency(int64_t us, void *arg)
+{
+	(void)arg;
+	met_store_latency(us);
+}
+
+static void
 notify(const char *state)
 {
 	struct err e;
@@ -228,7 +242,7 @@ serve(struct cfg *c)
 {
 	struct httpd_cbs cbs = { api_headers, api_request, api_replied, api_error_body, &A };
 	struct httpd_limits lim = http_limits(c);
-	struct store_stats ss = { NULL, NULL, NULL };
+	struct store_stats ss = { stat_group, stat_latency, NULL };
 	struct db_opts dbo = { 0 };
 	struct rq_opts rqo = { 0 };
 	struct event *sigs[3];
@@ -261,7 +275,6 @@ serve(struct cfg *c)
 		fatal("out of memory");
 	if ((A.mc = mc_new(A.db, (size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"))) == NULL)
 		fatal("out of memory");
-	ss.group = NULL;
 	if ((A.store = store_new(A.db, A.dup_window_us, &ss)) == NULL)
 		fatal("out of memory");
 	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"));

@@ -244,7 +244,7 @@ conflicts_done(PGresult *res, void *arg)
 			struct store_item *it = g->missing[i];
 
 			snprintf(it->error, sizeof(it->error), "duplicate lookup: %s",
-			    res ? PQresultErrorMessage(res) : "no connection");
+			    res ? db_msg(PQresultErrorMessage(res)) : "no connection");
 			finish(s, it, unav ? STO_UNAVAILABLE : STO_ERROR);
 		}
 		group_free(g);
@@ -321,7 +321,7 @@ insert_done(PGresult *res, void *arg)
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		bool unav = db_unavailable(res);
 
-		finish_all(g, unav ? STO_UNAVAILABLE : STO_ERROR, res ? PQresultErrorMessage(res) : "no connection");
+		finish_all(g, unav ? STO_UNAVAILABLE : STO_ERROR, res ? db_msg(PQresultErrorMessage(res)) : "no connection");
 		group_free(g);
 		return;
 	}

@@ -463,7 +463,7 @@ on_reading(PGresult *res, void *arg)
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		if (res != NULL && !db_unavailable(res))
-			log_err("reading lookup: %s", PQresultErrorMessage(res));
+			log_err("reading lookup: %s", db_msg(PQresultErrorMessage(res)));
 		api_unavailable(g->a, g->req, "reading lookup");
 	} else if (PQntuples(res) == 0 || store_row_from(res, 0, 0, &row) < 0) {
 		api_error(g->req, 404, "reading_not_found", NULL, NULL, "no reading with this id");
