@@ -56,7 +56,7 @@ TOOLS       := $(TOOL_SRC:test/tools/%.c=$(O)/%)
 LIBCOMMON := $(O)/libcommon.a
 BINS      := $(O)/ingestd $(O)/mintd
 
-.PHONY: all check unit integration run bench install deps clean
+.PHONY: all check unit integration run bench install deps clean examples
 all: $(BINS) $(TOOLS) $(O)/unit-tests
 
 $(O)/obj/%.o: %.c
@@ -109,6 +109,11 @@ install: $(BINS)
 	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql/
 	install -m 0644 etc/*.conf.example $(DESTDIR)$(SYSCONFDIR)/
 	if ls systemd/*.service >/dev/null 2>&1; then install -m 0644 systemd/* $(DESTDIR)$(UNITDIR)/; fi
+
+# etc/*.conf.example are generated from the daemons' key tables (a test checks they match).
+examples: $(BINS)
+	$(O)/ingestd -E >etc/ingestd.conf.example
+	$(O)/mintd -E >etc/mintd.conf.example
 
 clean:
 	rm -rf build

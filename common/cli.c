@@ -10,12 +10,13 @@
 static void
 usage(FILE *out, const char *prog, const char *summary)
 {
-	fprintf(out, "usage: %s [-dhmnvV] [-f file]\n%s\n\n"
+	fprintf(out, "usage: %s [-dEhmnvV] [-f file]\n%s\n\n"
 	    "  -f file  configuration file (KEY=VALUE lines; environment variables override it)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -v       more verbose logging (repeat for debug)\n"
 	    "  -n       check the configuration, print every error or \"configuration OK\", exit 0/1\n"
 	    "  -m       apply the database migrations (SQL_DIR) and exit\n"
+	    "  -E       print an example configuration file (every key, default, meaning) and exit\n"
 	    "  -V       print the version and exit\n"
 	    "  -h       print this help and exit\n", prog, summary);
 }
@@ -28,7 +29,7 @@ cli_parse(int argc, char **argv, const char *prog, const char *summary,
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
-	while ((ch = getopt(argc, argv, "f:dvVhnm")) != -1) {
+	while ((ch = getopt(argc, argv, "f:dvVhnmE")) != -1) {
 		switch (ch) {
 		case 'f':
 			o->conf_path = optarg;
@@ -47,6 +48,10 @@ cli_parse(int argc, char **argv, const char *prog, const char *summary,
 			break;
 		case 'V':
 			printf("%s %s\n", prog, GTX_VERSION);
+			return CLI_EXIT_OK;
+		case 'E':
+			/* etc/<prog>.conf.example is generated from the key table with -E, so it cannot drift. */
+			cfg_write_example(keys, nkeys, summary, stdout);
 			return CLI_EXIT_OK;
 		case 'h':
 			usage(stdout, prog, summary);

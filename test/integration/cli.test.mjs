@@ -43,3 +43,14 @@ for (const d of ['ingestd', 'mintd']) {
     assert.equal(bad.status, 2);
   });
 }
+
+import { readFileSync } from 'node:fs';
+import { ROOT } from './lib/stack.mjs';
+
+for (const d of ['ingestd', 'mintd']) {
+  test(`etc/${d}.conf.example lists every key of the daemon (it is ${d} -E; regenerate with make examples)`, () => {
+    const r = spawnSync(join(GTX_BIN, d), ['-E'], { env: clean, encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    assert.equal(readFileSync(join(ROOT, 'etc', `${d}.conf.example`), 'utf8'), r.stdout);
+  });
+}

@@ -1,0 +1,148 @@
+/* solix.c: Solana instructions as values, and constructors for the ones minting needs. */
+#include "solix.h"
+
+#include <string.h>
+
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void
+put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Starts ix for program with no accounts and no data. */
+static void
+begin(struct solix *ix, const struct sol_pubkey *program)
+{
+	ix->program = *program;
+	ix->naccounts = 0;
+	ix->ndata = 0;
+}
+
+static void
+meta(struct solix *ix, const struct sol_pubkey *key, bool signer, bool writable)
+{
+	ix->accounts[ix->naccounts++] = (struct solix_meta){ *key, signer, writable };
+}
+
+int
+solix_init(struct solix *ix, const struct sol_pubkey *program, const struct solix_meta *metas, size_t nmetas,
+    const uint8_t *data, size_t ndata, struct err *e)
+{
+	if (nmetas > SOLIX_MAX_ACCOUNTS)
+		return err_set(e, SOLIX_E_ARG, "instruction: %zu accounts, at most %d", nmetas, SOLIX_MAX_ACCOUNTS);
+	if (ndata > SOLIX_MAX_DATA)
+		return err_set(e, SOLIX_E_ARG, "instruction: %zu data bytes, at most %d", ndata, SOLIX_MAX_DATA);
+	begin(ix, program);
+	if (nmetas > 0)
+		memcpy(ix->accounts, metas, nmetas * sizeof(*metas));
+	ix->naccounts = nmetas;
+	if (ndata > 0)
+		memcpy(ix->data, data, ndata);
+	ix->ndata = ndata;
+	return 0;
+}
+
+void
+solix_cu_limit(struct solix *ix, uint32_t units)
+{
+	begin(ix, &pubkey_compute_budget_program);
+	ix->data[0] = 0x02;
+	put_u32(ix->data + 1, units);
+	ix->ndata = 5;
+}
+
+void
+solix_cu_price(struct solix *ix, uint64_t micro_lamports)
+{
+	begin(ix, &pubkey_compute_budget_program);
+	ix->data[0] = 0x03;
+	put_u64(ix->data + 1, micro_lamports);
+	ix->ndata = 9;
+}
+
+void
+solix_ata_create_idempotent(struct solix *ix, const struct sol_pubkey *funder, const struct sol_pubkey *ata,
+    const struct sol_pubkey *wallet, const struct sol_pubkey *mint, const struct sol_pubkey *token_program)
+{
+	begin(ix, &pubkey_ata_program);
+	meta(ix, funder, /* signer= */ true, /* writable= */ true);
+	meta(ix, ata, false, true);
+	meta(ix, wallet, false, false);
+	meta(ix, mint, false, false);
+	meta(ix, &pubkey_system_program, false, false);
+	meta(ix, token_program, false, false);
+	ix->data[0] = 0x01;
+	ix->ndata = 1;
+}
+
+void
+solix_mint_to_checked(struct solix *ix, const struct sol_pubkey *token_program, const struct sol_pubkey *mint,
+    const struct sol_pubkey *dest, const struct sol_pubkey *authority, uint64_t amount, uint8_t decimals)
+{
+	begin(ix, token_program);
+	meta(ix, mint, /* signer= */ false, /* writable= */ true);
+	meta(ix, dest, false, true);
+	meta(ix, authority, true, false);
+	ix->data[0] = 0x0e;
+	put_u64(ix->data + 1, amount);
+	ix->data[9] = decimals;
+	ix->ndata = 10;
+}
+
+int
+solix_memo(struct solix *ix, const char *text, size_t len, struct err *e)
+{
+	if (!solix_utf8_valid((const uint8_t *)text, len))
+		return err_set(e, SOLIX_E_UTF8, "memo: text is not valid UTF-8");
+	return solix_init(ix, &pubkey_memo_program, NULL, 0, (const uint8_t *)text, len, e);
+}
+
+bool
+solix_utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t need;
+		uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the first continuation byte */
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			if (c == 0xe0)
+				lo = 0xa0; /* overlong */
+			else if (c == 0xed)
+				hi = 0x9f; /* UTF-16 surrogates */
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			if (c == 0xf0)
+				lo = 0x90; /* overlong */
+			else if (c == 0xf4)
+				hi = 0x8f; /* above U+10FFFF */
+		} else {
+			return false;
+		}
+		if (n - i <= need)
+			return false;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (size_t k = 2; k <= need; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+		i += need + 1;
+	}
+	return true;
+}
