@@ -1,6 +1,6 @@
 /* admin.c: the operator routes: meters (register, list, rotate key, change wallet, deactivate), tokenization control. */
 #include "app.h"
-#include "b58dec.h"
+#include "b58.h"
 #include "jparse.h"
 #include "log.h"
 #include "pgconn.h"
@@ -66,7 +66,7 @@ meter_json(const PGresult *res, int i)
 		sscanf(hex + 2 * k, "%2x", &v);
 		pk[k] = (uint8_t)v;
 	}
-	b58x_encode(pk, 32, b58, sizeof(b58));
+	b58_encode(pk, 32, b58, sizeof(b58));
 	cJSON_AddStringToObject(o, "meter_serial", PQgetvalue(res, i, 0));
 	cJSON_AddStringToObject(o, "public_key", b58);
 	cJSON_AddStringToObject(o, "wallet_address", PQgetvalue(res, i, 2));
@@ -285,7 +285,7 @@ field_b58(struct httpd_req *req, const cJSON *v, const char *name, uint8_t *out,
 		return false;
 	}
 	n = strlen(v->valuestring);
-	if (n >= textsz || b58x_decode_exact(v->valuestring, n, out, 32) < 0) {
+	if (n >= textsz || b58_decode_exact(v->valuestring, n, out, 32, NULL) < 0) {
 		api_error(req, 400, strcmp(name, "public_key") == 0 ? "invalid_public_key" : "invalid_wallet_address", name,
 		    NULL, "%s must be 32 bytes in base58", name);
 		return false;

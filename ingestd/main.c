@@ -4,14 +4,13 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "privdrop.h"
 #include "sdnotify.h"
 #include "xmalloc.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
-#include <grp.h>
 #include <hiredis/hiredis.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -217,26 +216,6 @@ log_versions(void)
 	    curl_version(), sodium_version_string());
 }
 
-/* Switches to RUN_AS_USER when started as root (after binding, before serving). */
-static void
-drop_privileges(const struct cfg *c)
-{
-	const char *user = cfg_str(c, "RUN_AS_USER");
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return;
-	if (user[0] == '\0') {
-		log_warn("running as root: set RUN_AS_USER to an unprivileged user");
-		return;
-	}
-	if ((pw = getpwnam(user)) == NULL)
-		fatal("RUN_AS_USER %s: no such user", user);
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		fatal("cannot switch to user %s", user);
-	log_notice("running as %s", user);
-}
-
 static int
 serve(struct cfg *c)
 {
@@ -270,7 +249,9 @@ serve(struct cfg *c)
 	rqo.max_inflight = (size_t)cfg_int(c, "INGESTD_REDIS_MAX_INFLIGHT");
 	if ((A.http = httpd_new(A.base, cfg_str(c, "INGESTD_LISTEN"), &lim, &cbs, &e)) == NULL)
 		fatal("%s", e.msg);
-	drop_privileges(c);
+	/* Bound to the port (maybe privileged); from here on never root. */
+	if (priv_drop(cfg_str(c, "RUN_AS_USER"), &e) < 0)
+		fatal("%s", e.msg);
 	if ((A.db = db_new(A.base, &dbo)) == NULL)
 		fatal("out of memory");
 	if ((A.mc = mc_new(A.db, (size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"))) == NULL)

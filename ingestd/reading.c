@@ -1,6 +1,6 @@
 /* reading.c: parse, authenticate (Ed25519 over the platform's message) and validate one meter reading. */
 #include "reading.h"
-#include "b58dec.h"
+#include "b58.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -107,7 +107,7 @@ rdg_parse(const cJSON *o, struct rdg *r, struct rdg_err *e)
 	if (get_string(o, "meter_signature", true, &sig, e) < 0)
 		return -1;
 	n = strlen(sig);
-	if (n >= sizeof(r->sig_b58) || b58x_decode_exact(sig, n, r->sig, 64) < 0)
+	if (n >= sizeof(r->sig_b58) || b58_decode_exact(sig, n, r->sig, 64, NULL) < 0)
 		return rdg_fail(e, 400, "invalid_meter_signature", "meter_signature",
 		    "meter_signature must be a base58 Ed25519 signature (64 bytes)");
 	memcpy(r->sig_b58, sig, n + 1);
@@ -117,7 +117,7 @@ rdg_parse(const cJSON *o, struct rdg *r, struct rdg_err *e)
 		uint8_t pk[32];
 
 		n = strlen(wallet);
-		if (n >= sizeof(r->wallet) || b58x_decode_exact(wallet, n, pk, 32) < 0)
+		if (n >= sizeof(r->wallet) || b58_decode_exact(wallet, n, pk, 32, NULL) < 0)
 			return rdg_fail(e, 400, "invalid_wallet_address", "wallet_address",
 			    "wallet_address must be a base58 Solana address");
 		memcpy(r->wallet, wallet, n + 1);
