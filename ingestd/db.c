@@ -208,6 +208,18 @@ setup_next(struct pconn *c)
 		c->setup_step++;
 		/* FALLTHROUGH */
 	default:
+		if (d->o.prepared != NULL && d->o.prepared[c->setup_step - 3].name != NULL) {
+			const struct db_prepared *p = &d->o.prepared[c->setup_step - 3];
+
+			if (!PQsendPrepare(c->pg, p->name, p->sql, 0, NULL)) {
+				pc_down(c, PQerrorMessage(c->pg));
+				return;
+			}
+			c->state = PC_SETUP;
+			c->want_write = PQflush(c->pg) == 1;
+			watch(c, c->want_write ? EV_READ | EV_WRITE : EV_READ);
+			return;
+		}
 		c->state = PC_IDLE;
 		c->logged_down = false;
 		backoff_reset(&c->bo);
@@ -397,24 +409,21 @@ static void
 send_job(struct pconn *c, struct job *j)
 {
 	struct db *d = c->d;
-	const char *sql;
-	const char *const *values;
-	int n, f;
+	struct db_stmt st = { j->sql, NULL, j->nparams, (const char *const *)j->values };
+	int f, ok;
 
-	if (j->build != NULL) {
-		if (j->build(j->arg, &sql, &n, &values) < 0) {
-			job_free(j);
-			return;
-		}
-	} else {
-		sql = j->sql;
-		n = j->nparams;
-		values = (const char *const *)j->values;
+	if (j->build != NULL && j->build(j->arg, &st) < 0) {
+		job_free(j);
+		return;
 	}
 	c->job = j;
 	c->state = PC_BUSY;
 	d->running++;
-	if (!PQsendQueryParams(c->pg, sql, n, NULL, values, NULL, NULL, 0)) {
+	if (st.prepared != NULL)
+		ok = PQsendQueryPrepared(c->pg, st.prepared, st.nparams, st.values, NULL, NULL, 0);
+	else
+		ok = PQsendQueryParams(c->pg, st.sql, st.nparams, NULL, st.values, NULL, NULL, 0);
+	if (!ok) {
 		pc_down(c, PQerrorMessage(c->pg));
 		return;
 	}

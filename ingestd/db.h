@@ -19,12 +19,26 @@ struct db;
  */
 typedef void (*db_done_fn)(PGresult *res, void *arg);
 
+/* A statement to send: SQL text, or the name of a statement prepared on every connection (db_opts.prepared). */
+struct db_stmt {
+	const char *sql;
+	const char *prepared;
+	int nparams;
+	const char *const *values;
+};
+
+/* A statement prepared on each connection when it connects. */
+struct db_prepared {
+	const char *name;
+	const char *sql;
+};
+
 /*
  * Called when a connection is about to send a lazily built query: fill in the
  * statement and text parameters (owned by arg, valid until done is called).
  * Returning -1 cancels the job without calling done (arg handles it itself).
  */
-typedef int (*db_build_fn)(void *arg, const char **sql, int *nparams, const char *const **values);
+typedef int (*db_build_fn)(void *arg, struct db_stmt *st);
 
 typedef void (*db_notify_fn)(const char *channel, const char *payload, void *arg);
 /* Called when the database becomes reachable (up = true) or every connection is lost. */
@@ -36,6 +50,7 @@ struct db_opts {
 	int nconn;              /* connections in the pool */
 	size_t max_queue;       /* queued jobs beyond which db_query fails at once */
 	const char *listen;     /* channel(s) to LISTEN on (comma-separated), or NULL */
+	const struct db_prepared *prepared; /* NULL-terminated by name, or NULL; must outlive the pool */
 	db_notify_fn notify;
 	db_state_fn state;
 	void *arg;

@@ -146,7 +146,8 @@ reload(void)
 	log_set_level(level_of(c));
 	lim = http_limits(c);
 	httpd_set_limits(A.http, &lim);
-	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"));
+	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
+	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"));
 	rq_set_maxlen(A.rq, cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN"));
 	cfg_free(A.cfg);
 	A.cfg = c;
@@ -216,6 +217,11 @@ log_versions(void)
 	    curl_version(), sodium_version_string());
 }
 
+static const struct db_prepared prepared[] = {
+	{ STORE_INSERT_NAME, STORE_INSERT_SQL },
+	{ NULL, NULL },
+};
+
 static int
 serve(struct cfg *c)
 {
@@ -239,6 +245,7 @@ serve(struct cfg *c)
 	dbo.nconn = (int)cfg_int(c, "INGESTD_DB_CONNECTIONS");
 	dbo.max_queue = (size_t)cfg_int(c, "INGESTD_DB_MAX_QUEUE");
 	dbo.listen = "gridtokenx_meters";
+	dbo.prepared = prepared;
 	dbo.notify = on_db_notify;
 	dbo.state = on_db_state;
 	dbo.arg = &A;
@@ -258,7 +265,8 @@ serve(struct cfg *c)
 		fatal("out of memory");
 	if ((A.store = store_new(A.db, A.dup_window_us, &ss)) == NULL)
 		fatal("out of memory");
-	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"));
+	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
+	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"));
 	if ((A.rq = rq_new(A.base, &rqo, &e)) == NULL)
 		fatal("REDIS_URL: %s", e.msg);
 	for (int i = 0; i < 3; i++) {

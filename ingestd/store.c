@@ -16,6 +16,7 @@
 
 struct group {
 	struct store *s;
+	struct group *next_waiting;
 	struct store_item *head, *tail;
 	int n;
 	bool sent;
@@ -31,12 +32,16 @@ struct store {
 	struct db *db;
 	int64_t window_us;
 	int max_rows;
-	struct group *open; /* queued, still taking readings */
+	int max_inflight;   /* groups handed to the database at once */
+	int inflight;
+	struct group *open; /* not yet sent, still taking readings */
+	struct group *wait_head, *wait_tail; /* full or open groups not yet handed to the database */
 	size_t pending;
 	struct store_stats stats;
 };
 
-static const char INSERT_SQL[] =
+const char STORE_INSERT_NAME[] = "ingestd_insert";
+const char STORE_INSERT_SQL[] =
     "INSERT INTO meter_readings (id, meter_serial, user_id, wallet_address, kwh_micro, token_amount, "
     "reading_timestamp, reading_us, dup_window, meter_signature) "
     "SELECT v.id, v.serial, v.uid, v.wallet, v.kwh, v.tok, v.ts, v.us, int8range(v.us, v.us + $9::bigint), v.sig "
@@ -151,7 +156,7 @@ tb_elem(struct tb *b, bool first, const char *s, bool null)
 }
 
 static int
-build_insert(void *arg, const char **sql, int *nparams, const char *const **values)
+build_insert(void *arg, struct db_stmt *st)
 {
 	struct group *g = arg;
 	struct store *s = g->s;
@@ -196,9 +201,9 @@ build_insert(void *arg, const char **sql, int *nparams, const char *const **valu
 	}
 	snprintf(g->winbuf, sizeof(g->winbuf), "%" PRId64, s->window_us);
 	g->params[8] = g->winbuf;
-	*sql = INSERT_SQL;
-	*nparams = 10;
-	*values = g->params;
+	st->prepared = STORE_INSERT_NAME;
+	st->nparams = 10;
+	st->values = g->params;
 	return 0;
 }
 
@@ -310,10 +315,23 @@ lookup_conflicts(struct group *g)
 	free(b[1].p);
 }
 
+static void kick(struct store *s);
+static void insert_answered(struct group *g, PGresult *res);
+
 static void
 insert_done(PGresult *res, void *arg)
 {
 	struct group *g = arg;
+	struct store *s = g->s;
+
+	s->inflight--;
+	insert_answered(g, res);
+	kick(s);
+}
+
+static void
+insert_answered(struct group *g, PGresult *res)
+{
 	struct store *s = g->s;
 	struct store_item *it, *next, **prevp;
 	int nrows;
@@ -396,7 +414,29 @@ prepare(struct store *s, struct store_item *it)
 	s->pending++;
 }
 
-/* Queues a new group holding items[0..n) (a connection may take it before this returns). */
+/* Hands waiting groups to the database while fewer than max_inflight are there. */
+static void
+kick(struct store *s)
+{
+	struct group *g;
+
+	while (s->inflight < s->max_inflight && (g = s->wait_head) != NULL) {
+		s->wait_head = g->next_waiting;
+		if (s->wait_head == NULL)
+			s->wait_tail = NULL;
+		s->inflight++;
+		/* A connection may take it at once (build_insert closes it) or when one frees up. */
+		if (db_query_lazy(s->db, build_insert, insert_done, g) < 0) {
+			s->inflight--;
+			if (s->open == g)
+				s->open = NULL;
+			finish_all(g, STO_UNAVAILABLE, "database unavailable");
+			group_free(g);
+		}
+	}
+}
+
+/* A new group holding items[0..n), open for more while it waits. */
 static void
 new_group(struct store *s, struct store_item **items, int n)
 {
@@ -419,13 +459,12 @@ new_group(struct store *s, struct store_item **items, int n)
 	}
 	g->n = n;
 	s->open = g;
-	/* The connection may take it at once (then build_insert closes it) or when one frees up. */
-	if (db_query_lazy(s->db, build_insert, insert_done, g) < 0) {
-		if (s->open == g)
-			s->open = NULL;
-		finish_all(g, STO_UNAVAILABLE, "database unavailable");
-		group_free(g);
-	}
+	if (s->wait_tail)
+		s->wait_tail->next_waiting = g;
+	else
+		s->wait_head = g;
+	s->wait_tail = g;
+	kick(s);
 }
 
 void
@@ -472,9 +511,11 @@ store_pending(const struct store *s)
 }
 
 void
-store_set_max_rows(struct store *s, int max_rows)
+store_set_max_rows(struct store *s, int max_rows, int max_inflight)
 {
 	s->max_rows = max_rows > 0 ? max_rows : 1;
+	s->max_inflight = max_inflight > 0 ? max_inflight : 1;
+	kick(s);
 }
 
 struct store *
@@ -487,6 +528,7 @@ store_new(struct db *db, int64_t window_us, const struct store_stats *stats)
 	s->db = db;
 	s->window_us = window_us;
 	s->max_rows = 1000;
+	s->max_inflight = 2;
 	if (stats)
 		s->stats = *stats;
 	return s;
@@ -495,5 +537,15 @@ store_new(struct db *db, int64_t window_us, const struct store_stats *stats)
 void
 store_free(struct store *s)
 {
+	struct group *g, *next;
+
+	if (s == NULL)
+		return;
+	/* Groups never handed to the database (shutdown with the database away). */
+	for (g = s->wait_head; g != NULL; g = next) {
+		next = g->next_waiting;
+		finish_all(g, STO_UNAVAILABLE, "shutting down");
+		group_free(g);
+	}
 	free(s);
 }

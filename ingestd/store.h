@@ -63,7 +63,12 @@ struct store_stats {
 
 struct store *store_new(struct db *db, int64_t dup_window_us, const struct store_stats *stats);
 void store_free(struct store *s);
-void store_set_max_rows(struct store *s, int max_rows);
+/* Rows per group and groups handed to the database at once (the rest gather while they wait). */
+void store_set_max_rows(struct store *s, int max_rows, int max_inflight);
+
+/* The group INSERT, prepared on every database connection under this name. */
+extern const char STORE_INSERT_NAME[];
+extern const char STORE_INSERT_SQL[];
 
 /* Queues it for the next group; done is called exactly once (maybe before store_add returns). */
 void store_add(struct store *s, struct store_item *it);
