@@ -2,30 +2,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'redis';
-import { up, pgClient, waitFor } from './lib/stack.mjs';
-import { newMeter, reading, tsAt, client, errorOf, randomWallet } from './ingestd_lib.mjs';
+import { pgClient, waitFor } from './lib/stack.mjs';
+import { newMeter, reading, tsAt, client, errorOf, randomWallet, openStack, closeStack } from './ingestd_lib.mjs';
 
-let stack, env, db, api, redis;
+let env, db, api, redis;
 
+let ctx;
 before(async () => {
-  stack = up(['postgres', 'redis', 'ingestd']);
-  env = stack.env;
-  db = pgClient(env);
-  await db.connect();
-  api = client(env);
-  redis = createClient({ url: env.REDIS_URL });
-  await redis.connect();
+  ctx = await openStack();
+  ({ env, db, api, redis } = ctx);
 });
 
 after(async () => {
-  await redis?.quit();
-  await db?.end();
-  if (stack) {
-    const problems = stack.down();
-    assert.deepEqual(problems, [], 'daemon log problems');
-    stack.cleanup();
-  }
+  assert.deepEqual(await closeStack(ctx), [], 'daemon log problems');
 });
 
 function expectError(r, status, code) {

@@ -92,3 +92,26 @@ export function errorOf(r) {
   }
   return r.json.error;
 }
+
+// One test file's stack: PostgreSQL, Redis and ingestd, a database client, an API client and a Redis client.
+export async function openStack(extraEnv = {}) {
+  const { up, pgClient } = await import('./lib/stack.mjs');
+  const { createClient } = await import('redis');
+  const stack = up(['postgres', 'redis', 'ingestd'], extraEnv);
+  const env = stack.env;
+  const db = pgClient(env);
+  await db.connect();
+  const redis = createClient({ url: env.REDIS_URL });
+  await redis.connect();
+  return { stack, env, db, redis, api: client(env) };
+}
+
+// Tears it down; returns the daemon log problems (sanitizer reports, FATAL) for the caller to assert on.
+export async function closeStack(ctx) {
+  if (!ctx) return [];
+  await ctx.redis?.quit();
+  await ctx.db?.end();
+  const problems = ctx.stack.down();
+  if (problems.length === 0) ctx.stack.cleanup();
+  return problems;
+}

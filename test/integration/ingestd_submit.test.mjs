@@ -2,34 +2,22 @@
 // signatures, every validation rule and error code, replays, duplicates under concurrency, nothing half-stored.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient } from 'redis';
-import { up, pgClient } from './lib/stack.mjs';
-import { newMeter, reading, tsAt, client, errorOf, signMessage, message, randomWallet } from './ingestd_lib.mjs';
+import { newMeter, reading, tsAt, client, errorOf, randomWallet, openStack, closeStack } from './ingestd_lib.mjs';
 
-let stack, env, db, api, redis;
+let env, db, api, redis;
 const accepted = new Set(); // ids answered 201: the only rows that may exist
 const touched = [];          // every serial used, to check for stray rows
 
+let ctx;
 before(async () => {
   // A slow per-meter rate (1/min, burst 5) makes the 429 test deterministic; a small batch cap for 413.
-  stack = up(['postgres', 'redis', 'ingestd'], { INGESTD_METER_RATE_PER_MIN: '1', INGESTD_METER_RATE_BURST: '5',
+  ctx = await openStack({ INGESTD_METER_RATE_PER_MIN: '1', INGESTD_METER_RATE_BURST: '5',
     INGESTD_BATCH_MAX_READINGS: '50' });
-  env = stack.env;
-  db = pgClient(env);
-  await db.connect();
-  api = client(env);
-  redis = createClient({ url: env.REDIS_URL });
-  await redis.connect();
+  ({ env, db, api, redis } = ctx);
 });
 
 after(async () => {
-  await redis?.quit();
-  await db?.end();
-  if (stack) {
-    const problems = stack.down();
-    assert.deepEqual(problems, [], 'daemon log problems');
-    stack.cleanup();
-  }
+  assert.deepEqual(await closeStack(ctx), [], 'daemon log problems');
 });
 
 async function meter(prefix) {
