@@ -187,8 +187,12 @@ setup_next(struct pconn *c)
 
 	switch (c->setup_step++) {
 	case 0:
-		/* A 2xx promises durability: refuse sessions that would acknowledge before the WAL flush. */
-		snprintf(sql, sizeof(sql), "SELECT current_setting('synchronous_commit')");
+		/*
+		 * A 2xx promises durability: refuse sessions that would acknowledge before the WAL flush.
+		 * A statement stuck on a lock becomes a 503 after a while instead of holding a client forever.
+		 */
+		snprintf(sql, sizeof(sql), "SELECT current_setting('synchronous_commit'), "
+		    "set_config('statement_timeout', '30s', false)");
 		break;
 	case 1:
 		if (c->idx == 0 && d->listen != NULL) {

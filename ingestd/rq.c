@@ -33,6 +33,7 @@ struct rq {
 };
 
 static void rq_connect(struct rq *q);
+static void flush_backlog(struct rq *q);
 
 static void
 backlog_add(struct rq *q, const char *id)
@@ -90,6 +91,8 @@ on_xadd(redisAsyncContext *ac, void *r, void *priv)
 		q->st.pushed++;
 	}
 	free(id);
+	if (reply != NULL)
+		flush_backlog(q);
 }
 
 static bool
