@@ -9,6 +9,7 @@
 #include "mint.h"
 #include "mintd.h"
 #include "privdrop.h"
+#include "sdnotify.h"
 #include "solrpc.h"
 
 #include <cjson/cJSON.h>
@@ -37,6 +38,33 @@ static struct cfg *cfg;
 static const char *conf_path;
 static int terms;
 static time_t drain_deadline;
+static uint64_t watchdog_usec;
+static struct timespec last_watchdog;
+
+/* systemd notify; a failure is logged once per kind, never fatal. */
+static void
+notify(const char *state)
+{
+	struct err e = { 0 };
+
+	if (sdn_notify(state, &e) < 0)
+		log_warn("sd_notify %s: %s", state, e.msg);
+}
+
+static void
+watchdog(void)
+{
+	struct timespec now;
+
+	if (watchdog_usec == 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((uint64_t)(now.tv_sec - last_watchdog.tv_sec) * 1000000 +
+		(uint64_t)((now.tv_nsec - last_watchdog.tv_nsec) / 1000) < watchdog_usec / 2)
+		return;
+	last_watchdog = now;
+	notify("WATCHDOG=1");
+}
 
 static void
 settings_reloadable(const struct cfg *c)
@@ -138,6 +166,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	log_notice("%s: no new work; resolving transactions in flight for up to %d s", strsignal((int)sig),
 	    S.shutdown_grace_secs);
 	drain_deadline = time(NULL) + S.shutdown_grace_secs;
+	notify("STOPPING=1");
 	mint_drain();
 }
 
@@ -152,6 +181,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	ms = mint_tick();
 	control_check();
+	watchdog();
 	if (terms > 0 && (mint_drained() || time(NULL) >= drain_deadline)) {
 		if (!mint_drained())
 			log_notice("grace period over: exiting; recorded transactions resolve at the next start");
@@ -283,7 +313,8 @@ run(void)
 	}
 	if (control_start(base, cfg_str(cfg, "DATABASE_URL"), &e) < 0)
 		log_warn("control channel: %s (retrying)", e.msg);
-	/* TODO(sdnotify): READY=1 here, WATCHDOG=1 from on_tick, STOPPING=1 on drain, once common/sdnotify lands. */
+	watchdog_usec = sdn_watchdog_usec();
+	notify("READY=1");
 	tick_ev = evtimer_new(base, on_tick, NULL);
 	evtimer_add(tick_ev, &zero);
 	log_notice("mintd started; listening on %s", cfg_str(cfg, "MINTD_LISTEN"));

@@ -1,25 +1,12 @@
-/* notify.c: event JSON (snake_case types as the platform used, amounts as exact strings) and Redis fan-out. */
+/* notify.c: mintd's event payloads (amounts as exact strings), stored and published through common/events. */
 #include "notify.h"
 #include "amount.h"
+#include "events.h"
 #include "log.h"
-#include "ts.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-static cJSON *
-base(const char *type)
-{
-	cJSON *o = cJSON_CreateObject();
-	char ts[TS_BUFSZ];
-
-	ts_format_utc(ts_now_us(), ts, sizeof(ts));
-	cJSON_AddStringToObject(o, "type", type);
-	cJSON_AddStringToObject(o, "timestamp", ts);
-	return o;
-}
 
 static void
 reading_fields(cJSON *o, const struct reading *r)
@@ -37,77 +24,76 @@ reading_fields(cJSON *o, const struct reading *r)
 	cJSON_AddStringToObject(o, "kwh_amount", kwh);
 }
 
+/* Stores the event in the capped stream and publishes it (one EVAL of the shared script); frees fields. */
 static void
-fanout(redisContext *c, cJSON *o, const char *type, const struct reading *r)
+publish(redisContext *c, const char *type, cJSON *fields, const struct reading *r)
 {
-	char *json = cJSON_PrintUnformatted(o);
-	char ch[3][200], maxlen[24], key[200];
-	int n = 0, sent = 0;
+	struct evt_route route = { r ? r->wallet : NULL, r ? r->user : NULL, r ? r->meter : NULL };
+	const char *argv[EVT_MAX_ARGS];
+	size_t argvlen[EVT_MAX_ARGS];
+	char maxbuf[24];
+	struct evt_msg m;
+	struct err e = { 0 };
+	redisReply *reply;
+	int argc;
 
-	cJSON_Delete(o);
-	if (json == NULL || c == NULL) {
-		free(json);
+	if (fields == NULL || c == NULL) {
+		cJSON_Delete(fields);
 		return;
 	}
-	snprintf(key, sizeof(key), "%s:stream", S.events_prefix);
-	snprintf(maxlen, sizeof(maxlen), "%ld", S.events_maxlen);
-	if (redisAppendCommand(c, "XADD %s MAXLEN ~ %s * type %s data %s", key, maxlen, type, json) == REDIS_OK)
-		sent++;
-	if (redisAppendCommand(c, "PUBLISH %s %s", S.events_prefix, json) == REDIS_OK)
-		sent++;
-	if (r != NULL) {
-		snprintf(ch[n++], sizeof(ch[0]), "%s:wallet:%s", S.events_prefix, r->wallet);
-		snprintf(ch[n++], sizeof(ch[0]), "%s:meter:%s", S.events_prefix, r->meter);
-		if (r->user[0] != '\0')
-			snprintf(ch[n++], sizeof(ch[0]), "%s:user:%s", S.events_prefix, r->user);
+	if (evt_build(S.events_prefix, type, fields, &route, &m, &e) < 0) {
+		cJSON_Delete(fields);
+		log_warn("event %s not built: %s", type, e.msg);
+		return;
 	}
-	for (int i = 0; i < n; i++)
-		if (redisAppendCommand(c, "PUBLISH %s %s", ch[i], json) == REDIS_OK)
-			sent++;
-	for (int i = 0; i < sent; i++) {
-		void *reply = NULL;
-
-		if (redisGetReply(c, &reply) != REDIS_OK) {
-			log_warn("event %s not published: %s", type, c->errstr);
-			break;
-		}
+	cJSON_Delete(fields);
+	argc = evt_argv(&m, NULL, S.events_maxlen, maxbuf, argv, argvlen);
+	reply = redisCommandArgv(c, argc, argv, argvlen);
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		log_warn("event %s not published: %s", type, reply ? reply->str : c->errstr);
+	if (reply != NULL)
 		freeReplyObject(reply);
-	}
-	free(json);
+	evt_msg_free(&m);
 }
 
 void
 notify_minted(redisContext *c, const struct reading *r, const char *signature)
 {
-	cJSON *o = base("tokens_minted");
+	cJSON *o = cJSON_CreateObject();
 	char amt[AMT_U64_BUFSZ];
 
+	if (o == NULL)
+		return;
 	reading_fields(o, r);
 	amt_format_base_units(r->amount, amt, sizeof(amt));
 	cJSON_AddStringToObject(o, "tokens_minted", amt);
 	cJSON_AddStringToObject(o, "transaction_signature", signature);
-	fanout(c, o, "tokens_minted", r);
+	publish(c, EVT_TOKENS_MINTED, o, r);
 }
 
 void
 notify_failed(redisContext *c, const struct reading *r, const char *error, int attempts)
 {
-	cJSON *o = base("minting_failed");
+	cJSON *o = cJSON_CreateObject();
 
+	if (o == NULL)
+		return;
 	reading_fields(o, r);
 	cJSON_AddStringToObject(o, "error", error);
 	cJSON_AddNumberToObject(o, "attempts", attempts);
-	fanout(c, o, "minting_failed", r);
+	publish(c, EVT_MINTING_FAILED, o, r);
 }
 
 void
 notify_batch(redisContext *c, const char *batch_id, long total, long ok, long failed)
 {
-	cJSON *o = base("batch_minting_completed");
+	cJSON *o = cJSON_CreateObject();
 
+	if (o == NULL)
+		return;
 	cJSON_AddStringToObject(o, "batch_id", batch_id);
 	cJSON_AddNumberToObject(o, "total_readings", (double)total);
 	cJSON_AddNumberToObject(o, "successful_mints", (double)ok);
 	cJSON_AddNumberToObject(o, "failed_mints", (double)failed);
-	fanout(c, o, "batch_minting_completed", NULL);
+	publish(c, EVT_BATCH_COMPLETED, o, NULL);
 }
