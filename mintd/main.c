@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -283,8 +282,6 @@ run(void)
 		log_err("%s", e.msg);
 		goto out;
 	}
-	/* LeakSanitizer and core dumps need this after a uid switch; the key is in guarded memory. */
-	prctl(PR_SET_DUMPABLE, 1);
 	signal(SIGPIPE, SIG_IGN);
 	pubkey_to_b58(kp_pubkey(k), pk);
 	log_info("instance %s, mint authority %s, mint program %s, commitment %s", S.instance, pk,
