@@ -1,13 +1,14 @@
-// mintd.test.mjs: end to end on the real stack: readings in PostgreSQL + stream -> tokens on the simulated chain.
+// mintd.test.mjs: end to end on the real stack: signed readings posted to ingestd -> tokens on the simulated chain.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { up, pgClient, waitFor, processAlive } from './lib/stack.mjs';
+import { up, pgClient, waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, metrics, simControl } from './lib/mintd.mjs';
+import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, metrics, simControl, isDead } from './lib/mintd.mjs';
+import { newMeter, reading, tsAt, client } from './ingestd_lib.mjs';
 
-let stack, env, db, redis;
+let stack, env, db, redis, api;
 
 export const MINTD_TEST_ENV = `MINTD_INSTANCE_ID=mintd-a
 TOKENIZATION_POLLING_INTERVAL_SECS=1
@@ -21,13 +22,14 @@ MINTD_CLAIM_LEASE_SECS=5
 `;
 
 before(async () => {
-  stack = up(['postgres', 'redis', 'solana-sim'], { SIM_SLOT_MS: '20' });
+  stack = up(['postgres', 'redis', 'solana-sim', 'ingestd'], { SIM_SLOT_MS: '20' });
   writeFileSync(join(stack.dir, 'mintd.env'), MINTD_TEST_ENV);
   stack.start('mintd');
   env = stack.env;
   db = pgClient(env);
   await db.connect();
   redis = await redisClient(env);
+  api = client(env);
 });
 
 after(async () => {
@@ -49,7 +51,13 @@ function specsFor(wallets, serials, per, base = 1_000_001n) {
   return specs;
 }
 
-test('end to end: many wallets, new and existing token accounts, exact amounts, one signature per reading', async () => {
+// kWh text -> token base units with ratio 1 and 9 decimals, exactly (BigInt).
+const baseUnits = (kwh) => {
+  const [i, f = ''] = kwh.split('.');
+  return (BigInt(i) * 1_000_000n + BigInt((f + '000000').slice(0, 6))) * 1000n;
+};
+
+test('end to end through ingestd: many wallets, new then existing token accounts, exact balances, a signature per reading', async () => {
   const sub = redis.duplicate();
   await sub.connect();
   const minted = new Map();
@@ -58,44 +66,77 @@ test('end to end: many wallets, new and existing token accounts, exact amounts, 
     if (ev.type === 'tokens_minted') minted.set(ev.reading_id, ev);
   });
 
-  const wallets = Array.from({ length: 45 }, randomWallet);
-  const serials = await addMeters(db, wallets);
-  const specs = specsFor(wallets, serials, 4);
-  // One wallet holds two readings whose sum passes INT64_MAX (but fits a u64): exact beyond 2^63.
-  specs.push({ serial: serials[0], wallet: wallets[0], kwhMicro: 9_000_000_000_000_123n });
-  specs.push({ serial: serials[0], wallet: wallets[0], kwhMicro: 9_000_000_000_000_456n });
-  const first = await insertReadings(db, specs);
-  await xaddReadings(redis, first);
+  const meters = [];
+  for (let i = 0; i < 45; i++) {
+    const m = newMeter('E2E');
+    await api.register(m);
+    meters.push(m);
+  }
+  const expected = new Map(meters.map((m) => [m.wallet, 0n]));
+  const ids = [];
+  async function post(first, count) {
+    const items = [], owners = [];
+    meters.forEach((m, i) => {
+      for (let j = first; j < first + count; j++) {
+        const kwh = `${(i * 7 + j) % 90 + 1}.${String((i * 104729 + j * 7919) % 1000000).padStart(6, '0')}`;
+        items.push(reading(m, { timestamp: tsAt(j), kwh }));
+        owners.push([m.wallet, baseUnits(kwh)]);
+      }
+    });
+    const r = await api.batch(items);
+    assert.equal(r.status, 200, r.text);
+    r.json.results.forEach((x, k) => {
+      assert.equal(x.status, 201, JSON.stringify(x));
+      ids.push(x.id);
+      expected.set(owners[k][0], expected.get(owners[k][0]) + owners[k][1]);
+    });
+  }
+  await post(0, 4);
   await drain(db, { what: 'first round minted' });
   assert.deepEqual(await checkInvariant(db, env), []);
-
-  const big = BigInt((await simControl(env, `/balances?mint=${env.TOKEN_MINT}`)).balances[wallets[0]]);
-  assert.ok(big > 9_223_372_036_854_775_807n, `balance ${big} exceeds INT64_MAX`);
-
   // Second round to the same wallets: their token accounts exist now and are not created again.
-  const second = await insertReadings(db, specsFor(wallets, serials, 2, 3_000_003n));
-  await xaddReadings(redis, second);
+  await post(4, 2);
   await drain(db, { what: 'second round minted' });
   assert.deepEqual(await checkInvariant(db, env), []);
 
-  const { rows } = await db.query(`SELECT id, mint_tx_signature FROM meter_readings`);
-  for (const r of rows) assert.match(r.mint_tx_signature ?? '', /^[1-9A-HJ-NP-Za-km-z]{64,88}$/, `reading ${r.id} has a signature`);
-  const tx = await db.query(`SELECT max(wallets)::int AS maxw, count(*)::int AS n, sum(readings)::int AS r
-      FROM mint_transactions WHERE state = 'confirmed'`);
+  const { balances } = await simControl(env, `/balances?mint=${env.TOKEN_MINT}`);
+  for (const [w, sum] of expected) assert.equal(BigInt(balances[w] ?? 0), sum, `wallet ${w} holds exactly the sum of its readings`);
+  const { rows } = await db.query(`SELECT id, status, mint_tx_signature FROM meter_readings WHERE id = ANY($1)`, [ids]);
+  assert.equal(rows.length, ids.length);
+  for (const r of rows) {
+    assert.equal(r.status, 'minted');
+    assert.match(r.mint_tx_signature ?? '', /^[1-9A-HJ-NP-Za-km-z]{64,88}$/, `reading ${r.id} records its signature`);
+  }
+  const tx = await db.query(`SELECT max(wallets)::int AS maxw, sum(readings)::int AS r FROM mint_transactions WHERE state = 'confirmed'`);
   assert.ok(tx.rows[0].maxw >= 9, `wallets are packed together (max ${tx.rows[0].maxw} per tx)`);
-  assert.equal(tx.rows[0].r, first.length + second.length);
-
+  assert.equal(tx.rows[0].r, ids.length);
   const m = await metrics(env);
-  assert.equal(m.mintd_readings_minted_total, String(first.length + second.length));
-  assert.equal(m.mintd_token_accounts_created_total, String(wallets.length), 'each token account created once');
+  assert.equal(m.mintd_readings_minted_total, String(ids.length));
+  assert.equal(m.mintd_token_accounts_created_total, String(meters.length), 'each token account created once');
 
-  await waitFor(() => minted.size === rows.length, { what: 'a tokens_minted event per reading' });
-  const ev = minted.get(first[1].id);
-  assert.equal(ev.tokens_minted, first[1].amount.toString());
-  assert.equal(ev.wallet_address, first[1].wallet);
-  assert.equal(ev.meter_serial, first[1].serial);
-  assert.match(ev.transaction_signature, /^[1-9A-HJ-NP-Za-km-z]{64,88}$/);
+  await waitFor(() => ids.every((id) => minted.has(id)), { what: 'a tokens_minted event per reading' });
+  const ev = minted.get(ids[1]);
+  const r1 = rows.find((r) => r.id === ids[1]);
+  assert.equal(ev.transaction_signature, r1.mint_tx_signature);
+  assert.equal(ev.wallet_address, meters[0].wallet);
+  assert.equal(ev.meter_serial, meters[0].serial);
+  assert.match(ev.tokens_minted, /^[0-9]+$/);
   await sub.quit();
+});
+
+test('a wallet whose readings sum past INT64_MAX is minted exactly (u64 all the way)', async () => {
+  const [w] = [randomWallet()];
+  const [serial] = await addMeters(db, [w]);
+  // Stored as ingestd would after a ratio that makes each reading worth ~9.0e18 base units.
+  const rs = await insertReadings(db, [
+    { serial, wallet: w, kwhMicro: 1n, amount: 9_000_000_000_000_000_123n },
+    { serial, wallet: w, kwhMicro: 2n, amount: 9_000_000_000_000_000_456n }]);
+  await xaddReadings(redis, rs);
+  await drain(db, { what: 'big readings minted' });
+  assert.deepEqual(await checkInvariant(db, env), []);
+  const big = BigInt((await simControl(env, `/balances?mint=${env.TOKEN_MINT}`)).balances[w]);
+  assert.equal(big, 18_000_000_000_000_000_579n);
+  assert.ok(big > 9_223_372_036_854_775_807n);
 });
 
 test('readings the stream never delivered are swept from PostgreSQL; bodiless and unknown entries are acked', async () => {
@@ -111,9 +152,8 @@ test('readings the stream never delivered are swept from PostgreSQL; bodiless an
     { what: 'no stream entry left pending' });
 });
 
-test('auto-mint off stops new claims; trigger and auto-mint on through NOTIFY resume them', async () => {
-  await db.query(`UPDATE settings SET value = 'false' WHERE key = 'auto_mint_enabled'`);
-  await db.query(`SELECT pg_notify('gridtokenx_control', '{"action":"auto_mint","enabled":false}')`);
+test('auto-mint off (ingestd admin API) stops new claims; auto-mint on and trigger-batch resume them', async () => {
+  assert.equal((await api.admin('POST', '/api/admin/tokenization/toggle-auto-mint', { enabled: false })).status, 200);
   await new Promise((r) => setTimeout(r, 300));
   const wallets = Array.from({ length: 3 }, randomWallet);
   const serials = await addMeters(db, wallets);
@@ -123,9 +163,8 @@ test('auto-mint off stops new claims; trigger and auto-mint on through NOTIFY re
   await new Promise((r) => setTimeout(r, 1500));
   const { rows } = await db.query(`SELECT count(*)::int AS n FROM meter_readings WHERE id = ANY($1) AND status = 'pending'`, [rs.map((r) => r.id)]);
   assert.equal(rows[0].n, rs.length, 'nothing claimed while auto-mint is off');
-  await db.query(`UPDATE settings SET value = 'true' WHERE key = 'auto_mint_enabled'`);
-  await db.query(`SELECT pg_notify('gridtokenx_control', '{"action":"auto_mint","enabled":true}')`);
-  await db.query(`SELECT pg_notify('gridtokenx_control', '{"action":"trigger_batch"}')`);
+  assert.equal((await api.admin('POST', '/api/admin/tokenization/toggle-auto-mint', { enabled: true })).status, 200);
+  assert.equal((await api.admin('POST', '/api/admin/tokenization/trigger-batch')).status, 202);
   await drain(db, { what: 'minted after auto-mint is back on' });
   assert.deepEqual(await checkInvariant(db, env), []);
 });
@@ -147,7 +186,7 @@ test('SIGTERM: stops taking work, resolves what is in flight, exits 0, and a res
   const rs = await insertReadings(db, specsFor(wallets, serials, 2));
   await xaddReadings(redis, rs);
   stack.stop('mintd');
-  assert.equal(processAlive(pid), false);
+  assert.ok(isDead(pid), 'mintd exited');
   assert.match(readFileSync(join(stack.dir, 'mintd.log'), 'utf8'), /mintd stopped/);
   const { rows } = await db.query(`SELECT count(*)::int AS n FROM meter_readings WHERE status = 'claimed'`);
   assert.equal(rows[0].n, 0, 'no claim left behind');

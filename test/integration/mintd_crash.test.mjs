@@ -6,7 +6,7 @@ import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { up, pgClient, waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, simControl } from './lib/mintd.mjs';
+import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, simControl, isDead as dead } from './lib/mintd.mjs';
 
 const POINTS = ['after_claim', 'after_sign', 'after_writeahead', 'after_send', 'after_confirm_before_db', 'during_db_update'];
 const BASE_ENV = `MINTD_INSTANCE_ID=mintd-crash
@@ -69,10 +69,6 @@ function startMintd() {
   return mintdPid();
 }
 
-// Gone or a zombie (a killed daemon is reparented to PID 1, which may reap it late).
-function dead(pid) {
-  try { return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] === 'Z'; } catch { return true; }
-}
 
 // Blocks until mintd (if running) is dead, feeding it readings so every point is reached.
 async function waitDead(pid, what) {

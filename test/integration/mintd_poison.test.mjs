@@ -10,6 +10,7 @@ import { getBase58Decoder, getBase58Encoder, getProgramDerivedAddress, address }
 import { up, pgClient, waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
 import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, simControl } from './lib/mintd.mjs';
+import { client } from './ingestd_lib.mjs';
 
 const TOKEN = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
 const ATA_PROGRAM = 'ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL';
@@ -57,7 +58,7 @@ async function freeze(wallet, thaw = false) {
 }
 
 before(async () => {
-  stack = up(['postgres', 'redis', 'solana-sim'], { SIM_SLOT_MS: '20' });
+  stack = up(['postgres', 'redis', 'solana-sim', 'ingestd'], { SIM_SLOT_MS: '20' });
   env = stack.env;
   freezer = keypair();
   await simControl(env, '/fund', { pubkey: freezer.b58, lamports: '1000000000' });
@@ -140,12 +141,14 @@ test('poison wallet and invalid wallet: isolated, dead-lettered after 3 attempts
   assert.equal(failedEvents.get(poisonIds[0]).wallet_address, poison);
   assert.deepEqual(await checkInvariant(db, env, { allMinted: false }), []);
 
-  // Fix the cause, then re-queue the dead letters as an operator would (ingestd's admin API does this update).
+  // Fix the cause, then re-queue the dead letters through ingestd's admin API.
   await freeze(poison, /* thaw= */ true);
-  const rq = await db.query(`WITH r AS (UPDATE meter_readings SET status = 'pending' WHERE id = ANY($1) AND status = 'failed' RETURNING id)
-      DELETE FROM minting_retry_queue WHERE reading_id IN (SELECT id FROM r)`, [poisonIds]);
-  assert.equal(rq.rowCount, poisonIds.length);
-  await db.query(`SELECT pg_notify('gridtokenx_control', '{"action":"trigger_batch"}')`);
+  const api = client(env);
+  for (const id of poisonIds) {
+    const r = await api.admin('POST', `/api/admin/readings/${id}/retry`);
+    assert.equal(r.status, 200, r.text);
+  }
+  assert.equal((await api.admin('POST', `/api/admin/readings/${round[0].id}/retry`)).status, 409, 'a minted reading cannot be re-queued');
   await waitFor(async () => {
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM meter_readings WHERE id = ANY($1) AND status = 'minted'`, [poisonIds]);
     return rows[0].n === poisonIds.length;

@@ -1,5 +1,6 @@
 // lib/mintd.mjs: helpers for the mintd tests: meters, readings straight into PostgreSQL (+ stream), sim control.
 import { randomUUID, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { getBase58Decoder } from '@solana/kit';
 import { createClient } from 'redis';
 
@@ -108,4 +109,9 @@ export async function startExtraMintd(stack, instance, extra = {}) {
     proc, url, log,
     async stop(signal = 'SIGTERM') { proc.kill(signal); return exited; },
   };
+}
+
+// Gone or a zombie (a killed daemon is reparented to PID 1, which may reap it late): not running.
+export function isDead(pid) {
+  try { return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] === 'Z'; } catch { return true; }
 }
