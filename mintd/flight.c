@@ -42,15 +42,6 @@ static struct rpc *rpc;
 static struct atacache *cache;
 static flight_settle_fn settle;
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 flight_init(struct store *s, struct rpc *r, struct atacache *c, flight_settle_fn fn)
 {
@@ -226,7 +217,7 @@ send_once(struct ftx *f)
 	struct err e = { 0 };
 
 	M.sends++;
-	f->next_send_ms = now_ms() + S.rebroadcast_ms;
+	f->next_send_ms = mono_ms() + S.rebroadcast_ms;
 	if (rpc_send_transaction(rpc, f->raw, f->raw_len, &o, sig, &e) == 0) {
 		record_sent(f);
 		return false;
@@ -403,7 +394,7 @@ flight_tick(void)
 	struct ftx *batch[RPC_MAX_STATUSES];
 	struct rpc_sigstatus *stat;
 	uint64_t h_conf = 0, h_fin = 0;
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 	struct ftx *f = head;
 
 	if (head == NULL)

@@ -41,15 +41,6 @@ static int64_t first_ms;
 static int64_t next_poll_ms, next_flight_ms, next_sweep_ms, next_reconnect_ms, next_claim_sweep_ms;
 static char autoclaim_cursor[STREAM_EID_SZ] = "0-0";
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 uuid4(char out[MINTD_UUID_SZ])
 {
@@ -230,7 +221,7 @@ release:
 		db_failed("release claim", &e);
 	if (released > 0) {
 		log_info("claim %s: %ld readings released", token, released);
-		next_claim_sweep_ms = now_ms() + 1000;
+		next_claim_sweep_ms = mono_ms() + 1000;
 	}
 }
 
@@ -295,7 +286,7 @@ buffer_entries(struct sentry *v, size_t n)
 	if (n == 0)
 		return;
 	if (nbuf == 0)
-		first_ms = now_ms();
+		first_ms = mono_ms();
 	if (nbuf + n > capbuf) {
 		capbuf = nbuf + n + 64;
 		buf = xreallocarray(buf, capbuf, sizeof(*buf));
@@ -410,7 +401,7 @@ claim_sweep(void)
 	next_token(token);
 	if (store_claim_sweep(st, token, S.batch_size, &got, &n, &e) < 0) {
 		db_failed("sweep claim", &e);
-		next_claim_sweep_ms = now_ms() + 1000;
+		next_claim_sweep_ms = mono_ms() + 1000;
 		return;
 	}
 	/* A full claim means more may wait: come back soon rather than in a polling interval. */
@@ -454,7 +445,7 @@ reconnect(int64_t now)
 int
 mint_tick(void)
 {
-	int64_t now = now_ms();
+	int64_t now = mono_ms();
 
 	if (!store_ok(st) || resync || rs == NULL || !stream_ok(rs))
 		reconnect(now);

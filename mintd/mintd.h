@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "pubkey.h"
 #include "solrpc.h"
@@ -81,5 +82,15 @@ struct mintd_metrics {
 
 extern struct mintd_settings S;
 extern struct mintd_metrics M;
+
+/* Monotonic milliseconds, for the loop's schedules. */
+static inline int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 #endif

@@ -141,20 +141,26 @@ row_reading(const PGresult *r, int row, struct reading *x)
 	x->attempts = atoi(PQgetvalue(r, row, 6));
 }
 
+/* A zeroed array with one element of `size` per result row (NULL when there are none). */
+static int
+rows_alloc(const PGresult *r, size_t size, void **out, size_t *n, struct err *e)
+{
+	*out = NULL;
+	*n = (size_t)PQntuples(r);
+	if (*n > 0 && (*out = calloc(*n, size)) == NULL) {
+		*n = 0;
+		return err_set(e, 0, "out of memory");
+	}
+	return 0;
+}
+
 static int
 readings_out(PGresult *r, struct reading **out, size_t *nout, struct err *e)
 {
-	int n = PQntuples(r);
-
-	*out = NULL;
-	*nout = 0;
-	if (n == 0)
-		return 0;
-	if ((*out = calloc((size_t)n, sizeof(**out))) == NULL)
-		return err_set(e, 0, "out of memory");
-	for (int i = 0; i < n; i++)
-		row_reading(r, i, &(*out)[i]);
-	*nout = (size_t)n;
+	if (rows_alloc(r, sizeof(**out), (void **)out, nout, e) < 0)
+		return -1;
+	for (size_t i = 0; i < *nout; i++)
+		row_reading(r, (int)i, &(*out)[i]);
 	return 0;
 }
 
@@ -401,19 +407,13 @@ store_mark_sent(struct store *s, int64_t tx_id, struct err *e)
 	return 0;
 }
 
-/* Fills *out from rows (READING_COLS..., status, extra int8) */
+/* Fills *out from rows (READING_COLS..., status, latency int8). */
 static int
 settled_out(PGresult *r, struct settled **out, size_t *nout, struct err *e)
 {
-	int n = PQntuples(r);
-
-	*out = NULL;
-	*nout = 0;
-	if (n == 0)
-		return 0;
-	if ((*out = calloc((size_t)n, sizeof(**out))) == NULL)
-		return err_set(e, 0, "out of memory");
-	for (int i = 0; i < n; i++) {
+	if (rows_alloc(r, sizeof(**out), (void **)out, nout, e) < 0)
+		return -1;
+	for (int i = 0; i < (int)*nout; i++) {
 		const char *st = PQgetvalue(r, i, READING_NCOLS);
 
 		row_reading(r, i, &(*out)[i].r);
@@ -423,8 +423,21 @@ settled_out(PGresult *r, struct settled **out, size_t *nout, struct err *e)
 							 : RS_RETRYING;
 		(*out)[i].latency_us = strtoll(PQgetvalue(r, i, READING_NCOLS + 1), NULL, 10);
 	}
-	*nout = (size_t)n;
 	return 0;
+}
+
+/* Ends a transaction that settles readings: COMMIT when ok, else ROLLBACK; any failure frees *out. */
+static int
+end_settle(struct store *s, bool ok, struct settled **out, size_t *nout, struct err *e)
+{
+	if (ok && commit(s, NULL, e) == 0)
+		return 0;
+	if (!ok)
+		rollback(s);
+	free(*out);
+	*out = NULL;
+	*nout = 0;
+	return -1;
 }
 
 /* Guarded final transition of a transaction; returns 0 (applied), 1 (not pending any more) or -1. */
@@ -495,16 +508,9 @@ store_confirm(struct store *s, int64_t tx_id, const char *signature, uint64_t sl
 			goto fail;
 		PQclear(r);
 	}
-	if (commit(s, NULL, e) < 0)
-		goto fail_nr;
-	return 0;
+	return end_settle(s, true, out, nout, e);
 fail:
-	rollback(s);
-fail_nr:
-	free(*out);
-	*out = NULL;
-	*nout = 0;
-	return -1;
+	return end_settle(s, false, out, nout, e);
 }
 
 /*
@@ -592,16 +598,9 @@ store_fail(struct store *s, int64_t tx_id, enum txstate to, const char *error, u
 	}
 	if (charge(s, by_tx, id, blame_wallet, error, out, nout, e) < 0)
 		goto fail;
-	if (commit(s, NULL, e) < 0)
-		goto fail_nr;
-	return 0;
+	return end_settle(s, true, out, nout, e);
 fail:
-	rollback(s);
-fail_nr:
-	free(*out);
-	*out = NULL;
-	*nout = 0;
-	return -1;
+	return end_settle(s, false, out, nout, e);
 }
 
 int

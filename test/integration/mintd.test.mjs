@@ -1,45 +1,23 @@
 // mintd.test.mjs: end to end on the real stack: signed readings posted to ingestd -> tokens on the simulated chain.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { up, pgClient, waitFor } from './lib/stack.mjs';
+import { waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, metrics, simControl, isDead } from './lib/mintd.mjs';
+import { randomWallet, addMeters, insertReadings, xaddReadings, metrics, simControl, isDead, openMintdStack, closeMintdStack } from './lib/mintd.mjs';
 import { newMeter, reading, tsAt, client } from './ingestd_lib.mjs';
 
-let stack, env, db, redis, api;
-
-export const MINTD_TEST_ENV = `MINTD_INSTANCE_ID=mintd-a
-TOKENIZATION_POLLING_INTERVAL_SECS=1
-TOKENIZATION_BATCH_LINGER_MS=50
-TOKENIZATION_INITIAL_RETRY_DELAY_SECS=1
-TOKENIZATION_MAX_RETRY_DELAY_SECS=2
-MINTD_CONFIRM_POLL_MS=50
-MINTD_REBROADCAST_MS=200
-MINTD_RPC_TIMEOUT_MS=2000
-MINTD_CLAIM_LEASE_SECS=5
-`;
+let ctx, stack, env, db, redis, api;
 
 before(async () => {
-  stack = up(['postgres', 'redis', 'solana-sim', 'ingestd'], { SIM_SLOT_MS: '20' });
-  writeFileSync(join(stack.dir, 'mintd.env'), MINTD_TEST_ENV);
-  stack.start('mintd');
-  env = stack.env;
-  db = pgClient(env);
-  await db.connect();
-  redis = await redisClient(env);
+  ctx = await openMintdStack({ ingestd: true, mintdEnv: { MINTD_INSTANCE_ID: 'mintd-a', MINTD_CONFIRM_POLL_MS: '50', MINTD_CLAIM_LEASE_SECS: '5' } });
+  ({ stack, env, db, redis } = ctx);
   api = client(env);
 });
 
 after(async () => {
-  await redis?.quit();
-  await db?.end();
-  if (stack) {
-    const bad = stack.down();
-    stack.cleanup();
-    assert.deepEqual(bad, [], 'daemon logs show problems');
-  }
+  assert.deepEqual(await closeMintdStack(ctx), [], 'daemon logs show problems');
 });
 
 // Readings for `wallets`, `per` each, amounts varied and exact (BigInt all the way).

@@ -2,63 +2,32 @@
 // after each restart and a final drain, every reading is minted exactly once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { up, pgClient, waitFor } from './lib/stack.mjs';
+import { waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, simControl, isDead as dead } from './lib/mintd.mjs';
+import { randomWallet, addMeters, simControl, isDead as dead, openMintdStack, closeMintdStack, readingFeeder, writeMintdEnv } from './lib/mintd.mjs';
 
 const POINTS = ['after_claim', 'after_sign', 'after_writeahead', 'after_send', 'after_confirm_before_db', 'during_db_update'];
-const BASE_ENV = `MINTD_INSTANCE_ID=mintd-crash
-TOKENIZATION_POLLING_INTERVAL_SECS=1
-TOKENIZATION_BATCH_LINGER_MS=20
-TOKENIZATION_BATCH_SIZE=40
-TOKENIZATION_INITIAL_RETRY_DELAY_SECS=1
-TOKENIZATION_MAX_RETRY_DELAY_SECS=1
-TOKENIZATION_MAX_RETRY_ATTEMPTS=1000
-MINTD_CONFIRM_POLL_MS=30
-MINTD_REBROADCAST_MS=100
-MINTD_EXPIRY_NULL_CHECKS=2
-MINTD_RPC_TIMEOUT_MS=2000
-MINTD_CLAIM_LEASE_SECS=30
-`;
+const BASE = {
+  MINTD_INSTANCE_ID: 'mintd-crash', TOKENIZATION_BATCH_LINGER_MS: '20', TOKENIZATION_BATCH_SIZE: '40',
+  TOKENIZATION_MAX_RETRY_ATTEMPTS: '1000', MINTD_CONFIRM_POLL_MS: '30', MINTD_REBROADCAST_MS: '100',
+  MINTD_EXPIRY_NULL_CHECKS: '2', MINTD_CLAIM_LEASE_SECS: '30',
+};
 
-let stack, env, db, redis, wallets, serials;
+let ctx, stack, env, db, addReadings;
 let kills = 0;
 
 before(async () => {
-  stack = up(['postgres', 'redis', 'solana-sim'], { SIM_SLOT_MS: '20' });
-  writeFileSync(join(stack.dir, 'mintd.env'), BASE_ENV);
-  env = stack.env;
-  db = pgClient(env);
-  await db.connect();
-  redis = await redisClient(env);
-  wallets = Array.from({ length: 30 }, randomWallet);
-  serials = await addMeters(db, wallets);
+  ctx = await openMintdStack({ mintdEnv: BASE, start: false });
+  ({ stack, env, db } = ctx);
+  const wallets = Array.from({ length: 30 }, randomWallet);
+  addReadings = readingFeeder(ctx, wallets, await addMeters(db, wallets));
 });
 
 after(async () => {
-  await redis?.quit();
-  await db?.end();
-  if (stack) {
-    const bad = stack.down();
-    stack.cleanup();
-    assert.deepEqual(bad, [], 'daemon logs show problems');
-  }
+  assert.deepEqual(await closeMintdStack(ctx), [], 'daemon logs show problems');
 });
-
-let n = 0;
-async function addReadings(count) {
-  const specs = [];
-  for (let i = 0; i < count; i++) {
-    n += 1;
-    const k = (n * 7) % wallets.length;
-    specs.push({ serial: serials[k], wallet: wallets[k], kwhMicro: 1_000_000n + BigInt(n) * 1_003n });
-  }
-  const rs = await insertReadings(db, specs);
-  await xaddReadings(redis, rs);
-  return rs;
-}
 
 const pidFile = () => join(stack.dir, 'mintd.pid');
 const mintdPid = () => (existsSync(pidFile()) ? +readFileSync(pidFile(), 'utf8') : null);
@@ -90,7 +59,7 @@ async function waitDead(pid, what) {
 }
 
 async function finalCheck(what) {
-  writeFileSync(join(stack.dir, 'mintd.env'), BASE_ENV);
+  writeMintdEnv(stack, BASE);
   if (mintdPid() === null || dead(mintdPid())) startMintd();
   await drain(db, { timeout: 90000, what });
   assert.deepEqual(await checkInvariant(db, env), []);
@@ -99,7 +68,7 @@ async function finalCheck(what) {
 test('SIGKILL at each named point of the cycle, several times each, then restart and drain', async () => {
   for (let round = 0; round < 6; round++) {
     for (const point of POINTS) {
-      writeFileSync(join(stack.dir, 'mintd.env'), `${BASE_ENV}MINTD_TEST_CRASH_POINT=${point}\nMINTD_TEST_CRASH_AFTER=${1 + (round % 3)}\n`);
+      writeMintdEnv(stack, { ...BASE, MINTD_TEST_CRASH_POINT: point, MINTD_TEST_CRASH_AFTER: String(1 + (round % 3)) });
       await addReadings(10);
       const pid = startMintd();
       await waitDead(pid, `mintd to kill itself at ${point}`);

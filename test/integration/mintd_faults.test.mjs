@@ -1,58 +1,23 @@
 // mintd_faults.test.mjs: every fault the simulator can inject, one at a time, each followed by the invariant.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { up, pgClient, waitFor } from './lib/stack.mjs';
+import { waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, simControl } from './lib/mintd.mjs';
+import { randomWallet, addMeters, insertReadings, simControl, openMintdStack, closeMintdStack, readingFeeder } from './lib/mintd.mjs';
 
-let stack, env, db, redis, wallets, serials;
+let ctx, stack, env, db, addReadings, wallets, serials;
 
 before(async () => {
-  stack = up(['postgres', 'redis', 'solana-sim'], { SIM_SLOT_MS: '20' });
-  writeFileSync(join(stack.dir, 'mintd.env'), `MINTD_INSTANCE_ID=mintd-faults
-TOKENIZATION_POLLING_INTERVAL_SECS=1
-TOKENIZATION_BATCH_LINGER_MS=30
-TOKENIZATION_INITIAL_RETRY_DELAY_SECS=1
-TOKENIZATION_MAX_RETRY_DELAY_SECS=1
-TOKENIZATION_MAX_RETRY_ATTEMPTS=100
-MINTD_CONFIRM_POLL_MS=50
-MINTD_REBROADCAST_MS=150
-MINTD_RPC_TIMEOUT_MS=1000
-MINTD_EXPIRY_NULL_CHECKS=3
-`);
-  stack.start('mintd');
-  env = stack.env;
-  db = pgClient(env);
-  await db.connect();
-  redis = await redisClient(env);
+  ctx = await openMintdStack({ mintdEnv: { MINTD_INSTANCE_ID: 'mintd-faults', TOKENIZATION_MAX_RETRY_ATTEMPTS: '100', MINTD_CONFIRM_POLL_MS: '50', MINTD_RPC_TIMEOUT_MS: '1000', MINTD_EXPIRY_NULL_CHECKS: '3' } });
+  ({ stack, env, db } = ctx);
   wallets = Array.from({ length: 12 }, randomWallet);
   serials = await addMeters(db, wallets);
+  addReadings = readingFeeder(ctx, wallets, serials, 2_000_000n);
 });
 
 after(async () => {
-  await redis?.quit();
-  await db?.end();
-  if (stack) {
-    const bad = stack.down();
-    stack.cleanup();
-    assert.deepEqual(bad, [], 'daemon logs show problems');
-  }
+  assert.deepEqual(await closeMintdStack(ctx), [], 'daemon logs show problems');
 });
-
-let n = 0;
-async function addReadings(count) {
-  const specs = [];
-  for (let i = 0; i < count; i++) {
-    n += 1;
-    const k = n % wallets.length;
-    specs.push({ serial: serials[k], wallet: wallets[k], kwhMicro: 2_000_000n + BigInt(n) * 17n });
-  }
-  const rs = await insertReadings(db, specs);
-  await xaddReadings(redis, rs);
-  return rs;
-}
 
 const fault = (spec) => simControl(env, '/fault', spec);
 const fired = async () => (await simControl(env, '/state')).faults;
@@ -142,7 +107,7 @@ test('a jump that expires the blockhash of transactions that never landed: expir
 test('Redis restarted under mintd: minting continues from PostgreSQL and the stream', async () => {
   stack.stop('redis');
   const specs = [];
-  for (let i = 0; i < 10; i++) { n += 1; specs.push({ serial: serials[i], wallet: wallets[i], kwhMicro: 3_000_000n + BigInt(n) }); }
+  for (let i = 0; i < 10; i++) specs.push({ serial: serials[i], wallet: wallets[i], kwhMicro: 3_000_000n + BigInt(i) });
   await insertReadings(db, specs); // no stream while Redis is down: the sweep finds them
   await drain(db, { what: 'minted from sweeps while Redis is down' });
   stack.start('redis');

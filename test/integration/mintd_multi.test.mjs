@@ -2,46 +2,23 @@
 // and when one dies the other takes over its claims, stream entries and recorded transactions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { up, pgClient, waitFor } from './lib/stack.mjs';
+import { waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, metrics, startExtraMintd, simControl } from './lib/mintd.mjs';
+import { randomWallet, addMeters, insertReadings, xaddReadings, metrics, startExtraMintd, simControl, openMintdStack, closeMintdStack } from './lib/mintd.mjs';
 
-let stack, env, db, redis, second;
-const BAD = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Assertion .* failed|\bFATAL\b)/;
+let ctx, stack, env, db, redis, second;
 
 before(async () => {
-  stack = up(['postgres', 'redis', 'solana-sim'], { SIM_SLOT_MS: '20' });
-  writeFileSync(join(stack.dir, 'mintd.env'), `MINTD_INSTANCE_ID=mintd-a
-TOKENIZATION_POLLING_INTERVAL_SECS=1
-TOKENIZATION_BATCH_LINGER_MS=20
-TOKENIZATION_BATCH_SIZE=30
-TOKENIZATION_INITIAL_RETRY_DELAY_SECS=1
-TOKENIZATION_MAX_RETRY_DELAY_SECS=1
-MINTD_CONFIRM_POLL_MS=40
-MINTD_REBROADCAST_MS=150
-MINTD_CLAIM_LEASE_SECS=5
-MINTD_STREAM_POLL_MS=20
-`);
-  stack.start('mintd');
-  env = stack.env;
+  ctx = await openMintdStack({ mintdEnv: { MINTD_INSTANCE_ID: 'mintd-a', TOKENIZATION_BATCH_LINGER_MS: '20', TOKENIZATION_BATCH_SIZE: '30', MINTD_CLAIM_LEASE_SECS: '5', MINTD_STREAM_POLL_MS: '20' } });
+  ({ stack, env, db, redis } = ctx);
   second = await startExtraMintd(stack, 'mintd-b');
-  db = pgClient(env);
-  await db.connect();
-  redis = await redisClient(env);
 });
 
 after(async () => {
-  await redis?.quit();
-  await db?.end();
   if (second) await second.stop('SIGKILL');
-  if (stack) {
-    const bad = stack.down();
-    for (const line of readFileSync(join(stack.dir, 'mintd-b.log'), 'utf8').split('\n')) if (BAD.test(line)) bad.push(line);
-    stack.cleanup();
-    assert.deepEqual(bad, [], 'daemon logs show problems');
-  }
+  assert.deepEqual(await closeMintdStack(ctx, ['mintd-b.log']), [], 'daemon logs show problems');
 });
 
 async function flow(wallets, serials, rounds, per) {

@@ -3,13 +3,11 @@
 // back; after the cause is fixed, re-queueing the dead letters mints them exactly once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import { getBase58Decoder, getBase58Encoder, getProgramDerivedAddress, address } from '@solana/kit';
-import { up, pgClient, waitFor } from './lib/stack.mjs';
+import { waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, insertReadings, redisClient, xaddReadings, simControl } from './lib/mintd.mjs';
+import { randomWallet, addMeters, insertReadings, xaddReadings, simControl, openMintdStack, closeMintdStack } from './lib/mintd.mjs';
 import { client } from './ingestd_lib.mjs';
 
 const TOKEN = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
@@ -57,37 +55,26 @@ async function freeze(wallet, thaw = false) {
   }, { what: thaw ? 'thaw confirmed' : 'freeze confirmed' });
 }
 
+let ctx;
+
 before(async () => {
-  stack = up(['postgres', 'redis', 'solana-sim', 'ingestd'], { SIM_SLOT_MS: '20' });
-  env = stack.env;
   freezer = keypair();
-  await simControl(env, '/fund', { pubkey: freezer.b58, lamports: '1000000000' });
-  ({ mint } = await simControl(env, '/mint', { authority: env.MINT_AUTHORITY, decimals: 9, freeze_authority: freezer.b58 }));
-  env = { ...env, TOKEN_MINT: mint };
-  writeFileSync(join(stack.dir, 'mintd.env'), `MINTD_INSTANCE_ID=mintd-poison
-TOKEN_MINT=${mint}
-TOKENIZATION_POLLING_INTERVAL_SECS=1
-TOKENIZATION_BATCH_LINGER_MS=50
-TOKENIZATION_INITIAL_RETRY_DELAY_SECS=1
-TOKENIZATION_MAX_RETRY_DELAY_SECS=1
-TOKENIZATION_MAX_RETRY_ATTEMPTS=3
-MINTD_CONFIRM_POLL_MS=40
-MINTD_REBROADCAST_MS=150
-`);
-  stack.start('mintd');
-  db = pgClient(env);
-  await db.connect();
-  redis = await redisClient(env);
+  ctx = await openMintdStack({
+    ingestd: true,
+    // A mint of our own whose freeze authority the test holds (the stack's mint has none).
+    async setup(c) {
+      env = c.env;
+      await simControl(env, '/fund', { pubkey: freezer.b58, lamports: '1000000000' });
+      ({ mint } = await simControl(env, '/mint', { authority: env.MINT_AUTHORITY, decimals: 9, freeze_authority: freezer.b58 }));
+    },
+    mintdEnv: { MINTD_INSTANCE_ID: 'mintd-poison', TOKENIZATION_BATCH_LINGER_MS: '50', TOKENIZATION_MAX_RETRY_ATTEMPTS: '3', get TOKEN_MINT() { return mint; } },
+  });
+  ({ stack, db, redis } = ctx);
+  env = { ...ctx.env, TOKEN_MINT: mint };
 });
 
 after(async () => {
-  await redis?.quit();
-  await db?.end();
-  if (stack) {
-    const bad = stack.down();
-    stack.cleanup();
-    assert.deepEqual(bad, [], 'daemon logs show problems');
-  }
+  assert.deepEqual(await closeMintdStack(ctx), [], 'daemon logs show problems');
 });
 
 test('poison wallet and invalid wallet: isolated, dead-lettered after 3 attempts, re-queued and minted once fixed', async () => {

@@ -1,6 +1,7 @@
 // lib/mintd.mjs: helpers for the mintd tests: meters, readings straight into PostgreSQL (+ stream), sim control.
 import { randomUUID, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { up, pgClient } from './stack.mjs';
 import { getBase58Decoder } from '@solana/kit';
 import { createClient } from 'redis';
 
@@ -114,4 +115,62 @@ export async function startExtraMintd(stack, instance, extra = {}) {
 // Gone or a zombie (a killed daemon is reparented to PID 1, which may reap it late): not running.
 export function isDead(pid) {
   try { return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] === 'Z'; } catch { return true; }
+}
+
+// The knobs every mintd test wants on a fast simulator (SIM_SLOT_MS 20); a file adds or overrides lines.
+export const FAST_MINTD_ENV = {
+  TOKENIZATION_POLLING_INTERVAL_SECS: '1', TOKENIZATION_BATCH_LINGER_MS: '30', TOKENIZATION_INITIAL_RETRY_DELAY_SECS: '1',
+  TOKENIZATION_MAX_RETRY_DELAY_SECS: '1', MINTD_CONFIRM_POLL_MS: '40', MINTD_REBROADCAST_MS: '150', MINTD_RPC_TIMEOUT_MS: '2000',
+};
+
+export function writeMintdEnv(stack, vars) {
+  const all = { ...FAST_MINTD_ENV, ...vars };
+  writeFileSync(`${stack.dir}/mintd.env`, Object.entries(all).map(([k, v]) => `${k}=${v}\n`).join(''));
+}
+
+/*
+ * One test file's stack: PostgreSQL, Redis, the simulator (+ ingestd when asked), mintd started with
+ * FAST_MINTD_ENV + mintdEnv unless start is false, plus a database and a Redis client.
+ */
+export async function openMintdStack({ ingestd = false, mintdEnv = {}, start = true, setup } = {}) {
+  const stack = up(['postgres', 'redis', 'solana-sim', ...(ingestd ? ['ingestd'] : [])], { SIM_SLOT_MS: '20' });
+  const ctx = { stack, env: stack.env };
+  if (setup) await setup(ctx);
+  writeMintdEnv(stack, mintdEnv);
+  if (start) stack.start('mintd');
+  ctx.env = stack.env; // now with MINTD_URL
+  ctx.db = pgClient(ctx.env);
+  await ctx.db.connect();
+  ctx.redis = await redisClient(ctx.env);
+  return ctx;
+}
+
+// Tears it down and returns the log problems of mintd, ingestd and any extra log files (to assert on).
+export async function closeMintdStack(ctx, extraLogs = []) {
+  if (!ctx) return [];
+  await ctx.redis?.quit();
+  await ctx.db?.end();
+  const bad = ctx.stack.down();
+  const BAD = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Assertion .* failed|\bFATAL\b)/;
+  for (const f of extraLogs) {
+    for (const line of readFileSync(`${ctx.stack.dir}/${f}`, 'utf8').split('\n')) if (BAD.test(line)) bad.push(`${f}: ${line}`);
+  }
+  ctx.stack.cleanup();
+  return bad;
+}
+
+// Inserts `count` readings round-robin over the wallets (amounts distinct and exact) and queues their ids.
+export function readingFeeder(ctx, wallets, serials, base = 1_000_000n) {
+  let n = 0;
+  return async (count) => {
+    const specs = [];
+    for (let i = 0; i < count; i++) {
+      n += 1;
+      const k = (n * 7) % wallets.length;
+      specs.push({ serial: serials[k], wallet: wallets[k], kwhMicro: base + BigInt(n) * 1_003n });
+    }
+    const rs = await insertReadings(ctx.db, specs);
+    await xaddReadings(ctx.redis, rs);
+    return rs;
+  };
 }
