@@ -2,11 +2,22 @@
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
+#include "wsserver.h"
+
+#include <event2/event.h>
+#include <signal.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 
 extern char **environ;
+
+static void
+on_term(evutil_socket_t sig, short what, void *base)
+{
+	(void)sig, (void)what;
+	event_base_loopexit(base, NULL);
+}
 
 int
 main(int argc, char **argv)
@@ -44,7 +55,21 @@ main(int argc, char **argv)
 		return rc;
 	}
 	log_open("ingestd", LOG_LVL_INFO, true);
-	log_err("ingestd: the HTTP service is not built yet");
+	/* Until the HTTP API lands, the loop serves only the WebSocket events service. */
+	signal(SIGPIPE, SIG_IGN);
+	struct event_base *base = event_base_new();
+	struct event *term = evsignal_new(base, SIGTERM, on_term, base), *intr = evsignal_new(base, SIGINT, on_term, base);
+	struct err e = { 0 };
+	struct wss *ws = wss_start(base, c, &e);
+	if (ws == NULL)
+		fatal("websocket: %s", e.msg);
+	evsignal_add(term, NULL);
+	evsignal_add(intr, NULL);
+	event_base_dispatch(base);
+	wss_stop(ws);
+	event_free(term);
+	event_free(intr);
+	event_base_free(base);
 	cfg_free(c);
-	return 1;
+	return 0;
 }
