@@ -252,17 +252,32 @@ map_get(const redisReply *r, const char *key)
 	return NULL;
 }
 
+static long long
+map_int(const redisReply *r, const char *key)
+{
+	const redisReply *v = map_get(r, key);
+
+	return v && v->type == REDIS_REPLY_INTEGER ? v->integer : -1;
+}
+
+/*
+ * Trimming (XADD MAXLEN) leaves max-deleted-entry-id alone, so a gap is inferred: entries were removed
+ * (entries-added > length) and `since` is older than the oldest entry still there (or than the last
+ * one ever added, when the stream is empty).
+ */
 static void
 on_xinfo(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct wsconn *c = priv;
-	const redisReply *md = map_get(r, "max-deleted-entry-id");
+	const redisReply *first = map_get(r, "recorded-first-entry-id"), *lastgen = map_get(r, "last-generated-id");
+	long long len = map_int(r, "length"), added = map_int(r, "entries-added");
+	const redisReply *ref = len == 0 ? lastgen : first;
 	struct wsid id;
 
 	(void)ac;
-	if (!c->dead && c->state == WSC_OPEN && md && md->type == REDIS_REPLY_STRING && wsid_parse(md->str, &id) &&
-	    wsid_cmp(id, c->cursor) > 0)
-		wsr_replay_gap(c, md->str);
+	if (!c->dead && c->state == WSC_OPEN && added > len && len >= 0 && ref && ref->type == REDIS_REPLY_STRING &&
+	    wsid_parse(ref->str, &id) && wsid_cmp(c->cursor, id) < 0)
+		wsr_replay_gap(c, len == 0 ? "" : ref->str);
 	wsc_unref(c);
 }
 

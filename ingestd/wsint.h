@@ -157,7 +157,8 @@ void wsr_dispatch(struct wss *s, const struct wsev *ev);
 /* Replay step results from wsfeed. */
 void wsr_replay_events(struct wsconn *c, struct wsev *evs, size_t n, bool more);
 void wsr_replay_failed(struct wsconn *c, const char *why);
-void wsr_replay_gap(struct wsconn *c, const char *max_deleted);
+/* `oldest` is the oldest event id still kept ("" when the stream is empty). */
+void wsr_replay_gap(struct wsconn *c, const char *oldest);
 void wsr_conn_free(struct wsconn *c);
 
 /* wsfeed.c */

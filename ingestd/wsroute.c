@@ -468,7 +468,7 @@ wsr_replay_events(struct wsconn *c, struct wsev *evs, size_t n, bool more)
 }
 
 void
-wsr_replay_gap(struct wsconn *c, const char *max_deleted)
+wsr_replay_gap(struct wsconn *c, const char *oldest)
 {
 	cJSON *o = cJSON_CreateObject();
 	char since[48];
@@ -476,8 +476,8 @@ wsr_replay_gap(struct wsconn *c, const char *max_deleted)
 	id_text(c->cursor, since);
 	cJSON_AddStringToObject(o, "type", "replay_gap");
 	cJSON_AddStringToObject(o, "since", since);
-	cJSON_AddStringToObject(o, "max_deleted_event_id", max_deleted);
-	cJSON_AddStringToObject(o, "message", "some events after since were trimmed from the capped events stream");
+	cJSON_AddStringToObject(o, "oldest_event_id", oldest);
+	cJSON_AddStringToObject(o, "message", "events after since may have been trimmed from the capped events stream");
 	send_obj(c, o);
 }
 
