@@ -405,10 +405,12 @@ on_read(struct bufferevent *bev, void *arg)
 	struct wsconn *c = arg;
 
 	(void)bev;
+	c->refs++; /* a frame may free the connection: keep the struct until we return */
 	if (c->state == WSC_HANDSHAKE)
 		do_handshake(c);
 	if (!c->dead && !c->free_after_flush && c->state != WSC_HANDSHAKE)
 		read_frames(c);
+	wsc_unref(c);
 }
 
 static void
@@ -421,7 +423,9 @@ on_write(struct bufferevent *bev, void *arg)
 			conn_free(c);
 		return;
 	}
+	c->refs++;
 	wsc_pump(c);
+	wsc_unref(c);
 }
 
 static void
@@ -503,10 +507,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 
 	(void)l, (void)salen;
 	if (s->nconns >= (size_t)s->max_conns) {
-		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-		    "Content-Length: 58\r\nConnection: close\r\n\r\n"
-		    "{\"error\":\"unavailable\",\"message\":\"too many connections\"}\n";
-		ssize_t w = send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		static const char body[] = "{\"error\":\"unavailable\",\"message\":\"too many connections\"}";
+		char busy[256];
+		int bl = snprintf(busy, sizeof(busy), "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", sizeof(body) - 1, body);
+		ssize_t w = send(fd, busy, (size_t)bl, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		(void)w;
 		log_warn("websocket: refused a connection: WEBSOCKET_MAX_CONNECTIONS=%lld reached", (long long)s->max_conns);

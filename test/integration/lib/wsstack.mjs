@@ -99,6 +99,7 @@ export function connect(url, { token, headers = {}, query = '' } = {}) {
     c.status = res.statusCode;
     res.on('data', (d) => { c.body += d; });
     res.on('end', () => { c.closed = { code: -1 }; });
+    res.on('close', () => { c.closed ??= { code: -1 }; });
   });
   ws.on('error', () => {});
   c.events = () => c.msgs.filter((m) => m.event_id);
