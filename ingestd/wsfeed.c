@@ -269,7 +269,8 @@ static void
 on_xinfo(redisAsyncContext *ac, void *r, void *priv)
 {
 	struct wsconn *c = priv;
-	const redisReply *first = map_get(r, "recorded-first-entry-id"), *lastgen = map_get(r, "last-generated-id");
+	const redisReply *fe = map_get(r, "first-entry"), *lastgen = map_get(r, "last-generated-id");
+	const redisReply *first = fe && fe->type == REDIS_REPLY_ARRAY && fe->elements == 2 ? fe->element[0] : NULL;
 	long long len = map_int(r, "length"), added = map_int(r, "entries-added");
 	const redisReply *ref = len == 0 ? lastgen : first;
 	struct wsid id;

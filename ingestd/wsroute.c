@@ -449,6 +449,10 @@ finish_replay(struct wsconn *c)
 void
 wsr_replay_events(struct wsconn *c, struct wsev *evs, size_t n, bool more)
 {
+	/* pushing below pumps the queue: no next batch may be asked for until this one is in */
+	c->replay_more = false;
+	if (!c->replaying)
+		return;
 	for (size_t i = 0; i < n && c->state == WSC_OPEN; i++) {
 		if (evs[i].msg == NULL || !wsr_match(c, &evs[i]) || wsid_cmp(evs[i].id, c->last) <= 0)
 			continue;

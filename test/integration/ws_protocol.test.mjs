@@ -26,7 +26,7 @@ before(async () => {
 });
 
 after(async () => {
-  await redis?.quit();
+  await redis?.disconnect(); // quit() waits forever on a client still reconnecting after the Redis restart
   await pg?.end();
   await ingestd?.stop();
   const bad = stack.down();

@@ -67,6 +67,7 @@ export async function addMeter(pg, { serial, userId, wallet: w }) {
 
 export async function redisClient(env) {
   const r = createClient({ url: env.REDIS_URL });
+  r.on('error', () => {}); // reconnects by itself (a test may restart Redis)
   await r.connect();
   return r;
 }
