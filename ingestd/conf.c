@@ -1,17 +1,45 @@
 /* conf.c: every ingestd configuration key with its type, default, reloadability and meaning. */
 #include "conf.h"
+#include "amount.h"
 #include "keys.h"
 #include "wsserver.h"
+
+#include <ctype.h>
+#include <string.h>
 
 const struct cfg_key ingestd_keys[] = {
 	CFG_KEYS_SHARED,
 	{ "INGESTD_LISTEN", CFG_STR, "127.0.0.1:8080", false, "HTTP listen address host:port", 1, 0, NULL },
-	/* the WebSocket events service (ingestd/ws*.c) */
+	{ "INGESTD_MAX_CONNECTIONS", CFG_INT, "10000", true, "open HTTP connections beyond which new ones are closed", 1, 1000000, NULL },
+	{ "INGESTD_IDLE_TIMEOUT_SECS", CFG_INT, "60", true, "seconds an idle or slow HTTP connection is kept", 1, 3600, NULL },
+	{ "INGESTD_MAX_BODY_BYTES", CFG_INT, "1048576", true, "largest request body of the batch route (413 above)", 1024, 67108864, NULL },
+	{ "INGESTD_MAX_READING_BODY_BYTES", CFG_INT, "16384", true, "largest request body of every other route (413 above)", 256, 1048576, NULL },
+	{ "INGESTD_BATCH_MAX_READINGS", CFG_INT, "1000", true, "most readings in one batch request", 1, 100000, NULL },
+	{ "INGESTD_DB_CONNECTIONS", CFG_INT, "4", false, "PostgreSQL connections (group commits run on them concurrently)", 1, 64, NULL },
+	{ "INGESTD_GROUP_COMMIT_MAX_ROWS", CFG_INT, "2000", true, "most readings written by one group-commit INSERT", 1, 20000, NULL },
+	{ "INGESTD_GROUP_COMMIT_CONCURRENCY", CFG_INT, "2", true,
+	  "group-commit INSERTs running at once (while they run, new readings gather into the next group)", 1, 64, NULL },
+	{ "INGESTD_DB_MAX_QUEUE", CFG_INT, "10000", true, "queued database jobs beyond which requests get 503", 10, 1000000, NULL },
+	{ "INGESTD_METER_CACHE_MAX", CFG_INT, "1000000", false, "meters kept in memory", 100, 100000000, NULL },
+	{ "INGESTD_METER_RATE_PER_MIN", CFG_INT, "60", true, "sustained submissions per meter per minute (429 above)", 1, 100000000, NULL },
+	{ "INGESTD_METER_RATE_BURST", CFG_INT, "10", true, "submissions a meter may make at once before the rate applies", 1, 100000000, NULL },
+	{ "INGESTD_REDIS_BACKLOG", CFG_INT, "100000", false, "reading ids kept in memory while Redis is unreachable", 0, 100000000, NULL },
+	{ "INGESTD_REDIS_MAX_INFLIGHT", CFG_INT, "50000", false, "Redis commands awaiting replies beyond which ids wait in the backlog", 100, 10000000, NULL },
+	{ "INGESTD_RETRY_AFTER_SECS", CFG_INT, "2", true, "Retry-After of 503 answers", 1, 3600, NULL },
+	{ "ADMIN_TOKEN_SHA256", CFG_STR, "", true,
+	  "comma-separated hex SHA-256 digests of the accepted admin bearer tokens (empty: admin API closed)", 0, 0, NULL },
+	{ "TOKENIZATION_MAX_READING_KWH", CFG_DECIMAL, "100", true, "largest kWh of one reading (exact decimal)", 0, 0, NULL },
+	{ "TOKENIZATION_READING_MAX_AGE_DAYS", CFG_INT, "7", true, "oldest reading_timestamp accepted, in days", 1, 3650, NULL },
+	{ "TOKENIZATION_MAX_CLOCK_SKEW_SECS", CFG_INT, "300", true, "how far reading_timestamp may lie in the future", 0, 86400, NULL },
+	{ "TOKENIZATION_DUPLICATE_WINDOW_SECS", CFG_INT, "900", false,
+	  "two readings of one meter closer than this are duplicates (409)", 1, 86400, NULL },
+	{ "TOKENIZATION_POLLING_INTERVAL_SECS", CFG_INT, "60", true, "mintd's cycle interval, shown by the status route", 1, 86400, NULL },
+	{ "TOKENIZATION_BATCH_SIZE", CFG_INT, "50", true, "mintd's readings per cycle, shown by the status route", 1, 100000, NULL },
+	/* the WebSocket events service (ingestd/ws*.c); admins use ADMIN_TOKEN_SHA256 above */
 	{ "WEBSOCKET_LISTEN", CFG_STR, "127.0.0.1:8081", false, "WebSocket listen address host:port (GET /ws)", 1, 0, NULL },
 	{ "WEBSOCKET_AUTH_REQUIRED", CFG_BOOL, "true", true,
 	  "refuse WebSocket clients without a valid JWT or admin token (401 before the upgrade)", 0, 0, NULL },
 	{ "JWT_SECRET", CFG_SECRET, "", true, "HS256 secret of the platform's login JWTs (>= 32 bytes; never logged)", 0, 0, NULL },
-	{ "ADMIN_TOKEN_SHA256", CFG_STR, "", true, "hex SHA-256 of the admin bearer token (the token itself is never stored)", 0, 0, NULL },
 	{ "WEBSOCKET_MAX_CONNECTIONS", CFG_INT, "10000", true, "WebSocket clients at once; more get 503", 1, 1000000, NULL },
 	{ "WEBSOCKET_RATE_LIMIT_EVENTS_PER_MINUTE", CFG_INT, "120", true,
 	  "client messages (and pings) per connection per minute; more closes it with 1008", 1, 1000000, NULL },
@@ -24,9 +52,60 @@ const struct cfg_key ingestd_keys[] = {
 };
 const size_t ingestd_nkeys = sizeof(ingestd_keys) / sizeof(ingestd_keys[0]);
 
+int
+ingestd_admin_hashes(const char *s, uint8_t (*out)[32], size_t max, size_t *n)
+{
+	*n = 0;
+	while (*s) {
+		size_t len = 0;
+
+		while (*s == ' ' || *s == ',')
+			s++;
+		if (*s == '\0')
+			break;
+		while (isxdigit((unsigned char)s[len]))
+			len++;
+		if (len != 64 || (s[len] != '\0' && s[len] != ',' && s[len] != ' '))
+			return -1;
+		if (*n >= max)
+			return -1;
+		for (size_t i = 0; i < 32; i++) {
+			unsigned v = 0;
+
+			for (int k = 0; k < 2; k++) {
+				char c = (char)tolower((unsigned char)s[2 * i + (size_t)k]);
+
+				v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
+			}
+			out[*n][i] = (uint8_t)v;
+		}
+		(*n)++;
+		s += len;
+	}
+	return 0;
+}
+
 void
 ingestd_conf_check(const struct cfg *c, struct errlist *errs)
 {
+	uint8_t h[INGESTD_MAX_ADMIN_TOKENS][32];
+	uint64_t max_kwh, tokens;
+	struct amt_ratio r;
+	struct err e = { 0 };
+	size_t n;
+	const char *mk = cfg_str(c, "TOKENIZATION_MAX_READING_KWH");
+
 	keys_check_shared(c, errs);
 	wss_conf_check(c, errs);
+	if (ingestd_admin_hashes(cfg_str(c, "ADMIN_TOKEN_SHA256"), h, INGESTD_MAX_ADMIN_TOKENS, &n) < 0)
+		errlist_add(errs, "ADMIN_TOKEN_SHA256: want up to %d comma-separated 64-digit hex SHA-256 digests",
+		    INGESTD_MAX_ADMIN_TOKENS);
+	if (amt_parse_kwh(mk, strlen(mk), &max_kwh, &e) < 0 || max_kwh == 0) {
+		errlist_add(errs, "TOKENIZATION_MAX_READING_KWH: want a kWh amount > 0 with at most 6 decimals");
+	} else if (amt_parse_ratio(cfg_str(c, "TOKENIZATION_KWH_TO_TOKEN_RATIO"), &r, &e) == 0 &&
+	    (amt_kwh_to_base_units(max_kwh, &r, (unsigned)cfg_int(c, "TOKENIZATION_DECIMALS"), &tokens, &e) < 0 ||
+	    tokens > (uint64_t)INT64_MAX)) {
+		/* token_amount is a bigint: the largest reading must fit. */
+		errlist_add(errs, "TOKENIZATION_MAX_READING_KWH: the token amount of the largest reading would not fit in 63 bits");
+	}
 }

@@ -1,22 +1,315 @@
-/* main.c: ingestd entry point: CLI, configuration, migrations mode. */
+/* main.c: ingestd entry point: CLI, configuration, the event loop, signals (drain, reload) and systemd notify. */
+#include "app.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
+#include "privdrop.h"
 #include "wsserver.h"
+#include "sdnotify.h"
+#include "xmalloc.h"
 
+#include <curl/curl.h>
 #include <event2/event.h>
+#include <hiredis/hiredis.h>
 #include <signal.h>
-
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DRAIN_TIMEOUT_US (15 * 1000000LL)
 
 extern char **environ;
 
-static void
-on_term(evutil_socket_t sig, short what, void *base)
+static struct app A;
+static struct wss *WS; /* the WebSocket events service, on its own listener */
+static const char *conf_path;
+static int verbose;
+static bool draining, ready_sent;
+static int64_t drain_deadline;
+static struct event *drain_timer, *watchdog_timer;
+
+static enum log_level
+level_of(const struct cfg *c)
 {
-	(void)sig, (void)what;
-	event_base_loopexit(base, NULL);
+	int l = log_level_parse(cfg_str(c, "LOG_LEVEL")) + verbose;
+
+	return (enum log_level)(l > LOG_LVL_DEBUG ? LOG_LVL_DEBUG : l);
+}
+
+void
+app_apply_config(struct app *a, const struct cfg *c)
+{
+	const char *mk = cfg_str(c, "TOKENIZATION_MAX_READING_KWH");
+	struct err e;
+
+	/* Checked by ingestd_conf_check before we get here. */
+	if (amt_parse_kwh(mk, strlen(mk), &a->lim.max_kwh_micro, &e) < 0)
+		a->lim.max_kwh_micro = 100 * AMT_MICRO_PER_KWH;
+	a->lim.max_age_us = cfg_int(c, "TOKENIZATION_READING_MAX_AGE_DAYS") * 86400LL * 1000000;
+	a->lim.max_skew_us = cfg_int(c, "TOKENIZATION_MAX_CLOCK_SKEW_SECS") * 1000000LL;
+	if (amt_parse_ratio(cfg_str(c, "TOKENIZATION_KWH_TO_TOKEN_RATIO"), &a->ratio, &e) < 0)
+		fatal("TOKENIZATION_KWH_TO_TOKEN_RATIO: %s", e.msg);
+	a->decimals = (unsigned)cfg_int(c, "TOKENIZATION_DECIMALS");
+	a->dup_window_us = cfg_int(c, "TOKENIZATION_DUPLICATE_WINDOW_SECS") * 1000000LL;
+	a->max_body = (size_t)cfg_int(c, "INGESTD_MAX_BODY_BYTES");
+	a->max_small_body = (size_t)cfg_int(c, "INGESTD_MAX_READING_BODY_BYTES");
+	a->batch_max = (int)cfg_int(c, "INGESTD_BATCH_MAX_READINGS");
+	a->rate_per_min = (int)cfg_int(c, "INGESTD_METER_RATE_PER_MIN");
+	a->rate_burst = (int)cfg_int(c, "INGESTD_METER_RATE_BURST");
+	a->retry_after = (int)cfg_int(c, "INGESTD_RETRY_AFTER_SECS");
+	a->polling_interval = (int)cfg_int(c, "TOKENIZATION_POLLING_INTERVAL_SECS");
+	a->batch_size = (int)cfg_int(c, "TOKENIZATION_BATCH_SIZE");
+	if (ingestd_admin_hashes(cfg_str(c, "ADMIN_TOKEN_SHA256"), a->admin_hash, INGESTD_MAX_ADMIN_TOKENS, &a->nadmin) < 0)
+		a->nadmin = 0;
+}
+
+static struct httpd_limits
+http_limits(const struct cfg *c)
+{
+	struct httpd_limits l = {
+		(int)cfg_int(c, "INGESTD_MAX_CONNECTIONS"), (int)cfg_int(c, "INGESTD_IDLE_TIMEOUT_SECS"), 16384,
+	};
+
+	return l;
+}
+
+static void
+stat_group(int rows, void *arg)
+{
+	(void)arg;
+	met_group_rows(rows);
+}
+
+static void
+stat_latency(int64_t us, void *arg)
+{
+	(void)arg;
+	met_store_latency(us);
+}
+
+static void
+notify(const char *state)
+{
+	struct err e;
+
+	if (sdn_notify(state, &e) < 0)
+		log_warn("systemd notify %s: %s", state, e.msg);
+}
+
+static void
+on_db_notify(const char *channel, const char *payload, void *arg)
+{
+	struct app *a = arg;
+
+	if (strcmp(channel, "gridtokenx_meters") == 0)
+		mc_invalidate(a->mc, payload[0] ? payload : NULL);
+}
+
+static void
+on_db_state(bool up, void *arg)
+{
+	struct app *a = arg;
+
+	/* NOTIFYs may have been missed while the listening connection was away. */
+	if (a->mc != NULL)
+		mc_invalidate(a->mc, NULL);
+	if (up && !ready_sent && a->http != NULL) {
+		ready_sent = true;
+		notify("READY=1");
+	}
+	if (!up)
+		log_warn("database unreachable: readings are answered with 503 until it is back");
+}
+
+static void
+reload(void)
+{
+	struct cfg *c = cfg_new(ingestd_keys, ingestd_nkeys);
+	struct errlist errs = { 0 };
+	struct httpd_limits lim;
+
+	log_notice("SIGHUP: reloading the configuration");
+	notify("RELOADING=1");
+	if (cfg_load(c, conf_path, environ, &errs) < 0 || (ingestd_conf_check(c, &errs), errs.n > 0) ||
+	    cfg_diff_fixed(A.cfg, c, &errs) > 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("reload: %s", errs.v[i]);
+		log_err("reload refused: keeping the previous configuration");
+		errlist_free(&errs);
+		cfg_free(c);
+		notify("READY=1");
+		return;
+	}
+	errlist_free(&errs);
+	app_apply_config(&A, c);
+	wss_reload(WS, c);
+	log_set_level(level_of(c));
+	lim = http_limits(c);
+	httpd_set_limits(A.http, &lim);
+	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
+	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"));
+	rq_set_maxlen(A.rq, cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN"));
+	cfg_free(A.cfg);
+	A.cfg = c;
+	log_notice("configuration reloaded (%zu admin token(s))", A.nadmin);
+	notify("READY=1");
+}
+
+static void
+drain_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct rq_stats rs;
+
+	(void)fd;
+	(void)what;
+	(void)arg;
+	rq_stats(A.rq, &rs);
+	if ((httpd_in_flight(A.http) == 0 && store_pending(A.store) == 0 && (rs.inflight == 0 || !rs.up)) ||
+	    httpd_now_us() > drain_deadline) {
+		if (httpd_in_flight(A.http) > 0)
+			log_warn("drain timed out with %zu request(s) in flight", httpd_in_flight(A.http));
+		event_base_loopbreak(A.base);
+	}
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct timeval tv = { 0, 20000 };
+
+	(void)what;
+	(void)arg;
+	if (sig == SIGHUP) {
+		if (!draining)
+			reload();
+		return;
+	}
+	if (draining) {
+		log_notice("second %s: exiting at once", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		_exit(1);
+	}
+	draining = true;
+	log_notice("%s: no new connections; draining %zu request(s) in flight", sig == SIGINT ? "SIGINT" : "SIGTERM",
+	    httpd_in_flight(A.http));
+	notify("STOPPING=1");
+	httpd_shutdown(A.http);
+	drain_deadline = httpd_now_us() + DRAIN_TIMEOUT_US;
+	drain_timer = event_new(A.base, -1, EV_PERSIST, drain_check, NULL);
+	event_add(drain_timer, &tv);
+}
+
+static void
+on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify("WATCHDOG=1");
+}
+
+static void
+log_versions(void)
+{
+	int pq = PQlibVersion();
+
+	log_notice("ingestd %s starting: libevent %s, libpq %d.%d, hiredis %d.%d.%d, %s, libsodium %s", GTX_VERSION,
+	    event_get_version(), pq / 10000, pq % 10000, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH,
+	    curl_version(), sodium_version_string());
+}
+
+static const struct db_prepared prepared[] = {
+	{ STORE_INSERT_NAME, STORE_INSERT_SQL },
+	{ NULL, NULL },
+};
+
+static int
+serve(struct cfg *c)
+{
+	struct httpd_cbs cbs = { api_headers, api_request, api_replied, api_error_body, &A };
+	struct httpd_limits lim = http_limits(c);
+	struct store_stats ss = { stat_group, stat_latency, NULL };
+	struct db_opts dbo = { 0 };
+	struct rq_opts rqo = { 0 };
+	struct event *sigs[3];
+	int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	uint64_t wd;
+	struct err e;
+
+	A.cfg = c;
+	app_apply_config(&A, c);
+	if ((A.base = event_base_new()) == NULL)
+		fatal("cannot create the event loop");
+	A.events_prefix = xstrdup(cfg_str(c, "REDIS_EVENTS_PREFIX"));
+	dbo.url = cfg_str(c, "DATABASE_URL");
+	dbo.app_name = "ingestd";
+	dbo.nconn = (int)cfg_int(c, "INGESTD_DB_CONNECTIONS");
+	dbo.max_queue = (size_t)cfg_int(c, "INGESTD_DB_MAX_QUEUE");
+	dbo.listen = "gridtokenx_meters";
+	dbo.prepared = prepared;
+	dbo.notify = on_db_notify;
+	dbo.state = on_db_state;
+	dbo.arg = &A;
+	rqo.url = cfg_str(c, "REDIS_URL");
+	rqo.stream = cfg_str(c, "REDIS_READINGS_STREAM");
+	rqo.events_maxlen = cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN");
+	rqo.backlog_max = (size_t)cfg_int(c, "INGESTD_REDIS_BACKLOG");
+	rqo.max_inflight = (size_t)cfg_int(c, "INGESTD_REDIS_MAX_INFLIGHT");
+	if ((A.http = httpd_new(A.base, cfg_str(c, "INGESTD_LISTEN"), &lim, &cbs, &e)) == NULL)
+		fatal("%s", e.msg);
+	if ((WS = wss_start(A.base, c, &e)) == NULL)
+		fatal("websocket: %s", e.msg);
+	/* Bound to the port (maybe privileged); from here on never root. */
+	if (priv_drop(cfg_str(c, "RUN_AS_USER"), &e) < 0)
+		fatal("%s", e.msg);
+	if ((A.db = db_new(A.base, &dbo)) == NULL)
+		fatal("out of memory");
+	if ((A.mc = mc_new(A.db, (size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"))) == NULL)
+		fatal("out of memory");
+	if ((A.store = store_new(A.db, A.dup_window_us, &ss)) == NULL)
+		fatal("out of memory");
+	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
+	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"));
+	if ((A.rq = rq_new(A.base, &rqo, &e)) == NULL)
+		fatal("REDIS_URL: %s", e.msg);
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(A.base, signums[i], on_signal, NULL);
+		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
+			fatal("cannot install signal handlers");
+	}
+	if ((wd = sdn_watchdog_usec()) > 0) {
+		struct timeval tv = { (time_t)(wd / 2 / 1000000), (suseconds_t)(wd / 2 % 1000000) };
+
+		watchdog_timer = event_new(A.base, -1, EV_PERSIST, on_watchdog, NULL);
+		event_add(watchdog_timer, &tv);
+	}
+	log_notice("listening on %s", cfg_str(c, "INGESTD_LISTEN"));
+	if (db_up(A.db) && !ready_sent) {
+		ready_sent = true;
+		notify("READY=1");
+	}
+	event_base_dispatch(A.base);
+	log_notice("stopped accepting; closing connections");
+	wss_stop(WS);
+	/* Order matters: database callbacks answer requests, so httpd goes last. */
+	db_free(A.db);
+	rq_free(A.rq);
+	mc_free(A.mc);
+	store_free(A.store);
+	httpd_free(A.http);
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	if (drain_timer)
+		event_free(drain_timer);
+	if (watchdog_timer)
+		event_free(watchdog_timer);
+	event_base_free(A.base);
+	free(A.events_prefix);
+	cfg_free(A.cfg);
+	log_notice("ingestd exiting");
+	return 0;
 }
 
 int
@@ -54,22 +347,12 @@ main(int argc, char **argv)
 		cfg_free(c);
 		return rc;
 	}
-	log_open("ingestd", LOG_LVL_INFO, true);
-	/* Until the HTTP API lands, the loop serves only the WebSocket events service. */
+	conf_path = o.conf_path;
+	verbose = o.verbose;
 	signal(SIGPIPE, SIG_IGN);
-	struct event_base *base = event_base_new();
-	struct event *term = evsignal_new(base, SIGTERM, on_term, base), *intr = evsignal_new(base, SIGINT, on_term, base);
-	struct err e = { 0 };
-	struct wss *ws = wss_start(base, c, &e);
-	if (ws == NULL)
-		fatal("websocket: %s", e.msg);
-	evsignal_add(term, NULL);
-	evsignal_add(intr, NULL);
-	event_base_dispatch(base);
-	wss_stop(ws);
-	event_free(term);
-	event_free(intr);
-	event_base_free(base);
-	cfg_free(c);
-	return 0;
+	log_open("ingestd", level_of(c), o.foreground || getenv("JOURNAL_STREAM") != NULL);
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialize");
+	log_versions();
+	return serve(c);
 }

@@ -12,6 +12,7 @@
 #include <sys/queue.h>
 
 #include "backoff.h"
+#include "conf.h"
 #include "jwt.h"
 #include "wsframe.h"
 #include "wsserver.h"
@@ -105,8 +106,8 @@ struct wss {
 	bool auth_required;
 	unsigned char *jwt_secret;
 	size_t jwt_secret_len;
-	unsigned char admin_sha[32];
-	bool has_admin;
+	uint8_t admin_sha[INGESTD_MAX_ADMIN_TOKENS][32]; /* ADMIN_TOKEN_SHA256 digests */
+	size_t nadmin;
 	int64_t max_conns, rate_per_min, buffer_size, max_message, ping_ms;
 	char *dburl, *redis_url, *prefix, *stream;
 

@@ -1,6 +1,7 @@
 /* wsserver.c: WebSocket listener, connections, framing I/O, bounded send queues, pings and close handshakes. */
 #include "wsint.h"
 
+#include "conf.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -556,8 +557,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 static void
 load_reloadable(struct wss *s, const struct cfg *c)
 {
-	const char *sec = cfg_str(c, "JWT_SECRET"), *ah = cfg_str(c, "ADMIN_TOKEN_SHA256");
-	size_t bl;
+	const char *sec = cfg_str(c, "JWT_SECRET");
 
 	s->auth_required = cfg_bool(c, "WEBSOCKET_AUTH_REQUIRED");
 	s->max_conns = cfg_int(c, "WEBSOCKET_MAX_CONNECTIONS");
@@ -571,9 +571,10 @@ load_reloadable(struct wss *s, const struct cfg *c)
 	}
 	s->jwt_secret_len = strlen(sec);
 	s->jwt_secret = (unsigned char *)xstrdup(sec);
-	s->has_admin = strlen(ah) == 64 && sodium_hex2bin(s->admin_sha, sizeof(s->admin_sha), ah, 64, NULL, &bl,
-	    NULL) == 0 && bl == 32;
-	if (s->auth_required && s->jwt_secret_len == 0 && !s->has_admin)
+	if (ingestd_admin_hashes(cfg_str(c, "ADMIN_TOKEN_SHA256"), s->admin_sha, INGESTD_MAX_ADMIN_TOKENS,
+	    &s->nadmin) < 0)
+		s->nadmin = 0; /* checked by ingestd_conf_check */
+	if (s->auth_required && s->jwt_secret_len == 0 && s->nadmin == 0)
 		log_warn("websocket: WEBSOCKET_AUTH_REQUIRED=true but neither JWT_SECRET nor ADMIN_TOKEN_SHA256 is set: "
 		    "every client will be refused");
 	if (!s->auth_required)
@@ -583,14 +584,12 @@ load_reloadable(struct wss *s, const struct cfg *c)
 void
 wss_conf_check(const struct cfg *c, struct errlist *errs)
 {
-	size_t sl = strlen(cfg_str(c, "JWT_SECRET")), al = strlen(cfg_str(c, "ADMIN_TOKEN_SHA256"));
+	size_t sl = strlen(cfg_str(c, "JWT_SECRET"));
 	struct sockaddr_storage ss;
 	int len = sizeof(ss);
 
 	if (sl > 0 && sl < 32)
 		errlist_add(errs, "JWT_SECRET: must be at least 32 bytes (HS256 key strength)");
-	if (al != 0 && al != 64)
-		errlist_add(errs, "ADMIN_TOKEN_SHA256: must be 64 hex digits (sha256 of the admin token)");
 	if (evutil_parse_sockaddr_port(cfg_str(c, "WEBSOCKET_LISTEN"), (struct sockaddr *)&ss, &len) < 0)
 		errlist_add(errs, "WEBSOCKET_LISTEN: not host:port");
 }

@@ -30,7 +30,7 @@ export async function startIngestd(stack, env = {}, name = 'ingestd') {
       PATH: process.env.PATH, ...stack.env, SQL_DIR: join(ROOT, 'sql'), INGESTD_LISTEN: `127.0.0.1:${await freePort()}`,
       WEBSOCKET_LISTEN: `127.0.0.1:${port}`, JWT_SECRET,
       ADMIN_TOKEN_SHA256: createHash('sha256').update(ADMIN_TOKEN).digest('hex'),
-      ASAN_OPTIONS: 'abort_on_error=0:detect_leaks=1', ...env,
+      ASAN_OPTIONS: 'abort_on_error=0:detect_leaks=1', ...(process.getuid() === 0 ? { RUN_AS_USER: 'nobody' } : {}), ...env,
     },
     stdio: ['ignore', out, out],
   });

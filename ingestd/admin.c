@@ -1,0 +1,598 @@
+/* admin.c: the operator routes: meters (register, list, rotate key, change wallet, deactivate), tokenization control. */
+#include "app.h"
+#include "b58.h"
+#include "jparse.h"
+#include "log.h"
+#include "pgconn.h"
+
+#include <ctype.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define METER_COLS "meter_serial, encode(public_key, 'hex'), wallet_address, coalesce(user_id::text, ''), active, " \
+	"(extract(epoch FROM created_at) * 1000000)::bigint, (extract(epoch FROM updated_at) * 1000000)::bigint"
+
+/* One admin request waiting for the database. */
+struct aq {
+	struct app *a;
+	struct httpd_req *req;
+	int kind;
+	char key[80]; /* serial or reading id */
+	int page, page_size;
+	bool flag;
+};
+
+enum { AQ_REGISTER, AQ_LIST, AQ_GET, AQ_PATCH, AQ_UNMINTED, AQ_STATUS, AQ_TOGGLE, AQ_TRIGGER, AQ_RETRY };
+
+static void on_result(PGresult *res, void *arg);
+
+static struct aq *
+aq_new(struct app *a, struct httpd_req *req, int kind)
+{
+	struct aq *q = calloc(1, sizeof(*q));
+
+	if (q == NULL) {
+		api_error(req, 503, "out_of_memory", NULL, "Retry-After: 1\r\n", "out of memory");
+		return NULL;
+	}
+	q->a = a;
+	q->req = req;
+	q->kind = kind;
+	return q;
+}
+
+static void
+run(struct aq *q, const char *sql, int n, const char *const *params)
+{
+	if (db_query(q->a->db, sql, n, params, on_result, q) < 0) {
+		api_unavailable(q->a, q->req, "admin");
+		free(q);
+	}
+}
+
+static cJSON *
+meter_json(const PGresult *res, int i)
+{
+	cJSON *o = cJSON_CreateObject();
+	uint8_t pk[32];
+	char b58[64];
+	const char *hex = PQgetvalue(res, i, 1);
+
+	for (int k = 0; k < 32 && strlen(hex) == 64; k++) {
+		unsigned v;
+
+		sscanf(hex + 2 * k, "%2x", &v);
+		pk[k] = (uint8_t)v;
+	}
+	b58_encode(pk, 32, b58, sizeof(b58));
+	cJSON_AddStringToObject(o, "meter_serial", PQgetvalue(res, i, 0));
+	cJSON_AddStringToObject(o, "public_key", b58);
+	cJSON_AddStringToObject(o, "wallet_address", PQgetvalue(res, i, 2));
+	if (PQgetvalue(res, i, 3)[0])
+		cJSON_AddStringToObject(o, "user_id", PQgetvalue(res, i, 3));
+	else
+		cJSON_AddNullToObject(o, "user_id");
+	cJSON_AddBoolToObject(o, "active", PQgetvalue(res, i, 4)[0] == 't');
+	api_add_ts(o, "created_at", strtoll(PQgetvalue(res, i, 5), NULL, 10));
+	api_add_ts(o, "updated_at", strtoll(PQgetvalue(res, i, 6), NULL, 10));
+	return o;
+}
+
+static int64_t
+col_i64(const PGresult *res, int i, int c)
+{
+	return strtoll(PQgetvalue(res, i, c), NULL, 10);
+}
+
+static void
+result_meters(struct aq *q, PGresult *res)
+{
+	int n = PQntuples(res);
+
+	switch (q->kind) {
+	case AQ_REGISTER:
+		if (n == 0) {
+			api_error(q->req, 409, "meter_exists", "meter_serial", NULL, "a meter with this serial is already registered");
+			return;
+		}
+		mc_invalidate(q->a->mc, PQgetvalue(res, 0, 0));
+		log_notice("meter registered request_id=%s meter=%s wallet=%s", q->req->request_id, PQgetvalue(res, 0, 0),
+		    PQgetvalue(res, 0, 2));
+		api_json(q->req, 201, NULL, meter_json(res, 0));
+		return;
+	case AQ_GET:
+	case AQ_PATCH:
+		if (n == 0) {
+			api_error(q->req, 404, "meter_not_found", NULL, NULL, "no meter is registered with this serial");
+			return;
+		}
+		if (q->kind == AQ_PATCH) {
+			mc_invalidate(q->a->mc, PQgetvalue(res, 0, 0));
+			log_notice("meter changed request_id=%s meter=%s wallet=%s active=%s", q->req->request_id,
+			    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 4));
+		}
+		api_json(q->req, 200, NULL, meter_json(res, 0));
+		return;
+	default: {
+		cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "meters");
+
+		for (int i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, meter_json(res, i));
+		if (n == q->page_size)
+			cJSON_AddStringToObject(o, "next_after", PQgetvalue(res, n - 1, 0));
+		else
+			cJSON_AddNullToObject(o, "next_after");
+		api_json(q->req, 200, NULL, o);
+		return;
+	}
+	}
+}
+
+static void
+result_unminted(struct aq *q, PGresult *res)
+{
+	cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "readings");
+	struct store_row row;
+	long long total = 0;
+
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (store_row_from(res, i, 0, &row) == 0)
+			cJSON_AddItemToArray(arr, api_reading_json(&row));
+		total = col_i64(res, i, STORE_ROW_NCOLS);
+	}
+	if (PQntuples(res) == 0 && PQnfields(res) > 0)
+		total = -1;
+	cJSON_AddNumberToObject(o, "page", q->page);
+	cJSON_AddNumberToObject(o, "page_size", q->page_size);
+	if (total >= 0)
+		cJSON_AddNumberToObject(o, "total", (double)total);
+	else
+		cJSON_AddNullToObject(o, "total");
+	api_json(q->req, 200, NULL, o);
+}
+
+static void
+result_status(struct aq *q, PGresult *res)
+{
+	cJSON *o = cJSON_CreateObject(), *b;
+	struct app *a = q->a;
+
+	cJSON_AddBoolToObject(o, "auto_mint_enabled", strcmp(PQgetvalue(res, 0, 0), "false") != 0);
+	cJSON_AddNumberToObject(o, "polling_interval_secs", a->polling_interval);
+	cJSON_AddNumberToObject(o, "batch_size", a->batch_size);
+	cJSON_AddNumberToObject(o, "unminted_readings_count", (double)col_i64(res, 0, 1));
+	cJSON_AddNumberToObject(o, "retrying_readings_count", (double)col_i64(res, 0, 2));
+	cJSON_AddNumberToObject(o, "failed_readings_count", (double)col_i64(res, 0, 3));
+	if (PQgetisnull(res, 0, 4))
+		cJSON_AddNullToObject(o, "oldest_unminted_age_secs");
+	else
+		cJSON_AddNumberToObject(o, "oldest_unminted_age_secs", (double)(col_i64(res, 0, 4) / 1000000));
+	b = cJSON_AddObjectToObject(o, "recent_batch_stats");
+	cJSON_AddNumberToObject(b, "transactions", (double)col_i64(res, 0, 5));
+	cJSON_AddNumberToObject(b, "batches", (double)col_i64(res, 0, 6));
+	cJSON_AddNumberToObject(b, "confirmed", (double)col_i64(res, 0, 7));
+	cJSON_AddNumberToObject(b, "failed", (double)col_i64(res, 0, 8));
+	cJSON_AddNumberToObject(b, "expired", (double)col_i64(res, 0, 9));
+	cJSON_AddNumberToObject(b, "pending", (double)col_i64(res, 0, 10));
+	cJSON_AddNumberToObject(b, "wallets", (double)col_i64(res, 0, 11));
+	cJSON_AddNumberToObject(b, "readings", (double)col_i64(res, 0, 12));
+	cJSON_AddStringToObject(b, "fees_lamports", PQgetvalue(res, 0, 13));
+	if (PQgetisnull(res, 0, 14))
+		cJSON_AddNullToObject(b, "last_transaction_at");
+	else
+		api_add_ts(b, "last_transaction_at", col_i64(res, 0, 14));
+	api_json(q->req, 200, NULL, o);
+}
+
+static void
+result_retry(struct aq *q, PGresult *res)
+{
+	cJSON *o;
+
+	if (PQntuples(res) == 0) {
+		api_error(q->req, 404, "reading_not_found", NULL, NULL, "no reading with this id");
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 1), "1") != 0) {
+		api_error(q->req, 409, "reading_not_failed", NULL, NULL, "only failed readings can be retried (this one is %s)",
+		    PQgetvalue(res, 0, 0));
+		return;
+	}
+	/* Committed as pending: queue it for mintd (its sweep finds it anyway if Redis is away). */
+	rq_push_reading(q->a->rq, q->key);
+	log_notice("reading re-queued request_id=%s reading_id=%s", q->req->request_id, q->key);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", q->key);
+	cJSON_AddStringToObject(o, "status", "pending");
+	api_json(q->req, 200, NULL, o);
+}
+
+static void
+on_result(PGresult *res, void *arg)
+{
+	struct aq *q = arg;
+	const char *st = res ? pgc_sqlstate(res) : "";
+
+	if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)) {
+		if (strcmp(st, "23505") == 0) {
+			api_error(q->req, 409, "meter_exists", "meter_serial", NULL, "a meter with this serial is already registered");
+		} else if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
+			api_error(q->req, 422, "invalid_value", NULL, NULL, "the database refused the values");
+		} else {
+			if (res != NULL && !db_unavailable(res))
+				log_err("admin request_id=%s: %s", q->req->request_id, db_msg(PQresultErrorMessage(res)));
+			api_unavailable(q->a, q->req, "admin");
+		}
+		free(q);
+		return;
+	}
+	switch (q->kind) {
+	case AQ_REGISTER:
+	case AQ_LIST:
+	case AQ_GET:
+	case AQ_PATCH:
+		result_meters(q, res);
+		break;
+	case AQ_UNMINTED:
+		result_unminted(q, res);
+		break;
+	case AQ_STATUS:
+		result_status(q, res);
+		break;
+	case AQ_TOGGLE: {
+		cJSON *o = cJSON_CreateObject();
+
+		log_notice("auto-mint %s request_id=%s", q->flag ? "enabled" : "disabled", q->req->request_id);
+		cJSON_AddBoolToObject(o, "success", 1);
+		cJSON_AddBoolToObject(o, "auto_mint_enabled", q->flag);
+		cJSON_AddStringToObject(o, "message", q->flag ? "automatic minting enabled" : "automatic minting disabled");
+		api_json(q->req, 200, NULL, o);
+		break;
+	}
+	case AQ_TRIGGER: {
+		cJSON *o = cJSON_CreateObject();
+
+		log_notice("mint cycle requested request_id=%s", q->req->request_id);
+		cJSON_AddBoolToObject(o, "success", 1);
+		cJSON_AddStringToObject(o, "message", "mintd was asked to run a cycle now");
+		api_json(q->req, 202, NULL, o);
+		break;
+	}
+	case AQ_RETRY:
+		result_retry(q, res);
+		break;
+	}
+	free(q);
+}
+
+/* Validated admin inputs, as text parameters for SQL. */
+struct mfields {
+	char pk_hex[65];
+	char wallet[48];
+	char user_id[37];
+	bool has_pk, has_wallet, has_user, user_null, has_active, active;
+};
+
+static bool
+field_b58(struct httpd_req *req, const cJSON *v, const char *name, uint8_t *out, char *text, size_t textsz)
+{
+	size_t n;
+
+	if (!cJSON_IsString(v)) {
+		api_error(req, 400, "wrong_type", name, NULL, "%s must be a base58 string", name);
+		return false;
+	}
+	n = strlen(v->valuestring);
+	if (n >= textsz || b58_decode_exact(v->valuestring, n, out, 32, NULL) < 0) {
+		api_error(req, 400, strcmp(name, "public_key") == 0 ? "invalid_public_key" : "invalid_wallet_address", name,
+		    NULL, "%s must be 32 bytes in base58", name);
+		return false;
+	}
+	if (text != NULL)
+		memcpy(text, v->valuestring, n + 1);
+	return true;
+}
+
+/* Parses the fields of a register (all required but user_id) or patch (any, at least one) body. */
+static bool
+meter_fields(struct httpd_req *req, const cJSON *body, bool patch, struct mfields *f)
+{
+	static const char *known_reg[] = { "meter_serial", "public_key", "wallet_address", "user_id", NULL };
+	static const char *known_patch[] = { "public_key", "wallet_address", "user_id", "active", NULL };
+	const char **known = patch ? known_patch : known_reg;
+	const cJSON *v;
+	uint8_t raw[32];
+
+	memset(f, 0, sizeof(*f));
+	if (!cJSON_IsObject(body)) {
+		api_error(req, 400, "not_an_object", NULL, NULL, "the body must be a JSON object");
+		return false;
+	}
+	for (v = body->child; v != NULL; v = v->next) {
+		bool ok = false;
+
+		for (int i = 0; known[i]; i++)
+			ok |= strcmp(v->string, known[i]) == 0;
+		if (!ok) {
+			api_error(req, 400, "unknown_field", NULL, NULL, "unknown member in the body");
+			return false;
+		}
+	}
+	if ((v = jp_get(body, "public_key")) != NULL) {
+		char text[64];
+
+		if (!field_b58(req, v, "public_key", raw, text, sizeof(text)))
+			return false;
+		/* A small-order or non-canonical point would make any signature check meaningless. */
+		if (crypto_core_ed25519_is_valid_point(raw) != 1) {
+			api_error(req, 400, "invalid_public_key", "public_key", NULL, "public_key is not a usable Ed25519 key");
+			return false;
+		}
+		sodium_bin2hex(f->pk_hex, sizeof(f->pk_hex), raw, 32);
+		f->has_pk = true;
+	} else if (!patch) {
+		api_error(req, 400, "missing_field", "public_key", NULL, "public_key is required");
+		return false;
+	}
+	if ((v = jp_get(body, "wallet_address")) != NULL) {
+		if (!field_b58(req, v, "wallet_address", raw, f->wallet, sizeof(f->wallet)))
+			return false;
+		f->has_wallet = true;
+	} else if (!patch) {
+		api_error(req, 400, "missing_field", "wallet_address", NULL, "wallet_address is required");
+		return false;
+	}
+	if ((v = jp_get(body, "user_id")) != NULL) {
+		f->has_user = true;
+		if (cJSON_IsNull(v)) {
+			f->user_null = true;
+		} else if (!cJSON_IsString(v) || strlen(v->valuestring) != 36) {
+			api_error(req, 400, "invalid_user_id", "user_id", NULL, "user_id must be a uuid or null");
+			return false;
+		} else {
+			for (int i = 0; i < 36; i++)
+				f->user_id[i] = (char)tolower((unsigned char)v->valuestring[i]);
+			if (!api_uuid_ok(f->user_id)) {
+				api_error(req, 400, "invalid_user_id", "user_id", NULL, "user_id must be a uuid or null");
+				return false;
+			}
+		}
+	}
+	if ((v = jp_get(body, "active")) != NULL) {
+		if (!cJSON_IsBool(v)) {
+			api_error(req, 400, "wrong_type", "active", NULL, "active must be true or false");
+			return false;
+		}
+		f->has_active = true;
+		f->active = cJSON_IsTrue(v);
+	}
+	if (patch && !f->has_pk && !f->has_wallet && !f->has_user && !f->has_active) {
+		api_error(req, 400, "missing_field", NULL, NULL, "nothing to change");
+		return false;
+	}
+	return true;
+}
+
+static bool
+qparam(const char *query, const char *name, char *out, size_t outsz)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = query; p != NULL && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+		if (strncmp(p, name, n) == 0 && p[n] == '=') {
+			size_t l = strcspn(p + n + 1, "&");
+
+			if (l >= outsz)
+				return false;
+			memcpy(out, p + n + 1, l);
+			out[l] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/* An integer query parameter in [lo, hi], or def when absent; -1 (after replying 400) when bad. */
+static long
+qint(struct httpd_req *req, const char *name, long def, long lo, long hi)
+{
+	char buf[16], *end;
+	long v;
+
+	if (!qparam(req->query, name, buf, sizeof(buf)))
+		return def;
+	v = strtol(buf, &end, 10);
+	if (buf[0] == '\0' || *end != '\0' || v < lo || v > hi) {
+		api_error(req, 400, "invalid_parameter", name, NULL, "%s must be an integer in %ld..%ld", name, lo, hi);
+		return -1;
+	}
+	return v;
+}
+
+void
+admin_meters(struct app *a, struct httpd_req *req, const char *serial)
+{
+	struct mfields f;
+	struct aq *q;
+	cJSON *body;
+
+	if (serial != NULL && !mc_serial_ok(serial)) {
+		api_error(req, 404, "meter_not_found", NULL, NULL, "no meter is registered with this serial");
+		return;
+	}
+	if (req->method == HM_GET && serial == NULL) {
+		char after[METER_SERIAL_MAX + 1] = "";
+		char lim[24];
+		long limit = qint(req, "limit", 100, 1, 1000);
+		const char *params[2] = { NULL, lim };
+
+		if (limit < 0)
+			return;
+		if (qparam(req->query, "after", after, sizeof(after)) && after[0])
+			params[0] = after;
+		snprintf(lim, sizeof(lim), "%ld", limit);
+		if ((q = aq_new(a, req, AQ_LIST)) == NULL)
+			return;
+		q->page_size = (int)limit;
+		run(q, "SELECT " METER_COLS " FROM meters WHERE $1::text IS NULL OR meter_serial > $1 "
+		    "ORDER BY meter_serial LIMIT $2::int", 2, params);
+		return;
+	}
+	if (req->method == HM_GET) {
+		const char *params[1] = { serial };
+
+		if ((q = aq_new(a, req, AQ_GET)) == NULL)
+			return;
+		run(q, "SELECT " METER_COLS " FROM meters WHERE meter_serial = $1", 1, params);
+		return;
+	}
+	if ((body = api_body(req)) == NULL)
+		return;
+	if (serial == NULL) {
+		const cJSON *s = jp_get(body, "meter_serial");
+
+		if (!meter_fields(req, body, false, &f))
+			goto out;
+		if (s == NULL || !cJSON_IsString(s)) {
+			api_error(req, 400, s ? "wrong_type" : "missing_field", "meter_serial", NULL, "meter_serial is required (a string)");
+			goto out;
+		}
+		if (!mc_serial_ok(s->valuestring)) {
+			api_error(req, 400, "invalid_meter_serial", "meter_serial", NULL,
+			    "meter_serial must be 1-64 characters of [A-Za-z0-9._:-] starting with a letter or digit");
+			goto out;
+		}
+		{
+			const char *params[4] = { s->valuestring, f.pk_hex, f.wallet, f.has_user && !f.user_null ? f.user_id : NULL };
+
+			if ((q = aq_new(a, req, AQ_REGISTER)) == NULL)
+				goto out;
+			/* The NOTIFY tells every ingestd to forget what it cached (also "no such meter"). */
+			run(q, "WITH ins AS (INSERT INTO meters (meter_serial, public_key, wallet_address, user_id) "
+			    "VALUES ($1, decode($2, 'hex'), $3, $4::uuid) ON CONFLICT (meter_serial) DO NOTHING RETURNING *) "
+			    "SELECT " METER_COLS ", pg_notify('gridtokenx_meters', meter_serial) FROM ins", 4, params);
+		}
+		goto out;
+	}
+	if (!meter_fields(req, body, true, &f))
+		goto out;
+	{
+		const char *params[7] = { serial, f.has_pk ? f.pk_hex : NULL, f.has_wallet ? f.wallet : NULL,
+			f.has_active ? (f.active ? "true" : "false") : NULL, f.has_user ? "true" : "false",
+			f.has_user && !f.user_null ? f.user_id : NULL, NULL };
+
+		if ((q = aq_new(a, req, AQ_PATCH)) == NULL)
+			goto out;
+		run(q, "WITH u AS (UPDATE meters SET public_key = coalesce(decode($2, 'hex'), public_key), "
+		    "wallet_address = coalesce($3, wallet_address), active = coalesce($4::boolean, active), "
+		    "user_id = CASE WHEN $5::boolean THEN $6::uuid ELSE user_id END, updated_at = now() "
+		    "WHERE meter_serial = $1 RETURNING *) "
+		    "SELECT " METER_COLS ", pg_notify('gridtokenx_meters', meter_serial) FROM u", 6, params);
+	}
+out:
+	cJSON_Delete(body);
+}
+
+void
+admin_unminted(struct app *a, struct httpd_req *req)
+{
+	long page = qint(req, "page", 1, 1, 1000000), size;
+	char lim[24], off[24];
+	const char *params[2] = { lim, off };
+	struct aq *q;
+
+	if (page < 0 || (size = qint(req, "page_size", 50, 1, 1000)) < 0)
+		return;
+	snprintf(lim, sizeof(lim), "%ld", size);
+	snprintf(off, sizeof(off), "%ld", (page - 1) * size);
+	if ((q = aq_new(a, req, AQ_UNMINTED)) == NULL)
+		return;
+	q->page = (int)page;
+	q->page_size = (int)size;
+	run(q, "SELECT " STORE_ROW_COLS ", (SELECT count(*) FROM meter_readings WHERE status = 'pending') "
+	    "FROM meter_readings r WHERE r.status = 'pending' ORDER BY r.submitted_at, r.id LIMIT $1::int OFFSET $2::bigint",
+	    2, params);
+}
+
+void
+admin_status(struct app *a, struct httpd_req *req)
+{
+	struct aq *q = aq_new(a, req, AQ_STATUS);
+
+	if (q == NULL)
+		return;
+	run(q, "SELECT coalesce((SELECT value FROM settings WHERE key = 'auto_mint_enabled'), 'true'), "
+	    "(SELECT count(*) FROM meter_readings WHERE status IN ('pending', 'claimed', 'submitted')), "
+	    "(SELECT count(*) FROM meter_readings WHERE status = 'retrying'), "
+	    "(SELECT count(*) FROM meter_readings WHERE status = 'failed'), "
+	    "(SELECT (extract(epoch FROM now() - min(submitted_at)) * 1000000)::bigint FROM meter_readings "
+	    " WHERE status IN ('pending', 'claimed', 'submitted')), "
+	    "b.n, b.batches, b.confirmed, b.failed, b.expired, b.pending, b.wallets, b.readings, b.fees, b.last_at "
+	    "FROM (SELECT count(*) AS n, count(DISTINCT batch_id) AS batches, "
+	    " count(*) FILTER (WHERE state = 'confirmed') AS confirmed, count(*) FILTER (WHERE state = 'failed') AS failed, "
+	    " count(*) FILTER (WHERE state = 'expired') AS expired, count(*) FILTER (WHERE state = 'pending') AS pending, "
+	    " coalesce(sum(wallets), 0) AS wallets, coalesce(sum(readings), 0) AS readings, "
+	    " coalesce(sum(fee_lamports), 0) AS fees, (extract(epoch FROM max(created_at)) * 1000000)::bigint AS last_at "
+	    " FROM (SELECT * FROM mint_transactions ORDER BY id DESC LIMIT 20) t) b", 0, NULL);
+}
+
+void
+admin_toggle(struct app *a, struct httpd_req *req)
+{
+	cJSON *body = api_body(req);
+	const cJSON *v;
+	struct aq *q;
+
+	if (body == NULL)
+		return;
+	v = jp_get(body, "enabled");
+	if (v == NULL || !cJSON_IsBool(v)) {
+		api_error(req, 400, v ? "wrong_type" : "missing_field", "enabled", NULL, "enabled must be true or false");
+		cJSON_Delete(body);
+		return;
+	}
+	if ((q = aq_new(a, req, AQ_TOGGLE)) != NULL) {
+		const char *params[2];
+
+		q->flag = cJSON_IsTrue(v);
+		params[0] = q->flag ? "true" : "false";
+		params[1] = q->flag ? "{\"action\":\"auto_mint\",\"enabled\":true}" : "{\"action\":\"auto_mint\",\"enabled\":false}";
+		/* Persisted and announced in one statement: mintd LISTENs and also re-reads settings each cycle. */
+		run(q, "WITH u AS (INSERT INTO settings (key, value, updated_at) VALUES ('auto_mint_enabled', $1, now()) "
+		    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now() RETURNING value) "
+		    "SELECT value, pg_notify('gridtokenx_control', $2) FROM u", 2, params);
+	}
+	cJSON_Delete(body);
+}
+
+void
+admin_trigger(struct app *a, struct httpd_req *req)
+{
+	struct aq *q = aq_new(a, req, AQ_TRIGGER);
+
+	if (q != NULL)
+		run(q, "SELECT pg_notify('gridtokenx_control', '{\"action\":\"trigger_batch\"}')", 0, NULL);
+}
+
+void
+admin_retry(struct app *a, struct httpd_req *req, const char *id)
+{
+	const char *params[1] = { id };
+	struct aq *q;
+
+	if (!api_uuid_ok(id)) {
+		api_error(req, 404, "reading_not_found", NULL, NULL, "no reading with this id");
+		return;
+	}
+	if ((q = aq_new(a, req, AQ_RETRY)) == NULL)
+		return;
+	snprintf(q->key, sizeof(q->key), "%s", id);
+	/* One statement, one transaction: only a failed reading moves, and its retry row goes with it. */
+	run(q, "WITH r AS (SELECT id, status FROM meter_readings WHERE id = $1), "
+	    "u AS (UPDATE meter_readings m SET status = 'pending', claimed_by = NULL, claimed_at = NULL "
+	    "      FROM r WHERE m.id = r.id AND m.status = 'failed' RETURNING m.id), "
+	    "d AS (DELETE FROM minting_retry_queue q USING u WHERE q.reading_id = u.id) "
+	    "SELECT r.status, (SELECT count(*) FROM u) FROM r", 1, params);
+}

@@ -1,0 +1,211 @@
+/* metrics.c: request, reading and latency counters (single-threaded: the event loop owns them). */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_REASONS 64
+#define MAX_STATUS 600
+
+static const char *route_names[RT_COUNT] = {
+	"unknown", "submit_reading", "submit_batch", "get_reading", "admin_meters", "admin_meter",
+	"admin_unminted", "admin_tokenization_status", "admin_toggle_auto_mint", "admin_trigger_batch",
+	"admin_retry_reading", "healthz", "readyz", "metrics",
+};
+
+static uint64_t requests[RT_COUNT][MAX_STATUS];
+static uint64_t accepted, replayed;
+static struct {
+	const char *name;
+	uint64_t n;
+} reasons[MAX_REASONS];
+
+struct hist {
+	const double *le; /* upper bounds, for display only */
+	const int64_t *bound;
+	int nb;
+	uint64_t count[24];
+	uint64_t n;
+	int64_t sum;
+};
+
+/* store latency in microseconds; shown in seconds */
+static const int64_t lat_bound[] = { 250, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 250000, 1000000, 5000000 };
+static const double lat_le[] = { 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1, 5 };
+static const int64_t rows_bound[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000 };
+static const double rows_le[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000 };
+
+static struct hist h_lat = { lat_le, lat_bound, 12, { 0 }, 0, 0 };
+static struct hist h_group = { rows_le, rows_bound, 14, { 0 }, 0, 0 };
+static struct hist h_batch = { rows_le, rows_bound, 14, { 0 }, 0, 0 };
+
+static void
+observe(struct hist *h, int64_t v)
+{
+	for (int i = 0; i < h->nb; i++)
+		if (v <= h->bound[i])
+			h->count[i]++;
+	h->n++;
+	h->sum += v;
+}
+
+const char *
+met_route_name(int route)
+{
+	return route >= 0 && route < RT_COUNT ? route_names[route] : "unknown";
+}
+
+void
+met_request(int route, int status)
+{
+	if (route < 0 || route >= RT_COUNT || status < 0 || status >= MAX_STATUS)
+		return;
+	requests[route][status]++;
+}
+
+void
+met_accepted(void)
+{
+	accepted++;
+}
+
+void
+met_replayed(void)
+{
+	replayed++;
+}
+
+void
+met_rejected(const char *reason)
+{
+	for (int i = 0; i < MAX_REASONS; i++) {
+		if (reasons[i].name == NULL)
+			reasons[i].name = reason;
+		if (reasons[i].name == reason || strcmp(reasons[i].name, reason) == 0) {
+			reasons[i].n++;
+			return;
+		}
+	}
+}
+
+void
+met_store_latency(int64_t us)
+{
+	observe(&h_lat, us);
+}
+
+void
+met_group_rows(int rows)
+{
+	observe(&h_group, rows);
+}
+
+void
+met_batch_readings(int n)
+{
+	observe(&h_batch, n);
+}
+
+struct out {
+	char *p;
+	size_t n, cap;
+	int oom;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (o->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		k = vsnprintf(o->p + o->n, o->cap - o->n, fmt, ap);
+		va_end(ap);
+		if (k < 0) {
+			o->oom = 1;
+			return;
+		}
+		if ((size_t)k < o->cap - o->n) {
+			o->n += (size_t)k;
+			return;
+		}
+		{
+			size_t cap = o->cap * 2 + (size_t)k;
+			char *p = realloc(o->p, cap);
+
+			if (p == NULL) {
+				o->oom = 1;
+				return;
+			}
+			o->p = p;
+			o->cap = cap;
+		}
+	}
+}
+
+static void
+put_hist(struct out *o, const char *name, const char *help, const struct hist *h, double scale)
+{
+	put(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	for (int i = 0; i < h->nb; i++)
+		put(o, "%s_bucket{le=\"%g\"} %llu\n", name, h->le[i], (unsigned long long)h->count[i]);
+	put(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)h->n, name,
+	    (double)h->sum * scale, name, (unsigned long long)h->n);
+}
+
+char *
+met_render(const struct met_gauges *g, size_t *len)
+{
+	struct out o = { malloc(8192), 0, 8192, 0 };
+
+	if (o.p == NULL)
+		return NULL;
+	put(&o, "# HELP ingestd_http_requests_total HTTP requests by route and status.\n"
+	    "# TYPE ingestd_http_requests_total counter\n");
+	for (int r = 0; r < RT_COUNT; r++)
+		for (int s = 0; s < MAX_STATUS; s++)
+			if (requests[r][s])
+				put(&o, "ingestd_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route_names[r], s,
+				    (unsigned long long)requests[r][s]);
+	put(&o, "# HELP ingestd_readings_accepted_total Readings committed (201).\n"
+	    "# TYPE ingestd_readings_accepted_total counter\ningestd_readings_accepted_total %llu\n",
+	    (unsigned long long)accepted);
+	put(&o, "# HELP ingestd_readings_replayed_total Identical readings posted again (200, nothing stored).\n"
+	    "# TYPE ingestd_readings_replayed_total counter\ningestd_readings_replayed_total %llu\n",
+	    (unsigned long long)replayed);
+	put(&o, "# HELP ingestd_readings_rejected_total Readings rejected, by reason.\n"
+	    "# TYPE ingestd_readings_rejected_total counter\n");
+	for (int i = 0; i < MAX_REASONS && reasons[i].name != NULL; i++)
+		put(&o, "ingestd_readings_rejected_total{reason=\"%s\"} %llu\n", reasons[i].name,
+		    (unsigned long long)reasons[i].n);
+	put_hist(&o, "ingestd_store_latency_seconds", "Time from queueing a reading to its commit answer.", &h_lat, 1e-6);
+	put_hist(&o, "ingestd_group_commit_rows", "Readings per group-commit INSERT.", &h_group, 1);
+	put_hist(&o, "ingestd_batch_request_readings", "Readings per batch request.", &h_batch, 1);
+	put(&o, "# TYPE ingestd_queue_pushed_total counter\ningestd_queue_pushed_total %llu\n"
+	    "# HELP ingestd_queue_push_failures_total XADDs of reading ids that failed (kept in the backlog or swept by mintd).\n"
+	    "# TYPE ingestd_queue_push_failures_total counter\ningestd_queue_push_failures_total %llu\n"
+	    "# TYPE ingestd_queue_backlog_dropped_total counter\ningestd_queue_backlog_dropped_total %llu\n"
+	    "# TYPE ingestd_queue_backlog gauge\ningestd_queue_backlog %zu\n"
+	    "# TYPE ingestd_events_published_total counter\ningestd_events_published_total %llu\n"
+	    "# TYPE ingestd_events_dropped_total counter\ningestd_events_dropped_total %llu\n",
+	    (unsigned long long)g->queue_pushed, (unsigned long long)g->queue_push_failures,
+	    (unsigned long long)g->queue_backlog_dropped, g->queue_backlog,
+	    (unsigned long long)g->events_published, (unsigned long long)g->events_dropped);
+	put(&o, "# TYPE ingestd_database_up gauge\ningestd_database_up %d\n# TYPE ingestd_redis_up gauge\ningestd_redis_up %d\n"
+	    "# TYPE ingestd_http_connections gauge\ningestd_http_connections %zu\n"
+	    "# TYPE ingestd_http_in_flight gauge\ningestd_http_in_flight %zu\n"
+	    "# TYPE ingestd_db_jobs gauge\ningestd_db_jobs %zu\n# TYPE ingestd_store_pending gauge\ningestd_store_pending %zu\n"
+	    "# TYPE ingestd_meters_cached gauge\ningestd_meters_cached %zu\n",
+	    g->db_up, g->redis_up, g->http_connections, g->http_in_flight, g->db_pending, g->store_pending, g->meters_cached);
+	if (o.oom) {
+		free(o.p);
+		return NULL;
+	}
+	*len = o.n;
+	return o.p;
+}

@@ -1,0 +1,47 @@
+/* metrics.h: ingestd's counters and histograms, rendered as Prometheus text. */
+#ifndef INGESTD_METRICS_H
+#define INGESTD_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum route {
+	RT_UNKNOWN = 0,
+	RT_SUBMIT,
+	RT_BATCH,
+	RT_READING,
+	RT_ADMIN_METERS,
+	RT_ADMIN_METER,
+	RT_ADMIN_UNMINTED,
+	RT_ADMIN_STATUS,
+	RT_ADMIN_TOGGLE,
+	RT_ADMIN_TRIGGER,
+	RT_ADMIN_RETRY,
+	RT_HEALTHZ,
+	RT_READYZ,
+	RT_METRICS,
+	RT_COUNT
+};
+
+const char *met_route_name(int route);
+void met_request(int route, int status);
+void met_accepted(void);
+void met_replayed(void);
+/* reason: a stable error code (a string literal: counted by pointer and name) */
+void met_rejected(const char *reason);
+void met_store_latency(int64_t us);
+void met_group_rows(int rows);
+void met_batch_readings(int n);
+
+/* Gauges and counters owned elsewhere, sampled when /metrics is read. */
+struct met_gauges {
+	int db_up, redis_up;
+	size_t http_connections, http_in_flight, db_pending, store_pending, meters_cached;
+	uint64_t queue_pushed, queue_push_failures, queue_backlog_dropped, events_published, events_dropped;
+	size_t queue_backlog;
+};
+
+/* The exposition text; caller frees. NULL on out of memory. */
+char *met_render(const struct met_gauges *g, size_t *len);
+
+#endif

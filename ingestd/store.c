@@ -1,0 +1,555 @@
+/*
+ * store.c: group commit. Readings that arrive while every connection is busy
+ * gather into one group, written by one multi-row INSERT (one transaction,
+ * one WAL flush) when a connection frees up. ON CONFLICT DO NOTHING against
+ * the meter_readings_no_duplicates exclusion constraint settles duplicates,
+ * inside a group and against stored rows, in the database; rows that were
+ * not inserted are then looked up to tell a replay (200) from a duplicate (409).
+ */
+#include "store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct group {
+	struct store *s;
+	struct group *next_waiting;
+	struct store_item *head, *tail;
+	int n;
+	bool sent;
+	/* the text parameters, built when a connection takes the group */
+	char *p[10];
+	char winbuf[24];
+	const char *params[10];
+	struct store_item **missing;
+	int nmissing;
+};
+
+struct store {
+	struct db *db;
+	int64_t window_us;
+	int max_rows;
+	int max_inflight;   /* groups handed to the database at once */
+	int inflight;
+	struct group *open; /* not yet sent, still taking readings */
+	struct group *wait_head, *wait_tail; /* full or open groups not yet handed to the database */
+	size_t pending;
+	struct store_stats stats;
+};
+
+const char STORE_INSERT_NAME[] = "ingestd_insert";
+const char STORE_INSERT_SQL[] =
+    "INSERT INTO meter_readings (id, meter_serial, meter_id, user_id, wallet_address, kwh_micro, token_amount, "
+    "reading_timestamp, reading_us, dup_window, meter_signature) "
+    "SELECT v.id, v.serial, m.id, v.uid, v.wallet, v.kwh, v.tok, v.ts, v.us, int8range(v.us, v.us + $9::bigint), v.sig "
+    "FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::timestamptz[], "
+    "$8::bigint[], $10::text[]) WITH ORDINALITY AS v(id, serial, uid, wallet, kwh, tok, ts, us, sig, ord) "
+    /* meter_id keys the duplicate-window exclusion (cheaper than the serial); order kept so the
+     * first of two duplicates in one group wins */
+    "JOIN meters m ON m.meter_serial = v.serial ORDER BY v.ord "
+    "ON CONFLICT DO NOTHING "
+    "RETURNING id, (extract(epoch FROM submitted_at) * 1000000)::bigint";
+
+/* For each reading not inserted: the stored reading it collides with (an identical one first). */
+static const char CONFLICT_SQL[] =
+    "SELECT v.ord, " STORE_ROW_COLS ", r.meter_signature "
+    "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS v(serial, us, ord) "
+    "JOIN meters m ON m.meter_serial = v.serial "
+    "CROSS JOIN LATERAL (SELECT * FROM meter_readings r WHERE r.meter_id = m.id "
+    "AND r.dup_window && int8range(v.us, v.us + $3::bigint) ORDER BY (r.reading_us = v.us) DESC, r.reading_us "
+    "LIMIT 1) r";
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void
+group_free(struct group *g)
+{
+	for (int i = 0; i < 10; i++)
+		free(g->p[i]);
+	free(g->missing);
+	free(g);
+}
+
+static void
+finish(struct store *s, struct store_item *it, enum store_outcome o)
+{
+	it->outcome = o;
+	s->pending--;
+	if (s->stats.latency)
+		s->stats.latency(mono_us() - it->enq_us, s->stats.arg);
+	it->done(it, it->arg);
+}
+
+/* Finishes every reading of the group not yet finished, with outcome o. */
+static void
+finish_all(struct group *g, enum store_outcome o, const char *why)
+{
+	struct store_item *it, *next;
+
+	for (it = g->head; it != NULL; it = next) {
+		next = it->next;
+		if (why != NULL)
+			snprintf(it->error, sizeof(it->error), "%s", why);
+		finish(g->s, it, o);
+	}
+	g->head = g->tail = NULL;
+}
+
+/* A growable text buffer for array literals; fails by setting oom. */
+struct tb {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+
+static void
+tb_add(struct tb *b, const char *s, size_t len)
+{
+	if (b->oom)
+		return;
+	if (b->n + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		char *p;
+
+		while (cap < b->n + len + 1)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, len);
+	b->n += len;
+	b->p[b->n] = '\0';
+}
+
+static void
+tb_str(struct tb *b, const char *s)
+{
+	tb_add(b, s, strlen(s));
+}
+
+/*
+ * Array elements are always quoted: a serial may legally be "NULL". The values
+ * were validated (serial charset, base58, uuid, digits), so none holds '"' or '\'.
+ */
+static void
+tb_elem(struct tb *b, bool first, const char *s, bool null)
+{
+	if (!first)
+		tb_add(b, ",", 1);
+	if (null) {
+		tb_add(b, "NULL", 4);
+		return;
+	}
+	tb_add(b, "\"", 1);
+	tb_str(b, s);
+	tb_add(b, "\"", 1);
+}
+
+static int
+build_insert(void *arg, struct db_stmt *st)
+{
+	struct group *g = arg;
+	struct store *s = g->s;
+	struct tb b[10] = { 0 };
+	char num[32], ts[TS_BUFSZ];
+	bool first = true;
+
+	g->sent = true;
+	if (s->open == g)
+		s->open = NULL;
+	for (int k = 0; k < 10; k++)
+		if (k != 8)
+			tb_add(&b[k], "{", 1);
+	for (struct store_item *it = g->head; it != NULL; it = it->next, first = false) {
+		tb_elem(&b[0], first, it->id, false);
+		tb_elem(&b[1], first, it->serial, false);
+		tb_elem(&b[2], first, it->user_id, it->user_id[0] == '\0');
+		tb_elem(&b[3], first, it->wallet, false);
+		snprintf(num, sizeof(num), "%" PRIu64, it->kwh_micro);
+		tb_elem(&b[4], first, num, false);
+		snprintf(num, sizeof(num), "%" PRIu64, it->tokens);
+		tb_elem(&b[5], first, num, false);
+		ts_format_utc(it->ts_us, ts, sizeof(ts));
+		tb_elem(&b[6], first, ts, false);
+		snprintf(num, sizeof(num), "%" PRId64, it->ts_us);
+		tb_elem(&b[7], first, num, false);
+		tb_elem(&b[9], first, it->sig, false);
+	}
+	for (int k = 0; k < 10; k++)
+		if (k != 8)
+			tb_add(&b[k], "}", 1);
+	for (int k = 0; k < 10; k++) {
+		if (b[k].oom) {
+			for (int j = 0; j < 10; j++)
+				free(b[j].p);
+			finish_all(g, STO_UNAVAILABLE, "out of memory");
+			group_free(g);
+			return -1;
+		}
+		g->p[k] = b[k].p;
+		g->params[k] = b[k].p;
+	}
+	snprintf(g->winbuf, sizeof(g->winbuf), "%" PRId64, s->window_us);
+	g->params[8] = g->winbuf;
+	st->prepared = STORE_INSERT_NAME;
+	st->nparams = 10;
+	st->values = g->params;
+	return 0;
+}
+
+static int64_t
+i64(const char *s)
+{
+	return strtoll(s, NULL, 10);
+}
+
+int
+store_row_from(const PGresult *res, int i, int c, struct store_row *row)
+{
+	const char *v[STORE_ROW_NCOLS];
+
+	for (int k = 0; k < STORE_ROW_NCOLS; k++)
+		v[k] = PQgetvalue(res, i, c + k);
+	if (strlen(v[0]) >= sizeof(row->id) || strlen(v[1]) >= sizeof(row->meter_serial) ||
+	    strlen(v[2]) >= sizeof(row->user_id) || strlen(v[3]) >= sizeof(row->wallet) ||
+	    strlen(v[8]) >= sizeof(row->status))
+		return -1;
+	strcpy(row->id, v[0]);
+	strcpy(row->meter_serial, v[1]);
+	strcpy(row->user_id, v[2]);
+	strcpy(row->wallet, v[3]);
+	row->kwh_micro = strtoull(v[4], NULL, 10);
+	row->tokens = strtoull(v[5], NULL, 10);
+	row->ts_us = i64(v[6]);
+	row->submitted_us = i64(v[7]);
+	strcpy(row->status, v[8]);
+	return 0;
+}
+
+static void
+conflicts_done(PGresult *res, void *arg)
+{
+	struct group *g = arg;
+	struct store *s = g->s;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		bool unav = db_unavailable(res);
+
+		for (int i = 0; i < g->nmissing; i++) {
+			struct store_item *it = g->missing[i];
+
+			snprintf(it->error, sizeof(it->error), "duplicate lookup: %s",
+			    res ? db_msg(PQresultErrorMessage(res)) : "no connection");
+			finish(s, it, unav ? STO_UNAVAILABLE : STO_ERROR);
+		}
+		group_free(g);
+		return;
+	}
+	for (int r = 0; r < PQntuples(res); r++) {
+		long ord = strtol(PQgetvalue(res, r, 0), NULL, 10);
+		struct store_item *it;
+
+		if (ord < 1 || ord > g->nmissing || (it = g->missing[ord - 1]) == NULL)
+			continue;
+		g->missing[ord - 1] = NULL;
+		if (store_row_from(res, r, 1, &it->row) < 0) {
+			snprintf(it->error, sizeof(it->error), "stored reading does not fit");
+			finish(s, it, STO_ERROR);
+			continue;
+		}
+		/* The same signed reading again (same meter, instant, kWh and signature): a retry. */
+		if (it->row.ts_us == it->ts_us && it->row.kwh_micro == it->kwh_micro &&
+		    strcmp(PQgetvalue(res, r, 1 + STORE_ROW_NCOLS), it->sig) == 0)
+			finish(s, it, STO_REPLAY);
+		else
+			finish(s, it, STO_DUPLICATE);
+	}
+	for (int i = 0; i < g->nmissing; i++) {
+		if (g->missing[i] == NULL)
+			continue;
+		/* Not inserted and nothing in the way: the conflicting writer rolled back. Ask the client to retry. */
+		snprintf(g->missing[i]->error, sizeof(g->missing[i]->error), "conflict vanished");
+		finish(s, g->missing[i], STO_UNAVAILABLE);
+	}
+	group_free(g);
+}
+
+static void
+lookup_conflicts(struct group *g)
+{
+	struct store *s = g->s;
+	struct tb b[2] = { 0 };
+	char num[32], win[24];
+	const char *params[3];
+
+	tb_add(&b[0], "{", 1);
+	tb_add(&b[1], "{", 1);
+	for (int i = 0; i < g->nmissing; i++) {
+		tb_elem(&b[0], i == 0, g->missing[i]->serial, false);
+		snprintf(num, sizeof(num), "%" PRId64, g->missing[i]->ts_us);
+		tb_elem(&b[1], i == 0, num, false);
+	}
+	tb_add(&b[0], "}", 1);
+	tb_add(&b[1], "}", 1);
+	snprintf(win, sizeof(win), "%" PRId64, s->window_us);
+	params[0] = b[0].p;
+	params[1] = b[1].p;
+	params[2] = win;
+	if (b[0].oom || b[1].oom || db_query(s->db, CONFLICT_SQL, 3, params, conflicts_done, g) < 0) {
+		free(b[0].p);
+		free(b[1].p);
+		conflicts_done(NULL, g);
+		return;
+	}
+	free(b[0].p);
+	free(b[1].p);
+}
+
+static void kick(struct store *s);
+static void insert_answered(struct group *g, PGresult *res);
+
+static void
+insert_done(PGresult *res, void *arg)
+{
+	struct group *g = arg;
+	struct store *s = g->s;
+
+	s->inflight--;
+	insert_answered(g, res);
+	kick(s);
+}
+
+static void
+insert_answered(struct group *g, PGresult *res)
+{
+	struct store *s = g->s;
+	struct store_item *it, *next, **prevp;
+	int nrows;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+		bool unav = db_unavailable(res);
+
+		finish_all(g, unav ? STO_UNAVAILABLE : STO_ERROR, res ? db_msg(PQresultErrorMessage(res)) : "no connection");
+		group_free(g);
+		return;
+	}
+	nrows = PQntuples(res);
+	if (s->stats.group)
+		s->stats.group(g->n, s->stats.arg);
+	/*
+	 * RETURNING comes back in insertion order, which is the order of the
+	 * group: walk both lists together, falling back to a search.
+	 */
+	it = g->head;
+	for (int r = 0; r < nrows; r++) {
+		const char *id = PQgetvalue(res, r, 0);
+		struct store_item *x = it;
+
+		while (x != NULL && strcmp(x->id, id) != 0)
+			x = x->next;
+		if (x == NULL)
+			for (x = g->head; x != NULL && strcmp(x->id, id) != 0; x = x->next)
+				;
+		if (x == NULL)
+			continue;
+		x->row.submitted_us = i64(PQgetvalue(res, r, 1));
+		x->inserted = true;
+		it = x->next;
+	}
+	/* Answer the inserted ones; collect the rest for the conflict lookup. */
+	g->missing = calloc((size_t)(g->n - nrows > 0 ? g->n - nrows : 1), sizeof(*g->missing));
+	prevp = &g->head;
+	for (it = g->head; it != NULL; it = next) {
+		next = it->next;
+		if (it->inserted) {
+			*prevp = next;
+			strcpy(it->row.id, it->id);
+			strcpy(it->row.meter_serial, it->serial);
+			strcpy(it->row.user_id, it->user_id);
+			strcpy(it->row.wallet, it->wallet);
+			it->row.kwh_micro = it->kwh_micro;
+			it->row.tokens = it->tokens;
+			it->row.ts_us = it->ts_us;
+			strcpy(it->row.status, "pending");
+			finish(s, it, STO_INSERTED);
+			continue;
+		}
+		if (g->missing == NULL) {
+			prevp = &it->next;
+			continue;
+		}
+		g->missing[g->nmissing++] = it;
+		*prevp = next;
+	}
+	if (g->missing == NULL) {
+		finish_all(g, STO_UNAVAILABLE, "out of memory");
+		group_free(g);
+		return;
+	}
+	g->head = g->tail = NULL;
+	if (g->nmissing == 0) {
+		group_free(g);
+		return;
+	}
+	lookup_conflicts(g);
+}
+
+static void
+prepare(struct store *s, struct store_item *it)
+{
+	it->enq_us = mono_us();
+	it->next = NULL;
+	it->inserted = false;
+	it->error[0] = '\0';
+	s->pending++;
+}
+
+/* Hands waiting groups to the database while fewer than max_inflight are there. */
+static void
+kick(struct store *s)
+{
+	struct group *g;
+
+	while (s->inflight < s->max_inflight && (g = s->wait_head) != NULL) {
+		s->wait_head = g->next_waiting;
+		if (s->wait_head == NULL)
+			s->wait_tail = NULL;
+		s->inflight++;
+		/* A connection may take it at once (build_insert closes it) or when one frees up. */
+		if (db_query_lazy(s->db, build_insert, insert_done, g) < 0) {
+			s->inflight--;
+			if (s->open == g)
+				s->open = NULL;
+			finish_all(g, STO_UNAVAILABLE, "database unavailable");
+			group_free(g);
+		}
+	}
+}
+
+/* A new group holding items[0..n), open for more while it waits. */
+static void
+new_group(struct store *s, struct store_item **items, int n)
+{
+	struct group *g = calloc(1, sizeof(*g));
+
+	if (g == NULL) {
+		for (int i = 0; i < n; i++) {
+			snprintf(items[i]->error, sizeof(items[i]->error), "out of memory");
+			finish(s, items[i], STO_UNAVAILABLE);
+		}
+		return;
+	}
+	g->s = s;
+	for (int i = 0; i < n; i++) {
+		if (g->tail)
+			g->tail->next = items[i];
+		else
+			g->head = items[i];
+		g->tail = items[i];
+	}
+	g->n = n;
+	s->open = g;
+	if (s->wait_tail)
+		s->wait_tail->next_waiting = g;
+	else
+		s->wait_head = g;
+	s->wait_tail = g;
+	kick(s);
+}
+
+void
+store_add(struct store *s, struct store_item *it)
+{
+	struct group *g = s->open;
+
+	prepare(s, it);
+	if (g == NULL || g->n >= s->max_rows) {
+		new_group(s, &it, 1);
+		return;
+	}
+	g->tail->next = it;
+	g->tail = it;
+	g->n++;
+}
+
+void
+store_add_many(struct store *s, struct store_item **items, int n)
+{
+	for (int i = 0; i < n; i++)
+		prepare(s, items[i]);
+	/* Whole chunks of max_rows each go into one statement, in order: the first of two duplicates wins. */
+	for (int i = 0; i < n; i += s->max_rows) {
+		int k = n - i < s->max_rows ? n - i : s->max_rows;
+		struct group *g = s->open;
+
+		if (g != NULL && g->n + k <= s->max_rows) {
+			for (int j = 0; j < k; j++) {
+				g->tail->next = items[i + j];
+				g->tail = items[i + j];
+			}
+			g->n += k;
+		} else {
+			new_group(s, items + i, k);
+		}
+	}
+}
+
+size_t
+store_pending(const struct store *s)
+{
+	return s->pending;
+}
+
+void
+store_set_max_rows(struct store *s, int max_rows, int max_inflight)
+{
+	s->max_rows = max_rows > 0 ? max_rows : 1;
+	s->max_inflight = max_inflight > 0 ? max_inflight : 1;
+	kick(s);
+}
+
+struct store *
+store_new(struct db *db, int64_t window_us, const struct store_stats *stats)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->db = db;
+	s->window_us = window_us;
+	s->max_rows = 1000;
+	s->max_inflight = 2;
+	if (stats)
+		s->stats = *stats;
+	return s;
+}
+
+void
+store_free(struct store *s)
+{
+	struct group *g, *next;
+
+	if (s == NULL)
+		return;
+	/* Groups never handed to the database (shutdown with the database away). */
+	for (g = s->wait_head; g != NULL; g = next) {
+		next = g->next_waiting;
+		finish_all(g, STO_UNAVAILABLE, "shutting down");
+		group_free(g);
+	}
+	free(s);
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# ingest.sh: ingestd throughput against the local stack (synchronous commit on): single-reading POSTs with wrk,
+# the batch endpoint, and raw multi-row INSERTs of the same batch rows straight into PostgreSQL for comparison.
+# Prints FIGURE lines (see test/bench/run). Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS,
+# BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export GTX_BIN=${GTX_BIN:-$ROOT/build/rel}
+SECS=${BENCH_SECS:-10}
+SINGLE=${BENCH_SINGLE:-300000}
+BATCH=${BENCH_BATCH_READINGS:-500000}
+CONNS=${BENCH_CONNS:-64}
+BCONNS=${BENCH_BATCH_CONNS:-8}
+THREADS=${BENCH_THREADS:-2}
+RAW=${BENCH_RAW_CLIENTS:-4}
+PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -1)
+
+for t in wrk "$GTX_BIN/ingestd" "$GTX_BIN/readings"; do
+	command -v "$t" >/dev/null || { echo "ingest.sh: missing $t (make all; apt-get install wrk)" >&2; exit 1; }
+done
+DIR=$(mktemp -d /tmp/gtx-bench-XXXXXX)
+trap '"$ROOT/test/stack" down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
+
+# Benchmark settings for ingestd: quiet logs, no per-meter rate limit (the fleet is synthetic).
+export LOG_LEVEL=warning INGESTD_METER_RATE_PER_MIN=100000000 INGESTD_METER_RATE_BURST=100000000
+"$ROOT/test/stack" up "$DIR" postgres redis ingestd >/dev/null
+# shellcheck disable=SC1091
+. "$DIR/env"
+sql() { "$PSQL" -qAtX "$DATABASE_URL" -v ON_ERROR_STOP=1 "$@"; }
+rss() { ps -o rss= -p "$(cat "$DIR/ingestd.pid")" | tr -d ' '; }
+count() { sql -c "SELECT count(*) FROM $1"; }
+figure() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
+
+echo "signing $SINGLE single readings and $BATCH batch readings..."
+mkdir -p "$DIR/data"
+"$GTX_BIN/readings" -o "$DIR/data" -s "$SINGLE" -b "$BATCH" -k 1000
+sql -f "$DIR/data/meters.sql"
+# The same table definition (checks, exclusion constraint, indexes; not the foreign key) for the raw INSERTs.
+sql -c "CREATE TABLE bench_readings (LIKE meter_readings INCLUDING ALL)"
+echo "synchronous_commit=$(sql -c 'SHOW synchronous_commit') fsync=$(sql -c 'SHOW fsync')"
+
+# wrk prints its own summary; ours is the WRK line from ingest.lua's done().
+run_wrk() { # FILE CONNS PATH
+	wrk -t"$THREADS" -c"$2" -d"${SECS}s" --timeout 10s -s "$ROOT/test/bench/ingest.lua" "$INGESTD_URL" \
+		-- "$1" "$THREADS" "$3" | tee "$DIR/wrk.out" | sed -n 's/^WRK //p'
+}
+field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" "$DIR/wrk.out"; }
+rate() { awk -v n="$1" -v d="$2" 'BEGIN { printf "%d", n * 1000000 / d }'; }
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+
+rss0=$(rss)
+rows0=$(count meter_readings)
+echo "single-reading POSTs: $CONNS connections, $THREADS threads, ${SECS}s"
+run_wrk "$DIR/data/single.txt" "$CONNS" /api/meters/submit-reading
+req=$(field requests); dur=$(field duration_us)
+rows1=$(count meter_readings)
+figure "single POST requests/s" "$(rate "$req" "$dur")" "req/s"
+figure "single POST readings stored/s" "$(rate $((rows1 - rows0)) "$dur")" "rows/s"
+figure "single POST latency p50" "$(ms "$(field p50_us)")" "ms"
+figure "single POST latency p99" "$(ms "$(field p99_us)")" "ms"
+figure "single POST non-2xx answers" "$(field non2xx)" "responses"
+rss1=$(rss)
+
+# Two halves of distinct readings, to see whether memory keeps growing under sustained load.
+half=$(( ($(wc -l <"$DIR/data/batch.txt") + 1) / 2 ))
+split -l "$half" "$DIR/data/batch.txt" "$DIR/data/batch.half."
+bsecs=$(( (SECS + 1) / 2 ))
+bdur=0
+p99=0
+for part in "$DIR"/data/batch.half.*; do
+	echo "batch POSTs of 1000 readings: $BCONNS connections, ${bsecs}s ($(basename "$part"))"
+	SECS=$bsecs run_wrk "$part" "$BCONNS" /api/meters/readings/batch
+	bdur=$((bdur + $(field duration_us)))
+	[ "$(field p99_us)" -gt "$p99" ] && p99=$(field p99_us)
+	figure "ingestd RSS after batch $(basename "$part" | sed 's/.*\.//')" "$(rss)" "KiB"
+done
+rows2=$(count meter_readings)
+batch_rate=$(rate $((rows2 - rows1)) "$bdur")
+figure "batch readings stored/s" "$batch_rate" "rows/s"
+figure "batch request latency p99" "$(ms "$p99")" "ms"
+
+echo "raw multi-row INSERTs of the same batch rows (1000 per statement, $RAW clients)"
+split -n "l/$RAW" "$DIR/data/rows.sql" "$DIR/data/rows.part."
+t0=$(date +%s%N)
+for p in "$DIR"/data/rows.part.*; do sql -f "$p" >/dev/null & done
+wait
+t1=$(date +%s%N)
+raw_rows=$(count bench_readings)
+raw_rate=$(( raw_rows * 1000000000 / (t1 - t0) ))
+figure "raw INSERT rows/s" "$raw_rate" "rows/s"
+figure "batch / raw INSERT ratio" "$(awk -v a="$batch_rate" -v b="$raw_rate" 'BEGIN { printf "%.2f", a / b }')" "(target >= 0.5)"
+figure "ingestd RSS before load" "$rss0" "KiB"
+figure "ingestd RSS after single run" "$rss1" "KiB"
