@@ -14,7 +14,7 @@ SHAREDIR ?= $(PREFIX)/share/gridtokenx
 SYSCONFDIR ?= /etc/gridtokenx
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 
-PKGS := libpq hiredis libcurl libcjson libsodium libevent libevent_pthreads
+PKGS := libpq hiredis libcurl libcjson libsodium libevent libevent_pthreads libcrypto
 CC   ?= cc
 
 ifeq ($(SAN),1)

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "privdrop.h"
+#include "wsserver.h"
 #include "sdnotify.h"
 #include "xmalloc.h"
 
@@ -23,6 +24,7 @@
 extern char **environ;
 
 static struct app A;
+static struct wss *WS; /* the WebSocket events service, on its own listener */
 static const char *conf_path;
 static int verbose;
 static bool draining, ready_sent;
@@ -143,6 +145,7 @@ reload(void)
 	}
 	errlist_free(&errs);
 	app_apply_config(&A, c);
+	wss_reload(WS, c);
 	log_set_level(level_of(c));
 	lim = http_limits(c);
 	httpd_set_limits(A.http, &lim);
@@ -256,6 +259,8 @@ serve(struct cfg *c)
 	rqo.max_inflight = (size_t)cfg_int(c, "INGESTD_REDIS_MAX_INFLIGHT");
 	if ((A.http = httpd_new(A.base, cfg_str(c, "INGESTD_LISTEN"), &lim, &cbs, &e)) == NULL)
 		fatal("%s", e.msg);
+	if ((WS = wss_start(A.base, c, &e)) == NULL)
+		fatal("websocket: %s", e.msg);
 	/* Bound to the port (maybe privileged); from here on never root. */
 	if (priv_drop(cfg_str(c, "RUN_AS_USER"), &e) < 0)
 		fatal("%s", e.msg);
@@ -287,6 +292,7 @@ serve(struct cfg *c)
 	}
 	event_base_dispatch(A.base);
 	log_notice("stopped accepting; closing connections");
+	wss_stop(WS);
 	/* Order matters: database callbacks answer requests, so httpd goes last. */
 	db_free(A.db);
 	rq_free(A.rq);

@@ -42,11 +42,14 @@ struct store {
 
 const char STORE_INSERT_NAME[] = "ingestd_insert";
 const char STORE_INSERT_SQL[] =
-    "INSERT INTO meter_readings (id, meter_serial, user_id, wallet_address, kwh_micro, token_amount, "
+    "INSERT INTO meter_readings (id, meter_serial, meter_id, user_id, wallet_address, kwh_micro, token_amount, "
     "reading_timestamp, reading_us, dup_window, meter_signature) "
-    "SELECT v.id, v.serial, v.uid, v.wallet, v.kwh, v.tok, v.ts, v.us, int8range(v.us, v.us + $9::bigint), v.sig "
+    "SELECT v.id, v.serial, m.id, v.uid, v.wallet, v.kwh, v.tok, v.ts, v.us, int8range(v.us, v.us + $9::bigint), v.sig "
     "FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::timestamptz[], "
-    "$8::bigint[], $10::text[]) AS v(id, serial, uid, wallet, kwh, tok, ts, us, sig) "
+    "$8::bigint[], $10::text[]) WITH ORDINALITY AS v(id, serial, uid, wallet, kwh, tok, ts, us, sig, ord) "
+    /* meter_id keys the duplicate-window exclusion (cheaper than the serial); order kept so the
+     * first of two duplicates in one group wins */
+    "JOIN meters m ON m.meter_serial = v.serial ORDER BY v.ord "
     "ON CONFLICT DO NOTHING "
     "RETURNING id, (extract(epoch FROM submitted_at) * 1000000)::bigint";
 
@@ -54,7 +57,8 @@ const char STORE_INSERT_SQL[] =
 static const char CONFLICT_SQL[] =
     "SELECT v.ord, " STORE_ROW_COLS ", r.meter_signature "
     "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS v(serial, us, ord) "
-    "CROSS JOIN LATERAL (SELECT * FROM meter_readings r WHERE r.meter_serial = v.serial "
+    "JOIN meters m ON m.meter_serial = v.serial "
+    "CROSS JOIN LATERAL (SELECT * FROM meter_readings r WHERE r.meter_id = m.id "
     "AND r.dup_window && int8range(v.us, v.us + $3::bigint) ORDER BY (r.reading_us = v.us) DESC, r.reading_us "
     "LIMIT 1) r";
 

@@ -167,11 +167,14 @@ main(int argc, char **argv)
 			return 1;
 		snprintf(window, sizeof(window), "[%" PRId64 ",%" PRId64 ")", r.us, r.us + (int64_t)900 * 1000000);
 		fprintf(rows, "%s('%08lx-0000-4000-8000-%012lx', '%s', NULL, '%s', %" PRIu64 ", %" PRIu64 ", '%s', %" PRId64
-		    ", '%s', '%s')", k % per_batch == 0 ? "INSERT INTO bench_readings (id, meter_serial, user_id, wallet_address, "
-		    "kwh_micro, token_amount, reading_timestamp, reading_us, dup_window, meter_signature) VALUES " : ",",
+		    ", '%s', '%s')", k % per_batch == 0 ? "INSERT INTO bench_readings (id, meter_serial, meter_id, user_id, "
+		    "wallet_address, kwh_micro, token_amount, reading_timestamp, reading_us, dup_window, meter_signature) "
+		    "SELECT v.id::uuid, v.serial, m.id, v.uid::uuid, v.wallet, v.kwh, v.tok, v.ts::timestamptz, v.us, "
+		    "v.dw::int8range, v.sig FROM (VALUES " : ",",
 		    (unsigned long)(k >> 32), (unsigned long)k, r.m->serial, r.m->wallet, r.micro, tokens, r.ts, r.us, window, r.sig);
 		if (k % per_batch == per_batch - 1 || k == batch - 1)
-			fputs(" ON CONFLICT DO NOTHING;\n", rows);
+			fputs(") AS v(id, serial, uid, wallet, kwh, tok, ts, us, dw, sig) "
+			    "JOIN meters m ON m.meter_serial = v.serial ON CONFLICT DO NOTHING;\n", rows);
 	}
 	fclose(f);
 	fclose(rows);

@@ -1,0 +1,39 @@
+/* jwt.h: verification of HS256 JSON Web Tokens (the platform's login tokens) with libsodium. */
+#ifndef GTX_JWT_H
+#define GTX_JWT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+enum jwt_errcode {
+	JWT_EMALFORMED = 1, /* not three base64url parts, bad JSON, missing claims */
+	JWT_EALG,           /* header alg is not exactly "HS256" (none, HS512, RS256, ...) */
+	JWT_ESIGNATURE,     /* HMAC does not match */
+	JWT_EEXPIRED,       /* exp <= now */
+	JWT_ENOTYET,        /* nbf > now */
+};
+
+#define JWT_MAX_LEN 4096
+
+struct jwt_claims {
+	char sub[64];  /* user id as sent (a UUID for the platform's users), lower-cased */
+	char role[32]; /* "user", "admin", ... ("" when absent) */
+	int64_t exp;   /* seconds since the epoch */
+};
+
+/*
+ * Verifies `token` (header.payload.signature) against `secret` (raw bytes)
+ * at time `now` (seconds since the epoch): alg must be HS256, the signature
+ * is compared in constant time, exp is required and must be in the future,
+ * nbf (if present) must be past, sub must be a non-empty string. Fills *out.
+ * The error names the reason but never contains the token or the secret.
+ */
+int jwt_verify_hs256(const char *token, const unsigned char *secret, size_t secret_len, int64_t now,
+    struct jwt_claims *out, struct err *e) WUR;
+
+/* Signs claims JSON into a token (header {"alg":"HS256","typ":"JWT"}); for tests and tools. Caller frees. */
+char *jwt_sign_hs256(const char *claims_json, const unsigned char *secret, size_t secret_len);
+
+#endif

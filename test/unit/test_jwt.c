@@ -1,0 +1,103 @@
+/* test_jwt.c: HS256 JWT verification: a published vector, alg pinning, signature, expiry, claims. */
+#include "jwt.h"
+#include "t.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+
+static const unsigned char SECRET[] = "0123456789abcdef0123456789abcdef";
+#define SLEN (sizeof(SECRET) - 1)
+#define NOW 1700000000
+
+TEST(jwt_sign_matches_published_vector)
+{
+	/* the jwt.io HS256 example: header {"alg":"HS256","typ":"JWT"}, secret "your-256-bit-secret" */
+	char *t = jwt_sign_hs256("{\"sub\":\"1234567890\",\"name\":\"John Doe\",\"iat\":1516239022}",
+	    (const unsigned char *)"your-256-bit-secret", 19);
+
+	CHECK_STR(t, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0Ij"
+	    "oxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c");
+	free(t);
+}
+
+TEST(jwt_verify_good_and_claims)
+{
+	char *t = jwt_sign_hs256("{\"sub\":\"6F1D2C3B-0000-4000-8000-00000000000A\",\"role\":\"user\",\"exp\":1700000100}",
+	    SECRET, SLEN);
+	struct jwt_claims c;
+	struct err e = { 0 };
+
+	CHECK(jwt_verify_hs256(t, SECRET, SLEN, NOW, &c, &e) == 0);
+	CHECK_STR(c.sub, "6f1d2c3b-0000-4000-8000-00000000000a");
+	CHECK_STR(c.role, "user");
+	CHECK_INT(c.exp, 1700000100);
+	free(t);
+}
+
+static const struct {
+	const char *name, *claims;
+	int64_t now;
+	int code;
+} claim_cases[] = {
+	{ "expired", "{\"sub\":\"u\",\"exp\":1700000000}", NOW, JWT_EEXPIRED },
+	{ "no exp", "{\"sub\":\"u\"}", NOW, JWT_EMALFORMED },
+	{ "exp string", "{\"sub\":\"u\",\"exp\":\"9999999999\"}", NOW, JWT_EMALFORMED },
+	{ "nbf future", "{\"sub\":\"u\",\"exp\":1800000000,\"nbf\":1700000500}", NOW, JWT_ENOTYET },
+	{ "no sub", "{\"exp\":1800000000}", NOW, JWT_EMALFORMED },
+	{ "sub number", "{\"sub\":5,\"exp\":1800000000}", NOW, JWT_EMALFORMED },
+	{ "role number", "{\"sub\":\"u\",\"role\":1,\"exp\":1800000000}", NOW, JWT_EMALFORMED },
+	{ "payload array", "[1]", NOW, JWT_EMALFORMED },
+};
+
+TEST(jwt_claim_rejections)
+{
+	for (size_t i = 0; i < sizeof(claim_cases) / sizeof(claim_cases[0]); i++) {
+		char *t = jwt_sign_hs256(claim_cases[i].claims, SECRET, SLEN);
+		struct jwt_claims c;
+		struct err e = { 0 };
+
+		if (!CHECK(jwt_verify_hs256(t, SECRET, SLEN, claim_cases[i].now, &c, &e) < 0))
+			t_fail(__FILE__, __LINE__, "case %s accepted", claim_cases[i].name);
+		else if (e.code != claim_cases[i].code)
+			t_fail(__FILE__, __LINE__, "case %s: code %d (%s)", claim_cases[i].name, e.code, e.msg);
+		free(t);
+	}
+}
+
+/* base64url without padding, for hand-built tokens */
+static void
+b64(const char *s, char *out, size_t cap)
+{
+	sodium_bin2base64(out, cap, (const unsigned char *)s, strlen(s), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+TEST(jwt_alg_confusion_and_signature)
+{
+	char h[128], p[128], tok[512];
+	struct jwt_claims c;
+	struct err e = { 0 };
+	char *good = jwt_sign_hs256("{\"sub\":\"u\",\"exp\":1800000000}", SECRET, SLEN);
+	const char *sig = strrchr(good, '.') + 1;
+	static const char *algs[] = { "{\"alg\":\"none\"}", "{\"alg\":\"HS512\"}", "{\"alg\":\"RS256\"}",
+		"{\"alg\":\"hs256\"}", "{\"typ\":\"JWT\"}" };
+
+	b64("{\"sub\":\"u\",\"exp\":1800000000}", p, sizeof(p));
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		b64(algs[i], h, sizeof(h));
+		snprintf(tok, sizeof(tok), "%s.%s.", h, p); /* alg none: empty signature */
+		CHECK(jwt_verify_hs256(tok, SECRET, SLEN, NOW, &c, &e) < 0 && e.code == JWT_EALG);
+		snprintf(tok, sizeof(tok), "%s.%s.%s", h, p, sig);
+		CHECK(jwt_verify_hs256(tok, SECRET, SLEN, NOW, &c, &e) < 0 && e.code == JWT_EALG);
+	}
+	CHECK(jwt_verify_hs256(good, (const unsigned char *)"another-secret-another-secret!!!", 32, NOW, &c, &e) < 0 &&
+	    e.code == JWT_ESIGNATURE);
+	/* a flipped payload byte keeps the signature from matching */
+	snprintf(tok, sizeof(tok), "%s", good);
+	tok[strchr(tok, '.') - tok + 3] ^= 1;
+	CHECK(jwt_verify_hs256(tok, SECRET, SLEN, NOW, &c, &e) < 0);
+	CHECK(jwt_verify_hs256("a.b", SECRET, SLEN, NOW, &c, &e) < 0 && e.code == JWT_EMALFORMED);
+	CHECK(jwt_verify_hs256("a.b.c.d", SECRET, SLEN, NOW, &c, &e) < 0 && e.code == JWT_EMALFORMED);
+	CHECK(jwt_verify_hs256("", SECRET, SLEN, NOW, &c, &e) < 0);
+	CHECK(strstr(e.msg, (const char *)SECRET) == NULL);
+	free(good);
+}
