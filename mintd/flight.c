@@ -369,6 +369,13 @@ decide(struct ftx *f, const struct rpc_sigstatus *s, uint64_t *h_conf, uint64_t 
 	}
 	if (*h_fin <= f->lvbh)
 		return; /* expired at confirmed but not provably at finalized yet */
+	/*
+	 * Past lastValidBlockHeight at finalized the transaction can no longer land; what remains is whether
+	 * it already did. A history-searched null answers that, unless the node's history misses it (a
+	 * status-cache miss, a lagging or pruned node). Several nulls one poll apart shrink that risk; they
+	 * cannot remove it: if a node answered null MINTD_EXPIRY_NULL_CHECKS times in a row for a landed
+	 * transaction, its readings would be minted again. Point SOLANA_RPC_URL at a node with full history.
+	 */
 	if (f->null_checks > 0 && now - f->last_null_ms < S.confirm_poll_ms)
 		return;
 	f->null_checks++;

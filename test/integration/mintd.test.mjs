@@ -157,6 +157,17 @@ test('health, readiness and metrics answer on the loopback port', async () => {
   assert.equal((await fetch(`${env.MINTD_URL}/nope`)).status, 404);
 });
 
+test('SIGHUP reloads the configuration and keeps minting', async () => {
+  const pid = +readFileSync(join(stack.dir, 'mintd.pid'), 'utf8');
+  process.kill(pid, 'SIGHUP');
+  await waitFor(() => /configuration reloaded/.test(readFileSync(join(stack.dir, 'mintd.log'), 'utf8')), { what: 'reload logged' });
+  const wallets = Array.from({ length: 2 }, randomWallet);
+  const serials = await addMeters(db, wallets);
+  await xaddReadings(redis, await insertReadings(db, specsFor(wallets, serials, 2)));
+  await drain(db, { what: 'minted after reload' });
+  assert.deepEqual(await checkInvariant(db, env), []);
+});
+
 test('SIGTERM: stops taking work, resolves what is in flight, exits 0, and a restart continues', async () => {
   const pid = +readFileSync(join(stack.dir, 'mintd.pid'), 'utf8');
   const wallets = Array.from({ length: 4 }, randomWallet);

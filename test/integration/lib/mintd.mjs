@@ -166,7 +166,7 @@ export function readingFeeder(ctx, wallets, serials, base = 1_000_000n) {
     const specs = [];
     for (let i = 0; i < count; i++) {
       n += 1;
-      const k = (n * 7) % wallets.length;
+      const k = n % wallets.length;
       specs.push({ serial: serials[k], wallet: wallets[k], kwhMicro: base + BigInt(n) * 1_003n });
     }
     const rs = await insertReadings(ctx.db, specs);
