@@ -33,8 +33,6 @@ const struct cfg_key ingestd_keys[] = {
 	{ "TOKENIZATION_MAX_CLOCK_SKEW_SECS", CFG_INT, "300", true, "how far reading_timestamp may lie in the future", 0, 86400, NULL },
 	{ "TOKENIZATION_DUPLICATE_WINDOW_SECS", CFG_INT, "900", false,
 	  "two readings of one meter closer than this are duplicates (409)", 1, 86400, NULL },
-	{ "TOKENIZATION_POLLING_INTERVAL_SECS", CFG_INT, "60", true, "mintd's cycle interval, shown by the status route", 1, 86400, NULL },
-	{ "TOKENIZATION_BATCH_SIZE", CFG_INT, "50", true, "mintd's readings per cycle, shown by the status route", 1, 100000, NULL },
 	/* the WebSocket events service (ingestd/ws*.c); admins use ADMIN_TOKEN_SHA256 above */
 	{ "WEBSOCKET_LISTEN", CFG_STR, "127.0.0.1:8081", false, "WebSocket listen address host:port (GET /ws)", 1, 0, NULL },
 	{ "WEBSOCKET_AUTH_REQUIRED", CFG_BOOL, "true", true,

@@ -177,7 +177,7 @@ test('tokenization status counts readings and summarizes recent mint transaction
   assert.equal(r.json.failed_readings_count, await q(`SELECT count(*) n FROM meter_readings WHERE status = 'failed'`));
   assert.equal(r.json.retrying_readings_count, await q(`SELECT count(*) n FROM meter_readings WHERE status = 'retrying'`));
   assert.equal(r.json.polling_interval_secs, 60);
-  assert.equal(r.json.batch_size, 50);
+  assert.equal(r.json.batch_size, 200); // the shared TOKENIZATION_BATCH_SIZE default, the same mintd uses
   assert.equal(typeof r.json.auto_mint_enabled, 'boolean');
   assert.ok(r.json.oldest_unminted_age_secs >= 0);
   assert.ok(r.json.recent_batch_stats.transactions >= 1);
