@@ -39,6 +39,8 @@ static size_t nbuf, capbuf;
 static int64_t first_ms;
 
 static int64_t next_poll_ms, next_flight_ms, next_sweep_ms, next_reconnect_ms, next_claim_sweep_ms;
+static int64_t next_rpc_probe_ms;
+static bool rpc_up = true;     /* last getHealth answered and healthy (reported by /readyz) */
 static char autoclaim_cursor[STREAM_EID_SZ] = "0-0";
 
 static void
@@ -442,10 +444,36 @@ reconnect(int64_t now)
 	}
 }
 
+/*
+ * Probes the RPC endpoint every 2 s with getHealth, so /readyz tells an operator the node is
+ * gone even while nothing is in flight; logs once per change, with the reason.
+ */
+static void
+probe_rpc(int64_t now)
+{
+	struct err e = { 0 };
+	bool healthy = false;
+
+	if (now < next_rpc_probe_ms)
+		return;
+	next_rpc_probe_ms = now + 2000;
+	if (rpc_get_health(rpc, &healthy, &e) < 0 || !healthy) {
+		if (rpc_up)
+			log_warn("solana rpc %s: %s (retrying; /readyz reports not ready)", rpc_display_url(rpc),
+			    e.msg[0] != '\0' ? e.msg : "node reports unhealthy");
+		rpc_up = false;
+	} else if (!rpc_up) {
+		log_notice("solana rpc %s reachable again", rpc_display_url(rpc));
+		rpc_up = true;
+	}
+}
+
 int
 mint_tick(void)
 {
 	int64_t now = mono_ms();
+
+	probe_rpc(now);
 
 	if (!store_ok(st) || resync || rs == NULL || !stream_ok(rs))
 		reconnect(now);
@@ -553,5 +581,7 @@ mint_drained(void)
 bool
 mint_ready(void)
 {
-	return st != NULL && store_ok(st) && !recovering && !draining && !resync;
+	/* PostgreSQL, Redis and the RPC node all reachable, and no recovery or drain under way. */
+	return st != NULL && store_ok(st) && !recovering && !draining && !resync && rs != NULL && stream_ok(rs) &&
+	    rpc_up;
 }
