@@ -107,7 +107,7 @@ install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql/
-	install -m 0644 etc/*.conf.example $(DESTDIR)$(SYSCONFDIR)/
+	install -m 0644 etc/*.conf.example etc/db-roles.sql $(DESTDIR)$(SYSCONFDIR)/
 	if ls systemd/*.service >/dev/null 2>&1; then install -m 0644 systemd/* $(DESTDIR)$(UNITDIR)/; fi
 
 # etc/*.conf.example are generated from the daemons' key tables (a test checks they match).
