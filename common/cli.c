@@ -112,3 +112,45 @@ cli_migrate(const struct cfg *c)
 	printf("migrations: %d applied, schema up to date\n", applied);
 	return 0;
 }
+
+bool
+cli_boot(int argc, char **argv, char *const *envp, const struct cli_prog *p, struct cli_opts *o,
+    struct cfg **cfg, int *status)
+{
+	struct errlist errs = { 0 };
+	struct cfg *c;
+
+	*cfg = NULL;
+	switch (cli_parse(argc, argv, p->name, p->summary, p->keys, p->nkeys, o)) {
+	case CLI_EXIT_OK:
+		*status = 0;
+		return false;
+	case CLI_EXIT_USAGE:
+		*status = 2;
+		return false;
+	case CLI_RUN:
+		break;
+	}
+	c = cfg_new(p->keys, p->nkeys);
+	if (o->check_only) {
+		*status = cli_check_config(c, o, envp, p->check);
+		cfg_free(c);
+		return false;
+	}
+	if (cfg_load(c, o->conf_path, envp, &errs) < 0 || (p->check != NULL && (p->check(c, &errs), errs.n > 0))) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s: %s\n", p->name, errs.v[i]);
+		errlist_free(&errs);
+		cfg_free(c);
+		*status = 1;
+		return false;
+	}
+	errlist_free(&errs);
+	if (o->migrate) {
+		*status = cli_migrate(c);
+		cfg_free(c);
+		return false;
+	}
+	*cfg = c;
+	return true;
+}

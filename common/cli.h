@@ -31,6 +31,24 @@ enum cli_result cli_parse(int argc, char **argv, const char *prog, const char *s
 int cli_check_config(struct cfg *c, const struct cli_opts *o, char *const *envp,
     void (*extra)(const struct cfg *, struct errlist *));
 
+/* What cli_boot needs to know about a daemon. */
+struct cli_prog {
+	const char *name;
+	const char *summary;
+	const struct cfg_key *keys;
+	size_t nkeys;
+	void (*check)(const struct cfg *, struct errlist *); /* cross-key checks; may be NULL */
+};
+
+/*
+ * The start of both daemons' main(): parses argv, handles -V -h -E -n -m, and
+ * loads and checks the configuration (printing every error). Returns true
+ * with *cfg set (caller frees) when the daemon should run; otherwise false
+ * with the process exit status in *status.
+ */
+bool cli_boot(int argc, char **argv, char *const *envp, const struct cli_prog *p, struct cli_opts *o,
+    struct cfg **cfg, int *status);
+
 /* The -m mode: connects to DATABASE_URL, applies SQL_DIR, prints the outcome. Returns the exit status. */
 int cli_migrate(const struct cfg *c);
 

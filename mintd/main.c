@@ -337,37 +337,13 @@ out:
 int
 main(int argc, char **argv)
 {
+	const struct cli_prog p = { "mintd", "mintd: mints GRX tokens for accepted readings, exactly once",
+		mintd_keys, mintd_nkeys, mintd_conf_check };
 	struct cli_opts o;
-	struct errlist errs = { 0 };
 	int rc;
 
-	switch (cli_parse(argc, argv, "mintd", "mintd: mints GRX tokens for accepted readings, exactly once",
-	    mintd_keys, mintd_nkeys, &o)) {
-	case CLI_EXIT_OK:
-		return 0;
-	case CLI_EXIT_USAGE:
-		return 2;
-	case CLI_RUN:
-		break;
-	}
-	cfg = cfg_new(mintd_keys, mintd_nkeys);
-	if (o.check_only) {
-		rc = cli_check_config(cfg, &o, environ, mintd_conf_check);
-		cfg_free(cfg);
+	if (!cli_boot(argc, argv, environ, &p, &o, &cfg, &rc))
 		return rc;
-	}
-	if (cfg_load(cfg, o.conf_path, environ, &errs) < 0 || (mintd_conf_check(cfg, &errs), errs.n > 0)) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "mintd: %s\n", errs.v[i]);
-		errlist_free(&errs);
-		cfg_free(cfg);
-		return 1;
-	}
-	if (o.migrate) {
-		rc = cli_migrate(cfg);
-		cfg_free(cfg);
-		return rc;
-	}
 	conf_path = o.conf_path;
 	log_open("mintd", (enum log_level)(log_level_parse(cfg_str(cfg, "LOG_LEVEL")) + o.verbose > LOG_LVL_DEBUG
 			      ? LOG_LVL_DEBUG
