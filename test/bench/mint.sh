@@ -34,7 +34,16 @@ balance() {
 		sed -n 's/.*"value":\([0-9]*\).*/\1/p'
 }
 now_ms() { date +%s%3N; }
-div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0) ? a / b : 0 }'; }
+# a / b rounded to one decimal, in integer arithmetic (lamports are integers; no floats near amounts)
+div() {
+	local a=$1 b=$2 t
+	if [ "$b" -gt 0 ]; then
+		t=$(((a * 10 + b / 2) / b))
+		printf '%d.%d' $((t / 10)) $((t % 10))
+	else
+		printf 0
+	fi
+}
 
 round() { # NAME NEW_ACCOUNTS
 	local name=$1 new=$2 tx0 tx1 w1 bal0 bal1 t0 t1 minted
