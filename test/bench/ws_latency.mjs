@@ -11,7 +11,7 @@ const RATE = +(process.env.WS_RATE || 20); // events per second
 const stack = up(['postgres', 'redis']);
 let ingestd, redis;
 try {
-  ingestd = await startIngestd(stack, { LOG_LEVEL: 'warning' });
+  ingestd = await startIngestd(stack, { LOG_LEVEL: 'notice' }); // start-up waits for a notice-level line
   redis = await redisClient(stack.env);
   const users = Array.from({ length: 100 }, () => randomUUID());
   const clients = [];
