@@ -228,3 +228,12 @@ ts_now_us(void)
 	clock_gettime(CLOCK_REALTIME, &t);
 	return (int64_t)t.tv_sec * US_PER_SEC + t.tv_nsec / 1000;
 }
+
+int64_t
+ts_mono_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}

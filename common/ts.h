@@ -48,5 +48,7 @@ size_t ts_format_utc(int64_t us, char *buf, size_t n);
 
 /* The current wall-clock time (CLOCK_REALTIME) in microseconds since the epoch. */
 int64_t ts_now_us(void);
+/* Monotonic microseconds (CLOCK_MONOTONIC), for timeouts and schedules; never goes back. */
+int64_t ts_mono_us(void);
 
 #endif

@@ -1,5 +1,6 @@
 /* httpd.c: HTTP/1.1 over bufferevents: one request at a time per connection, keep-alive, lingering close. */
 #include "httpd.h"
+#include "ts.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,10 +56,7 @@ struct httpd {
 int64_t
 httpd_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return ts_mono_us();
 }
 
 const char *

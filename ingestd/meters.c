@@ -1,5 +1,6 @@
 /* meters.c: meter cache keyed by serial; misses load from PostgreSQL (coalesced), NOTIFY invalidates. */
 #include "meters.h"
+#include "ts.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +37,6 @@ struct load {
 	char serial[METER_SERIAL_MAX + 1];
 };
 
-static int64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 bool
 mc_serial_ok(const char *s)
@@ -187,7 +180,7 @@ loaded(PGresult *res, void *arg)
 		e->state = ME_STALE;
 	} else if (PQntuples(res) == 0) {
 		e->state = ME_ABSENT;
-		e->absent_until = now_us() + NEG_TTL_US;
+		e->absent_until = ts_mono_us() + NEG_TTL_US;
 	} else if (strlen(PQgetvalue(res, 0, 0)) != 64 || unhex(PQgetvalue(res, 0, 0), e->m.pubkey, 32) < 0 ||
 	    strlen(PQgetvalue(res, 0, 1)) >= sizeof(e->m.wallet) || strlen(PQgetvalue(res, 0, 2)) >= sizeof(e->m.user_id)) {
 		unavailable = true; /* schema guarantees this cannot happen */
@@ -257,7 +250,7 @@ mc_lookup(struct mcache *mc, const char *serial, mc_fn fn, void *arg)
 		fn(&e->m, false, arg);
 		return;
 	}
-	if (e->state == ME_ABSENT && now_us() < e->absent_until) {
+	if (e->state == ME_ABSENT && ts_mono_us() < e->absent_until) {
 		fn(NULL, false, arg);
 		return;
 	}

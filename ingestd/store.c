@@ -7,6 +7,7 @@
  * not inserted are then looked up to tell a replay (200) from a duplicate (409).
  */
 #include "store.h"
+#include "ts.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,14 +63,6 @@ static const char CONFLICT_SQL[] =
     "AND r.dup_window && int8range(v.us, v.us + $3::bigint) ORDER BY (r.reading_us = v.us) DESC, r.reading_us "
     "LIMIT 1) r";
 
-static int64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void
 group_free(struct group *g)
@@ -86,7 +79,7 @@ finish(struct store *s, struct store_item *it, enum store_outcome o)
 	it->outcome = o;
 	s->pending--;
 	if (s->stats.latency)
-		s->stats.latency(mono_us() - it->enq_us, s->stats.arg);
+		s->stats.latency(ts_mono_us() - it->enq_us, s->stats.arg);
 	it->done(it, it->arg);
 }
 
@@ -411,7 +404,7 @@ insert_answered(struct group *g, PGresult *res)
 static void
 prepare(struct store *s, struct store_item *it)
 {
-	it->enq_us = mono_us();
+	it->enq_us = ts_mono_us();
 	it->next = NULL;
 	it->inserted = false;
 	it->error[0] = '\0';

@@ -1,5 +1,6 @@
 /* wsserver.c: WebSocket listener, connections, framing I/O, bounded send queues, pings and close handshakes. */
 #include "wsint.h"
+#include "ts.h"
 
 #include "conf.h"
 #include "log.h"
@@ -23,10 +24,7 @@ static void conn_arm(struct wsconn *c, int64_t ms);
 uint64_t
 ws_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)(ts_mono_us() / 1000);
 }
 
 struct wsmsg *

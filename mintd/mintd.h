@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "ts.h"
 #include "pubkey.h"
 #include "solrpc.h"
 
@@ -87,10 +88,7 @@ extern struct mintd_metrics M;
 static inline int64_t
 mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return ts_mono_us() / 1000;
 }
 
 #endif

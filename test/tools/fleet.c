@@ -100,10 +100,7 @@ say(const char *fmt, ...)
 static int64_t
 mono_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return ts_mono_us() / 1000;
 }
 
 static size_t
