@@ -1,5 +1,6 @@
 /* admin.c: the operator routes: meters (register, list, rotate key, change wallet, deactivate), tokenization control. */
 #include "app.h"
+#include "uuid.h"
 #include "b58.h"
 #include "jparse.h"
 #include "log.h"
@@ -354,7 +355,7 @@ meter_fields(struct httpd_req *req, const cJSON *body, bool patch, struct mfield
 		} else {
 			for (int i = 0; i < 36; i++)
 				f->user_id[i] = (char)tolower((unsigned char)v->valuestring[i]);
-			if (!api_uuid_ok(f->user_id)) {
+			if (!uuid_is_canonical(f->user_id, strlen(f->user_id))) {
 				api_error(req, 400, "invalid_user_id", "user_id", NULL, "user_id must be a uuid or null");
 				return false;
 			}
@@ -582,7 +583,7 @@ admin_retry(struct app *a, struct httpd_req *req, const char *id)
 	const char *params[1] = { id };
 	struct aq *q;
 
-	if (!api_uuid_ok(id)) {
+	if (!uuid_is_canonical(id, strlen(id))) {
 		api_error(req, 404, "reading_not_found", NULL, NULL, "no reading with this id");
 		return;
 	}

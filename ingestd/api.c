@@ -15,22 +15,6 @@
 #define PFX_READINGS "/api/meters/readings/"
 #define PFX_ADMIN_READINGS "/api/admin/readings/"
 
-bool
-api_uuid_ok(const char *s)
-{
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
-			return false;
-		}
-	}
-	return true;
-}
-
 size_t
 api_error_body(const struct httpd_req *req, int status, const char *code, const char *msg, char *buf, size_t bufsz)
 {

@@ -62,7 +62,6 @@ cJSON *api_reading_json(const struct store_row *row);
 /* RFC 3339 UTC string of microseconds into a cJSON object (or null when us < 0 is "unknown"). */
 cJSON *api_add_ts(cJSON *o, const char *name, int64_t us);
 /* A uuid in canonical lower-case text form (36 chars). */
-bool api_uuid_ok(const char *s);
 
 /* submit.c */
 void submit_one(struct app *a, struct httpd_req *req);

@@ -1,5 +1,6 @@
 /* submit.c: the reading routes: one reading, a batch of readings (each on its own), and a reading's state. */
 #include "app.h"
+#include "uuid.h"
 #include "events.h"
 #include "jparse.h"
 #include "log.h"
@@ -40,25 +41,6 @@ struct batch {
 	struct sub *subs;
 	struct store_item **items; /* room for n: the validated ones, in order */
 };
-
-static void
-uuid4(char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	uint8_t b[16];
-	int o = 0;
-
-	randombytes_buf(b, sizeof(b));
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
-}
 
 static void batch_item_done(struct sub *s);
 static void batch_validated(struct batch *b);
@@ -277,7 +259,7 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 			return;
 		}
 	}
-	uuid4(s->it.id);
+	uuid_v4(s->it.id);
 	memcpy(s->it.serial, m->serial, sizeof(s->it.serial));
 	memcpy(s->it.user_id, m->user_id, sizeof(s->it.user_id));
 	memcpy(s->it.wallet, m->wallet, sizeof(s->it.wallet));
@@ -490,7 +472,7 @@ reading_get(struct app *a, struct httpd_req *req, const char *id)
 	const char *params[1] = { id };
 	struct rget *g;
 
-	if (id == NULL || !api_uuid_ok(id)) {
+	if (id == NULL || !uuid_is_canonical(id, strlen(id))) {
 		api_error(req, 404, "reading_not_found", NULL, NULL, "no reading with this id (ids are lower-case uuids)");
 		return;
 	}

@@ -5,6 +5,7 @@
  * or its wallet/meter is one of theirs), so a stale subscription can never leak another user's events.
  */
 #include "wsint.h"
+#include "uuid.h"
 
 #include "log.h"
 #include "pgconn.h"
@@ -45,18 +46,6 @@ static void
 id_text(struct wsid id, char out[48])
 {
 	snprintf(out, 48, "%" PRIu64 "-%" PRIu64, id.ms, id.seq);
-}
-
-static bool
-is_uuid(const char *s)
-{
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return false;
-	}
-	return s[36] == '\0';
 }
 
 static void
@@ -131,7 +120,7 @@ wsr_load_owned(struct wsconn *c)
 	int n;
 
 	owned_clear(c);
-	if (!is_uuid(c->user))
+	if (!uuid_is_text(c->user, strlen(c->user)))
 		return 0; /* not a platform user id: no meters can be theirs */
 	if ((r = owned_query(c->s, c->user)) == NULL)
 		return -1;

@@ -1,5 +1,6 @@
 /* mint.c: the minting cycle around the write-ahead protocol; PostgreSQL decides, Redis only hints. */
 #include "mint.h"
+#include "uuid.h"
 #include "acks.h"
 #include "crash.h"
 #include "flight.h"
@@ -42,18 +43,6 @@ static int64_t next_poll_ms, next_flight_ms, next_sweep_ms, next_reconnect_ms, n
 static int64_t next_rpc_probe_ms;
 static bool rpc_up = true;     /* last getHealth answered and healthy (reported by /readyz) */
 static char autoclaim_cursor[STREAM_EID_SZ] = "0-0";
-
-static void
-uuid4(char out[MINTD_UUID_SZ])
-{
-	uint8_t b[16];
-
-	randombytes_buf(b, sizeof(b));
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-	snprintf(out, MINTD_UUID_SZ, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-	    b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
 
 static void
 db_failed(const char *what, const struct err *e)
@@ -170,7 +159,7 @@ mint_claimed(const struct reading *rd, size_t n, const char *token)
 		log_warn("getLatestBlockhash: %s; releasing %zu readings", e.msg, n);
 		goto release;
 	}
-	uuid4(batch);
+	uuid_v4(batch);
 	if (plan_build(rd, n, batch, &bh.hash, kp, cache, rpc, &p, &e) < 0) {
 		log_err("batch %s: cannot plan: %s; releasing %zu readings", batch, e.msg, n);
 		goto release;

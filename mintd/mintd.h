@@ -6,11 +6,12 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "uuid.h"
 #include "ts.h"
 #include "pubkey.h"
 #include "solrpc.h"
 
-#define MINTD_UUID_SZ 37    /* 36 chars + NUL */
+#define MINTD_UUID_SZ UUID_STR_SZ
 #define MINTD_WALLET_SZ 96  /* wallet text as stored (validated when parsed) */
 #define MINTD_SERIAL_SZ 72
 #define MINTD_CLAIM_SZ 160  /* "<instance>:<seq>" */

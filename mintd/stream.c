@@ -1,5 +1,6 @@
 /* stream.c: consumer-group reads, reclaim and acknowledgement of the readings stream (hiredis, blocking). */
 #include "stream.h"
+#include "uuid.h"
 #include "redisconn.h"
 #include "xmalloc.h"
 
@@ -16,22 +17,6 @@ struct stream {
 	char *consumer;
 	int timeout_ms;
 };
-
-bool
-uuid_valid(const char *s, size_t n)
-{
-	if (n != 36)
-		return false;
-	for (size_t i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return false;
-		} else if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i])) {
-			return false;
-		}
-	}
-	return true;
-}
 
 static int
 rerr(struct stream *s, redisReply *r, const char *what, struct err *e)
@@ -132,7 +117,7 @@ entry(const redisReply *x, struct sentry *o)
 		const redisReply *k = f->element[i], *v = f->element[i + 1];
 
 		if (k->type == REDIS_REPLY_STRING && v->type == REDIS_REPLY_STRING && strcmp(k->str, "reading_id") == 0 &&
-		    uuid_valid(v->str, v->len))
+		    uuid_is_canonical(v->str, v->len))
 			memcpy(o->rid, v->str, 37);
 	}
 }

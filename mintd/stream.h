@@ -40,6 +40,5 @@ int stream_autoclaim(struct stream *s, long min_idle_ms, int count, char cursor[
 int stream_ack(struct stream *s, const char *const *eids, size_t n, struct err *e) WUR;
 
 /* True for the canonical 8-4-4-4-12 hex form (what PostgreSQL prints). */
-bool uuid_valid(const char *s, size_t n);
 
 #endif
