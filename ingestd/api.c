@@ -142,16 +142,9 @@ bool
 api_admin_ok(struct app *a, struct httpd_req *req)
 {
 	const char *h = req->authorization;
-	uint8_t digest[32];
-	bool ok = false;
+	bool ok = h != NULL && strncasecmp(h, "Bearer ", 7) == 0 && h[7] != '\0' &&
+	    ingestd_admin_token_ok(h + 7, strlen(h + 7), (const uint8_t (*)[32])a->admin_hash, a->nadmin);
 
-	if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0 && h[7] != '\0') {
-		crypto_hash_sha256(digest, (const unsigned char *)h + 7, strlen(h + 7));
-		/* Compare against every configured digest, without an early exit. */
-		for (size_t i = 0; i < a->nadmin; i++)
-			ok |= sodium_memcmp(digest, a->admin_hash[i], 32) == 0;
-		sodium_memzero(digest, sizeof(digest));
-	}
 	if (!ok)
 		api_error(req, 401, "unauthorized", NULL, "WWW-Authenticate: Bearer\r\n",
 		    "a valid admin bearer token is required");

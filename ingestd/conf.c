@@ -5,6 +5,7 @@
 #include "wsserver.h"
 
 #include <ctype.h>
+#include <sodium.h>
 #include <string.h>
 
 const struct cfg_key ingestd_keys[] = {
@@ -106,4 +107,17 @@ ingestd_conf_check(const struct cfg *c, struct errlist *errs)
 		/* token_amount is a bigint: the largest reading must fit. */
 		errlist_add(errs, "TOKENIZATION_MAX_READING_KWH: the token amount of the largest reading would not fit in 63 bits");
 	}
+}
+
+bool
+ingestd_admin_token_ok(const char *token, size_t len, const uint8_t (*hashes)[32], size_t n)
+{
+	uint8_t digest[crypto_hash_sha256_BYTES];
+	bool ok = false;
+
+	crypto_hash_sha256(digest, (const unsigned char *)token, len);
+	for (size_t i = 0; i < n; i++)
+		ok |= sodium_memcmp(digest, hashes[i], sizeof(digest)) == 0;
+	sodium_memzero(digest, sizeof(digest));
+	return ok;
 }
