@@ -274,8 +274,25 @@ classify_error(const char *method, const cJSON *eo, struct rpc_error *x, struct 
 		x->kind = RPC_E_PREFLIGHT;
 	else if (code == -32003)
 		x->kind = RPC_E_SIGVERIFY;
+	else if (code == -32005)
+		x->kind = RPC_E_NODE_BEHIND;
+	else if (code == -32011)
+		x->kind = RPC_E_NO_HISTORY;
+	else if (code == -32016)
+		x->kind = RPC_E_MIN_CONTEXT_SLOT;
+	else if (code == -32004 || code == -32007 || code == -32009 || code == -32014)
+		x->kind = RPC_E_NOT_AVAILABLE;
+	else if (code == -32601)
+		x->kind = RPC_E_METHOD_NOT_FOUND;
 	else
 		x->kind = RPC_E_JSONRPC;
+	/* What the node said about itself: how far behind, or the slot it has reached (optional fields). */
+	if (x->kind == RPC_E_NODE_BEHIND &&
+	    rpcjson_u64(rpcjson_obj(rpcjson_obj(eo, "data"), "numSlotsBehind"), &x->slots_behind) < 0)
+		x->slots_behind = 0;
+	if (x->kind == RPC_E_MIN_CONTEXT_SLOT &&
+	    rpcjson_u64(rpcjson_obj(rpcjson_obj(eo, "data"), "contextSlot"), &x->context_slot) < 0)
+		x->context_slot = 0;
 	if (x->kind == RPC_E_PREFLIGHT && x->data_err[0] != '\0')
 		return err_set(e, x->kind, "%s: preflight failed: %s", method, x->data_err);
 	return err_set(e, x->kind, "%s: JSON-RPC error %lld: %s", method, (long long)code, x->message);
@@ -294,6 +311,10 @@ rpcjson_response(const char *method, long http_status, const char *body, size_t 
 	x->http_status = http_status;
 	*root = NULL;
 	*result = NULL;
+	if (http_status == 429) {
+		x->kind = RPC_E_RATE_LIMITED;
+		return err_set(e, RPC_E_RATE_LIMITED, "%s: HTTP 429 (rate limited)", method);
+	}
 	if (http_status != 200) {
 		x->kind = RPC_E_HTTP;
 		return err_set(e, RPC_E_HTTP, "%s: HTTP status %ld", method, http_status);
@@ -569,5 +590,41 @@ rpcjson_simulation(const cJSON *result, struct rpc_sim_result *out, struct err *
 	out->units_consumed = 0;
 	if (out->units_known && rpcjson_u64(units, &out->units_consumed) < 0)
 		return bad(e, "unitsConsumed is not a u64");
+	return 0;
+}
+
+int
+rpcjson_epoch_info(const cJSON *result, struct rpc_epoch_info *out, struct err *e)
+{
+	if (!cJSON_IsObject(result) || rpcjson_u64(rpcjson_obj(result, "absoluteSlot"), &out->absolute_slot) < 0 ||
+	    rpcjson_u64(rpcjson_obj(result, "blockHeight"), &out->block_height) < 0 ||
+	    rpcjson_u64(rpcjson_obj(result, "epoch"), &out->epoch) < 0)
+		return bad(e, "epoch info without absoluteSlot, blockHeight and epoch as u64s");
+	return 0;
+}
+
+int
+rpcjson_prio_fees(const cJSON *result, struct rpc_prio_fees *out, struct err *e)
+{
+	const cJSON *it;
+
+	out->n = 0;
+	if (!cJSON_IsArray(result))
+		return bad(e, "prioritization fees are not an array");
+	cJSON_ArrayForEach(it, result) {
+		uint64_t slot, fee;
+
+		if (rpcjson_u64(rpcjson_obj(it, "slot"), &slot) < 0 ||
+		    rpcjson_u64(rpcjson_obj(it, "prioritizationFee"), &fee) < 0)
+			return bad(e, "a fee sample without slot and prioritizationFee as u64s");
+		/* The node keeps at most 150 slots; keep the newest if it sends more. */
+		if (out->n == RPC_MAX_FEE_SAMPLES) {
+			memmove(out->slot, out->slot + 1, (RPC_MAX_FEE_SAMPLES - 1) * sizeof(out->slot[0]));
+			memmove(out->fee, out->fee + 1, (RPC_MAX_FEE_SAMPLES - 1) * sizeof(out->fee[0]));
+			out->n--;
+		}
+		out->slot[out->n] = slot;
+		out->fee[out->n++] = fee;
+	}
 	return 0;
 }

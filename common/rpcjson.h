@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
-#include "solrpc.h"
+#include "rpctypes.h"
 
 /*
  * Parses text[0..len) (text[len] must be '\0'; nothing but whitespace may follow the value) with cJSON
@@ -41,6 +41,7 @@ const char *rpcjson_str(const cJSON *o, const char *key);
  * *e describe the error (e->msg is prefixed with the method name). The decoders read one method's
  * `result`; errors are RPC_E_PARSE.
  */
+/* HTTP 429 is RPC_E_RATE_LIMITED (the transport fills x->retry_after_ms from the header). */
 int rpcjson_response(const char *method, long http_status, const char *body, size_t len, uint64_t id,
     cJSON **root, const cJSON **result, struct rpc_error *x, struct err *e) WUR;
 int rpcjson_blockhash(const cJSON *result, struct rpc_blockhash *out, struct err *e) WUR;
@@ -53,7 +54,10 @@ int rpcjson_statuses(const cJSON *result, size_t n, struct rpc_sigstatus *out, u
 /* value: an array of n accounts (multiple = true) or one account or null; frees what it allocated on failure. */
 int rpcjson_accounts(const cJSON *result, bool multiple, size_t n, struct rpc_account *out,
     uint64_t *context_slot, struct err *e) WUR;
+/* getTokenAccountBalance and getTokenSupply share this shape: {context, value:{amount:"u64", decimals, ...}}. */
 int rpcjson_token_balance(const cJSON *result, struct rpc_token_balance *out, struct err *e) WUR;
+int rpcjson_epoch_info(const cJSON *result, struct rpc_epoch_info *out, struct err *e) WUR;
+int rpcjson_prio_fees(const cJSON *result, struct rpc_prio_fees *out, struct err *e) WUR;
 int rpcjson_simulation(const cJSON *result, struct rpc_sim_result *out, struct err *e) WUR;
 
 #endif

@@ -196,7 +196,7 @@ run(struct rpc *r, const struct args *a, struct err *e)
 			goto fail;
 		cJSON_AddBoolToObject(o, "healthy", ok);
 	} else if (strcmp(m, "send") == 0 && nrest == 1) {
-		struct rpc_send_opts so = { a->skip_preflight, a->max_retries, RPC_COMMIT_DEFAULT, NULL };
+		struct rpc_send_opts so = { a->skip_preflight, a->max_retries, RPC_COMMIT_DEFAULT, NULL, 0 };
 		char sig[89];
 		size_t len;
 		uint8_t *tx = b64_arg(rest[0], &len);

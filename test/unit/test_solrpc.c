@@ -2,6 +2,7 @@
 #include "t.h"
 
 #include "b58.h"
+#include "rpchttp.h"
 #include "rpcjson.h"
 #include "solrpc.h"
 
@@ -112,7 +113,7 @@ TEST(rpc_envelope_classification)
 	} tc[] = {
 		{ 500, "Internal Server Error", RPC_E_HTTP, 0, "", true },
 		{ 429, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":429,\"message\":\"Too many requests\"},\"id\":7}",
-		  RPC_E_HTTP, 0, "", true },
+		  RPC_E_RATE_LIMITED, 0, "", true },
 		{ 200, "<html>", RPC_E_PARSE, 0, "", false },
 		{ 200, "[1,2]", RPC_E_PARSE, 0, "", false },
 		{ 200, "{\"jsonrpc\":\"2.0\",\"result\":1,\"id\":8}", RPC_E_PARSE, 0, "", false }, /* wrong id */
@@ -121,7 +122,15 @@ TEST(rpc_envelope_classification)
 		{ 200, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32602,\"message\":\"invalid base64 encoding: InvalidByte\"},\"id\":7}",
 		  RPC_E_JSONRPC, -32602, "", false },
 		{ 200, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32005,\"message\":\"Node is behind by 42 slots\","
-		       "\"data\":{\"numSlotsBehind\":42}},\"id\":7}", RPC_E_JSONRPC, -32005, "", false },
+		       "\"data\":{\"numSlotsBehind\":42}},\"id\":7}", RPC_E_NODE_BEHIND, -32005, "", true },
+		{ 200, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32011,\"message\":\"Transaction history is not available "
+		       "from this node\"},\"id\":7}", RPC_E_NO_HISTORY, -32011, "", false },
+		{ 200, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32016,\"message\":\"Minimum context slot has not been reached\","
+		       "\"data\":{\"contextSlot\":99}},\"id\":7}", RPC_E_MIN_CONTEXT_SLOT, -32016, "", true },
+		{ 200, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32004,\"message\":\"Block not available for slot 5\"},\"id\":7}",
+		  RPC_E_NOT_AVAILABLE, -32004, "", true },
+		{ 200, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32601,\"message\":\"Method not found\"},\"id\":7}",
+		  RPC_E_METHOD_NOT_FOUND, -32601, "", false },
 		{ 200, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32002,\"message\":\"Transaction simulation failed: "
 		       "Blockhash not found\",\"data\":{\"err\":\"BlockhashNotFound\",\"logs\":[],\"unitsConsumed\":0}},\"id\":7}",
 		  RPC_E_BLOCKHASH_NOT_FOUND, -32002, "\"BlockhashNotFound\"", true },
@@ -191,6 +200,8 @@ TEST(rpc_retryable_by_kind)
 		{ RPC_E_TRANSPORT, true }, { RPC_E_TIMEOUT, true }, { RPC_E_HTTP, true },
 		{ RPC_E_BLOCKHASH_NOT_FOUND, true }, { RPC_E_ALREADY_PROCESSED, false }, { RPC_E_PREFLIGHT, false },
 		{ RPC_E_SIGVERIFY, false }, { RPC_E_JSONRPC, false }, { RPC_E_PARSE, false }, { RPC_E_ARG, false },
+		{ RPC_E_RATE_LIMITED, true }, { RPC_E_NODE_BEHIND, true }, { RPC_E_NO_HISTORY, false },
+		{ RPC_E_MIN_CONTEXT_SLOT, true }, { RPC_E_NOT_AVAILABLE, true }, { RPC_E_METHOD_NOT_FOUND, false },
 	};
 
 	for (size_t i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
@@ -510,4 +521,67 @@ TEST(rpc_arguments_checked_before_sending)
 	CHECK_INT(e.code, RPC_E_ARG);
 	CHECK_INT(rpc_last_error(r)->kind, RPC_E_ARG);
 	rpc_free(r);
+}
+
+TEST(rpc_error_details_from_data)
+{
+	static const char behind[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32005,\"message\":\"Node is behind\","
+	    "\"data\":{\"numSlotsBehind\":18446744073709551615}},\"id\":7}";
+	static const char minctx[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32016,\"message\":\"Minimum context slot "
+	    "has not been reached\",\"data\":{\"contextSlot\":335501812}},\"id\":7}";
+	const cJSON *res;
+	struct rpc_error x;
+	struct err e;
+	cJSON *root;
+
+	CHECK_INT(rpcjson_response("getSlot", 200, behind, strlen(behind), 7, &root, &res, &x, &e), -1);
+	CHECK_INT(x.kind, RPC_E_NODE_BEHIND);
+	CHECK_U64(x.slots_behind, UINT64_MAX);
+	CHECK_INT(rpcjson_response("getAccountInfo", 200, minctx, strlen(minctx), 7, &root, &res, &x, &e), -1);
+	CHECK_INT(x.kind, RPC_E_MIN_CONTEXT_SLOT);
+	CHECK_U64(x.context_slot, 335501812);
+}
+
+TEST(rpc_retry_after_seconds_only)
+{
+	static const struct { const char *v; uint64_t ms; } tc[] = {
+		{ " 2\r\n", 2000 }, { "0", 0 }, { "120", 120000 }, { "\t7 ", 7000 }, { "", 0 }, { "-1", 0 },
+		{ "1.5", 0 }, { "Wed, 21 Oct 2015 07:28:00 GMT", 0 }, { "3 s", 0 }, { "99999999999999999999", 86400000 },
+	};
+
+	for (size_t i = 0; i < sizeof(tc) / sizeof(tc[0]); i++)
+		CHECK_U64(rpchttp_retry_after_ms(tc[i].v, strlen(tc[i].v)), tc[i].ms);
+}
+
+TEST(rpc_decode_epoch_info_and_fees)
+{
+	static const char ei[] = "{\"jsonrpc\":\"2.0\",\"result\":{\"absoluteSlot\":18446744073709551615,\"blockHeight\":"
+	    "9007199254740993,\"epoch\":800,\"slotIndex\":1,\"slotsInEpoch\":432000,\"transactionCount\":null},\"id\":7}";
+	static const char fees[] = "{\"jsonrpc\":\"2.0\",\"result\":[{\"slot\":348125,\"prioritizationFee\":0},"
+	    "{\"slot\":348126,\"prioritizationFee\":18446744073709551615}],\"id\":7}";
+	static const char badfees[] = "{\"jsonrpc\":\"2.0\",\"result\":[{\"slot\":1,\"prioritizationFee\":1.5}],\"id\":7}";
+	struct rpc_epoch_info info;
+	struct rpc_prio_fees pf;
+	struct err e;
+	cJSON *root;
+	const cJSON *res;
+
+	if ((res = result_of(ei, &root)) != NULL) {
+		CHECK_INT(rpcjson_epoch_info(res, &info, &e), 0);
+		CHECK_U64(info.absolute_slot, UINT64_MAX);
+		CHECK_U64(info.block_height, 9007199254740993ull);
+		CHECK_U64(info.epoch, 800);
+		cJSON_Delete(root);
+	}
+	if ((res = result_of(fees, &root)) != NULL) {
+		CHECK_INT(rpcjson_prio_fees(res, &pf, &e), 0);
+		CHECK_INT(pf.n, 2);
+		CHECK_U64(pf.slot[1], 348126);
+		CHECK_U64(pf.fee[1], UINT64_MAX);
+		cJSON_Delete(root);
+	}
+	if ((res = result_of(badfees, &root)) != NULL) {
+		CHECK_INT(rpcjson_prio_fees(res, &pf, &e), -1);
+		cJSON_Delete(root);
+	}
 }
