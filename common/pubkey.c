@@ -2,6 +2,7 @@
 #include "pubkey.h"
 #include "b58.h"
 
+#include <sodium.h>
 #include <string.h>
 
 /* Decoded from the base58 names in pubkey.h (test_b58.c checks each encoding). */
@@ -42,6 +43,25 @@ const struct sol_pubkey pubkey_compute_budget_program = { {
 	0x2c, 0x43, 0x9b, 0x3a, 0x40, 0x00, 0x00, 0x00,
 } };
 
+const struct sol_pubkey pubkey_sysvar_recent_blockhashes = { {
+	0x06, 0xa7, 0xd5, 0x17, 0x19, 0x2c, 0x56, 0x8e,
+	0xe0, 0x8a, 0x84, 0x5f, 0x73, 0xd2, 0x97, 0x88,
+	0xcf, 0x03, 0x5c, 0x31, 0x45, 0xb2, 0x1a, 0xb3,
+	0x44, 0xd8, 0x06, 0x2e, 0xa9, 0x40, 0x00, 0x00,
+} };
+const struct sol_pubkey pubkey_sysvar_rent = { {
+	0x06, 0xa7, 0xd5, 0x17, 0x19, 0x2c, 0x5c, 0x51,
+	0x21, 0x8c, 0xc9, 0x4c, 0x3d, 0x4a, 0xf1, 0x7f,
+	0x58, 0xda, 0xee, 0x08, 0x9b, 0xa1, 0xfd, 0x44,
+	0xe3, 0xdb, 0xd9, 0x8a, 0x00, 0x00, 0x00, 0x00,
+} };
+const struct sol_pubkey pubkey_alt_program = { {
+	0x02, 0x77, 0xa6, 0xaf, 0x97, 0x33, 0x9b, 0x7a,
+	0xc8, 0x8d, 0x18, 0x92, 0xc9, 0x04, 0x46, 0xf5,
+	0x00, 0x02, 0x30, 0x92, 0x66, 0xf6, 0x2e, 0x53,
+	0xc1, 0x18, 0x24, 0x49, 0x82, 0x00, 0x00, 0x00,
+} };
+
 int
 pubkey_from_b58(const char *s, struct sol_pubkey *out, struct err *e)
 {
@@ -59,4 +79,25 @@ pubkey_eq(const struct sol_pubkey *a, const struct sol_pubkey *b)
 {
 	/* Public data: a plain comparison is fine and cheap. */
 	return memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
+
+int
+pubkey_with_seed(const struct sol_pubkey *base, const char *seed, const struct sol_pubkey *owner,
+    struct sol_pubkey *out, struct err *e)
+{
+	static const char marker[] = "ProgramDerivedAddress";
+	size_t n = strlen(seed);
+	crypto_hash_sha256_state st;
+
+	if (n > PUBKEY_MAX_SEED_LEN)
+		return err_set(e, 1, "seed longer than %d bytes", PUBKEY_MAX_SEED_LEN);
+	/* The runtime refuses owners that end in the PDA marker (they could collide with program addresses). */
+	if (memcmp(owner->b + 32 - (sizeof(marker) - 1), marker, sizeof(marker) - 1) == 0)
+		return err_set(e, 1, "owner is an illegal seed owner");
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, base->b, 32);
+	crypto_hash_sha256_update(&st, (const uint8_t *)seed, n);
+	crypto_hash_sha256_update(&st, owner->b, 32);
+	crypto_hash_sha256_final(&st, out->b);
+	return 0;
 }

@@ -97,6 +97,70 @@ solix_mint_to_checked(struct solix *ix, const struct sol_pubkey *token_program, 
 	ix->ndata = 10;
 }
 
+void
+solix_nonce_advance(struct solix *ix, const struct sol_pubkey *nonce, const struct sol_pubkey *authority)
+{
+	begin(ix, &pubkey_system_program);
+	meta(ix, nonce, /* signer= */ false, /* writable= */ true);
+	meta(ix, &pubkey_sysvar_recent_blockhashes, false, false);
+	meta(ix, authority, true, false);
+	put_u32(ix->data, 4);
+	ix->ndata = 4;
+}
+
+void
+solix_nonce_initialize(struct solix *ix, const struct sol_pubkey *nonce, const struct sol_pubkey *authority)
+{
+	begin(ix, &pubkey_system_program);
+	meta(ix, nonce, /* signer= */ false, /* writable= */ true);
+	meta(ix, &pubkey_sysvar_recent_blockhashes, false, false);
+	meta(ix, &pubkey_sysvar_rent, false, false);
+	put_u32(ix->data, 6);
+	memcpy(ix->data + 4, authority->b, 32);
+	ix->ndata = 36;
+}
+
+int
+solix_create_account_with_seed(struct solix *ix, const struct sol_pubkey *funder, const struct sol_pubkey *to,
+    const struct sol_pubkey *base, const char *seed, uint64_t lamports, uint64_t space,
+    const struct sol_pubkey *owner, struct err *e)
+{
+	size_t n = strlen(seed), off = 0;
+
+	if (n > PUBKEY_MAX_SEED_LEN)
+		return err_set(e, SOLIX_E_ARG, "create with seed: seed longer than %d bytes", PUBKEY_MAX_SEED_LEN);
+	begin(ix, &pubkey_system_program);
+	meta(ix, funder, /* signer= */ true, /* writable= */ true);
+	meta(ix, to, false, true);
+	meta(ix, base, true, false);
+	put_u32(ix->data, 3);
+	off = 4;
+	memcpy(ix->data + off, base->b, 32);
+	off += 32;
+	put_u64(ix->data + off, n); /* bincode String: u64 length, then the bytes */
+	off += 8;
+	memcpy(ix->data + off, seed, n);
+	off += n;
+	put_u64(ix->data + off, lamports);
+	off += 8;
+	put_u64(ix->data + off, space);
+	off += 8;
+	memcpy(ix->data + off, owner->b, 32);
+	ix->ndata = off + 32;
+	return 0;
+}
+
+void
+solix_transfer(struct solix *ix, const struct sol_pubkey *from, const struct sol_pubkey *to, uint64_t lamports)
+{
+	begin(ix, &pubkey_system_program);
+	meta(ix, from, /* signer= */ true, /* writable= */ true);
+	meta(ix, to, false, true);
+	put_u32(ix->data, 2);
+	put_u64(ix->data + 4, lamports);
+	ix->ndata = 12;
+}
+
 int
 solix_memo(struct solix *ix, const char *text, size_t len, struct err *e)
 {

@@ -47,6 +47,18 @@ void solix_ata_create_idempotent(struct solix *ix, const struct sol_pubkey *fund
  * mint [w], destination token account [w], mint authority [s]. */
 void solix_mint_to_checked(struct solix *ix, const struct sol_pubkey *token_program, const struct sol_pubkey *mint,
     const struct sol_pubkey *dest, const struct sol_pubkey *authority, uint64_t amount, uint8_t decimals);
+/* System AdvanceNonceAccount (data u32 4): nonce [w], RecentBlockhashes sysvar, authority [s]. A durable-nonce
+ * transaction has it as its first instruction and the nonce's stored value as its recent blockhash. */
+void solix_nonce_advance(struct solix *ix, const struct sol_pubkey *nonce, const struct sol_pubkey *authority);
+/* System InitializeNonceAccount (data u32 6 + authority): nonce [w], RecentBlockhashes sysvar, Rent sysvar. */
+void solix_nonce_initialize(struct solix *ix, const struct sol_pubkey *nonce, const struct sol_pubkey *authority);
+/* System CreateAccountWithSeed (data u32 3, base, seed as u64 length + bytes, lamports, space, owner):
+ * funder [w,s], new account [w], base [s]. The address must be pubkey_with_seed(base, seed, owner). */
+int solix_create_account_with_seed(struct solix *ix, const struct sol_pubkey *funder, const struct sol_pubkey *to,
+    const struct sol_pubkey *base, const char *seed, uint64_t lamports, uint64_t space,
+    const struct sol_pubkey *owner, struct err *e) WUR;
+/* System Transfer (data u32 2 + u64 lamports): from [w,s], to [w]. */
+void solix_transfer(struct solix *ix, const struct sol_pubkey *from, const struct sol_pubkey *to, uint64_t lamports);
 /* Memo v2 with no signer accounts; text must be valid UTF-8 (the program fails otherwise). */
 int solix_memo(struct solix *ix, const char *text, size_t len, struct err *e) WUR;
 

@@ -251,17 +251,17 @@ test('basic RPC shapes: health, version, slot, height, blockhash, rent, balances
   assert.equal(await rpc('getMinimumBalanceForRentExemption', [82]), 1_461_600);
 
   const kp = await funded(1_234_567_890n);
-  const bal = await rpc('getBalance', [kp.address]);
+  const bal = await rpc('getBalance', [kp.address, { commitment: 'processed' }]);
   assert.equal(bal.value, 1_234_567_890);
   assert.equal(typeof bal.context.slot, 'number');
-  const ai = await rpc('getAccountInfo', [kp.address, { encoding: 'base64' }]);
+  const ai = await rpc('getAccountInfo', [kp.address, { encoding: 'base64', commitment: 'processed' }]);
   assert.deepEqual(ai.value, { data: ['', 'base64'], executable: false, lamports: 1_234_567_890, owner: SYSTEM, rentEpoch: 18446744073709551615, space: 0 });
   // rentEpoch is u64::MAX written as exact integer text
-  const rawAi = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getAccountInfo', params: [kp.address, { encoding: 'base64' }] }));
+  const rawAi = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getAccountInfo', params: [kp.address, { encoding: 'base64', commitment: 'processed' }] }));
   assert.match(rawAi.text, /"rentEpoch":18446744073709551615[,}]/);
   const unknown = b58.decode(randomBytes(32));
   assert.equal((await rpc('getAccountInfo', [unknown, { encoding: 'base64' }])).value, null);
-  const ma = await rpc('getMultipleAccounts', [[kp.address, unknown], { encoding: 'base64' }]);
+  const ma = await rpc('getMultipleAccounts', [[kp.address, unknown], { encoding: 'base64', commitment: 'processed' }]);
   assert.equal(ma.value.length, 2);
   assert.equal(ma.value[0].lamports, 1_234_567_890);
   assert.equal(ma.value[1], null);
@@ -332,7 +332,7 @@ for (const tokenProgram of ['spl-token', 'token-2022']) {
     // a second mint to the existing ATA adds exactly
     const tx2 = await buildTx(s.payer, mintIxs(s, 10_000_000n));
     await landed(await send(tx2, { preflightCommitment: 'processed' }));
-    assert.equal((await rpc('getTokenAccountBalance', [s.ata])).value.uiAmountString, '11.234567');
+    assert.equal((await rpc('getTokenAccountBalance', [s.ata, { commitment: 'processed' }])).value.uiAmountString, '11.234567');
     assert.equal(await supply(s.mint), 11_234_567n);
   });
 }
@@ -341,7 +341,7 @@ test('getTokenAccountBalance formats amounts without float math and rejects non-
   const s = await mintSetup(9);
   const big = 18_000_000_000_000_000_001n; // > 2^53, needs exact u64 handling
   await landed(await send(await buildTx(s.payer, mintIxs(s, big)), { preflightCommitment: 'processed' }));
-  const bal = await rpc('getTokenAccountBalance', [s.ata]);
+  const bal = await rpc('getTokenAccountBalance', [s.ata, { commitment: 'processed' }]);
   assert.equal(bal.value.amount, '18000000000000000001');
   assert.equal(bal.value.uiAmountString, '18000000000.000000001');
   assert.equal((await ctl(`/control/supply?mint=${s.mint}`)).supply, '18000000000000000001');
@@ -638,4 +638,179 @@ test('refuses a non-loopback host', async () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /non-loopback/);
   assert.equal(r.stdout, '');
+});
+
+// ---- durable nonces, views of lagging backends, the methods the exactly-once proof needs ---------------
+
+async function nonceSetup() {
+  const payer = await funded();
+  const nonce = await generateKeyPairSigner();
+  const rent = BigInt(await rpc('getMinimumBalanceForRentExemption', [80]));
+  const create = {
+    programAddress: SYSTEM, accounts: [{ address: payer.address, role: AccountRole.WRITABLE_SIGNER },
+      { address: nonce.address, role: AccountRole.WRITABLE_SIGNER, signer: nonce }],
+    data: (() => { const d = new Uint8Array(52); const v = new DataView(d.buffer); v.setUint32(0, 0, true); v.setBigUint64(4, rent, true);
+      v.setBigUint64(12, 80n, true); d.set(addrEnc.encode(SYSTEM), 20); return d; })(),
+  };
+  const init = {
+    programAddress: SYSTEM, accounts: [{ address: nonce.address, role: AccountRole.WRITABLE },
+      { address: address('SysvarRecentB1ockHashes11111111111111111111'), role: AccountRole.READONLY },
+      { address: address('SysvarRent111111111111111111111111111111111'), role: AccountRole.READONLY }],
+    data: (() => { const d = new Uint8Array(36); new DataView(d.buffer).setUint32(0, 6, true); d.set(addrEnc.encode(payer.address), 4); return d; })(),
+  };
+  await landed(await send(await buildTx(payer, [create, init]), { preflightCommitment: 'processed' }));
+  return { payer, nonce: nonce.address };
+}
+
+async function nonceValue(addr, commitment = 'processed') {
+  const v = (await rpc('getAccountInfo', [addr, { encoding: 'base64', commitment }])).value;
+  return b58.decode(Buffer.from(v.data[0], 'base64').subarray(40, 72));
+}
+
+function advanceIx(nonce, authority) {
+  const d = new Uint8Array(4);
+  d[0] = 4;
+  return { programAddress: SYSTEM, data: d, accounts: [{ address: nonce, role: AccountRole.WRITABLE },
+    { address: address('SysvarRecentB1ockHashes11111111111111111111'), role: AccountRole.READONLY },
+    { address: authority, role: AccountRole.READONLY_SIGNER }] };
+}
+
+function transferIx(from, to, lamports) {
+  const d = new Uint8Array(12);
+  new DataView(d.buffer).setUint32(0, 2, true);
+  new DataView(d.buffer).setBigUint64(4, lamports, true);
+  return { programAddress: SYSTEM, data: d, accounts: [{ address: from, role: AccountRole.WRITABLE_SIGNER }, { address: to, role: AccountRole.WRITABLE }] };
+}
+
+/* A durable-nonce transaction: AdvanceNonceAccount first, the nonce's value as blockhash. */
+async function nonceTx(n, value, ixs) {
+  return buildTx(n.payer, [advanceIx(n.nonce, n.payer.address), ...ixs], { blockhash: value, lastValidBlockHeight: 0 });
+}
+
+test('durable nonces: two transactions on one nonce value, only one ever lands; a used value is refused', async () => {
+  const n = await nonceSetup();
+  const v0 = await nonceValue(n.nonce);
+  const dest = (await generateKeyPairSigner()).address;
+  const a = await nonceTx(n, v0, [transferIx(n.payer.address, dest, 1_000_000n)]);
+  const b = await nonceTx(n, v0, [transferIx(n.payer.address, dest, 2_000_000n)]);
+  assert.notEqual(a.sig, b.sig);
+  // both pass preflight (the nonce holds v0) and both reach the leader in the same block
+  await ctl('/control/pause', {});
+  await send(a, { preflightCommitment: 'processed' });
+  await send(b, { preflightCommitment: 'processed' });
+  await ctl('/control/resume', {});
+  await waitFor('one of them', async () => (await status(a.sig)) || (await status(b.sig)));
+  await blocksPass(3);
+  const sa = await status(a.sig), sb = await status(b.sig);
+  assert.ok((sa === null) !== (sb === null), 'exactly one of the two landed');
+  assert.equal(await lamportsOf(dest), sa ? 1_000_000n : 2_000_000n);
+  const v1 = await nonceValue(n.nonce);
+  assert.notEqual(v1, v0, 'the nonce advanced');
+  // the loser, rebroadcast, is refused at preflight and never lands; the value never repeats
+  const loser = sa ? b : a;
+  const err = await rpcErr('sendTransaction', [loser.b64, { encoding: 'base64', preflightCommitment: 'processed' }]);
+  assert.equal(err.code, -32002);
+  assert.equal(err.data.err, 'BlockhashNotFound');
+  await send(loser, { skipPreflight: true });
+  await blocksPass(3);
+  assert.equal(await status(loser.sig), null);
+  const c = await nonceTx(n, v1, []);
+  await landed(await send(c, { preflightCommitment: 'processed' }));
+  const v2 = await nonceValue(n.nonce);
+  assert.ok(v2 !== v1 && v2 !== v0);
+});
+
+test('reads at commitment see the chain as of that slot; getTokenSupply, getEpochInfo and minimumLedgerSlot', async () => {
+  const s = await mintSetup(9);
+  await ctl('/control/pause', {});
+  await ctl('/control/jump', { blocks: 40 }); // the new mint is finalized
+  let sig;
+  try {
+    sig = await send(await buildTx(s.payer, mintIxs(s, 5_000_000_000n)), { preflightCommitment: 'processed' });
+    await ctl('/control/jump', { blocks: 1 }); // lands it
+    const fin = await rpc('getTokenSupply', [s.mint, { commitment: 'finalized' }]);
+    const proc = await rpc('getTokenSupply', [s.mint, { commitment: 'processed' }]);
+    assert.equal(proc.value.amount, '5000000000');
+    assert.equal(proc.value.uiAmountString, '5');
+    assert.equal(fin.value.amount, '0', 'not yet finalized');
+    assert.ok(fin.context.slot < proc.context.slot);
+    const ei = await rpc('getEpochInfo', [{ commitment: 'finalized' }]);
+    assert.equal(ei.absoluteSlot, fin.context.slot);
+    assert.equal(ei.blockHeight, await rpc('getBlockHeight', [{ commitment: 'finalized' }]));
+    const e = await rpcErr('getTokenSupply', [s.mint, { commitment: 'finalized', minContextSlot: proc.context.slot }]);
+    assert.equal(e.code, -32016);
+    assert.equal(e.data.contextSlot, fin.context.slot);
+    await ctl('/control/jump', { blocks: 40 });
+    assert.equal((await rpc('getTokenSupply', [s.mint, { commitment: 'finalized' }])).value.amount, '5000000000');
+  } finally {
+    await ctl('/control/resume', {});
+  }
+  assert.ok(await status(sig));
+  assert.equal(typeof await rpc('minimumLedgerSlot', []), 'number');
+  assert.equal((await rpcErr('getTokenSupply', [s.wallet])).code, -32602);
+});
+
+test('faults lag and alternate: a backend behind answers old heights, nulls for new transactions, -32016', async () => {
+  const s = await mintSetup(9);
+  const sig = await send(await buildTx(s.payer, mintIxs(s, 7n)), { preflightCommitment: 'processed' });
+  await landed(sig);
+  const head = await rpc('getSlot', [{ commitment: 'processed' }]);
+  await ctl('/control/fault', { kind: 'lag', slots: 500, count: 3 });
+  assert.ok((await rpc('getSlot', [{ commitment: 'processed' }])) <= head - 490);
+  assert.equal(await status(sig, false), null, 'a lagging backend has not seen it');
+  assert.equal((await rpcErr('getAccountInfo', [s.ata, { commitment: 'processed', minContextSlot: head }])).code, -32016);
+  // alternate: every other request is answered by a backend 500 slots behind, restarted from a snapshot
+  await ctl('/control/fault', { kind: 'alternate', slots: 500 });
+  const answers = [];
+  for (let i = 0; i < 4; i++) answers.push(await status(sig));
+  assert.equal(answers.filter((x) => x === null).length, 2);
+  assert.equal(answers.filter((x) => x !== null).length, 2);
+});
+
+test('faults no_history and null_statuses for_ms; rollback: processed, then gone, then lands for real', async () => {
+  const s = await mintSetup(9);
+  const sig = await send(await buildTx(s.payer, mintIxs(s, 9n)), { preflightCommitment: 'processed' });
+  await landed(sig);
+  await ctl('/control/fault', { kind: 'no_history', count: 2 });
+  assert.equal((await rpcErr('getSignatureStatuses', [[sig], { searchTransactionHistory: true }])).code, -32011);
+  assert.equal(await rpc('minimumLedgerSlot', []), await rpc('getSlot', [{ commitment: 'processed' }]));
+  await ctl('/control/fault', { kind: 'null_statuses', for_ms: 300 });
+  assert.equal(await status(sig), null);
+  await waitFor('the timed fault to expire', async () => (await status(sig)) !== null);
+
+  await ctl('/control/fault', { kind: 'rollback', slots: 4, count: 1 });
+  const tx = await buildTx(s.payer, mintIxs(s, 11n));
+  await send(tx, { preflightCommitment: 'processed' });
+  const ph = await waitFor('a processed status', () => status(tx.sig));
+  assert.equal(ph.confirmationStatus, 'processed');
+  await waitFor('the fork to be abandoned', async () => (await status(tx.sig)) === null);
+  assert.equal(await executions(tx.sig), 0, 'never executed');
+  await send(tx, { preflightCommitment: 'processed' });
+  const st = await landed(tx.sig);
+  await waitFor('finalized', async () => (await status(tx.sig)).confirmationStatus === 'finalized');
+  assert.equal(await executions(tx.sig), 1);
+  assert.ok(st.slot > ph.slot);
+});
+
+test('faults congestion and http_429: cheap transactions dropped, fees reported; 429 with Retry-After', async () => {
+  const s = await mintSetup(9);
+  await ctl('/control/fault', { kind: 'congestion', min_price: 5000 });
+  const cheap = await buildTx(s.payer, mintIxs(s, 1n, { price: 100n }));
+  await send(cheap, { preflightCommitment: 'processed' });
+  await blocksPass(3);
+  assert.equal(await status(cheap.sig), null, 'dropped by the leader');
+  const fees = await rpc('getRecentPrioritizationFees', [[s.mint]]);
+  assert.ok(fees.length > 0 && fees.every((f) => f.prioritizationFee >= 5000));
+  const paid = await buildTx(s.payer, mintIxs(s, 2n, { price: 6000n }));
+  await landed(await send(paid, { preflightCommitment: 'processed' }));
+  await ctl('/control/clear-faults', {});
+  await blocksPass(2);
+  const after = await rpc('getRecentPrioritizationFees', [[s.mint]]);
+  assert.ok(after.some((f) => f.prioritizationFee === 6000), 'the landed price is reported for the mint');
+
+  await ctl('/control/fault', { kind: 'http_429', retry_after: 2, count: 1 });
+  const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSlot' }) });
+  assert.equal(res.status, 429);
+  assert.equal(res.headers.get('retry-after'), '2');
+  assert.equal(typeof await rpc('getSlot', []), 'number');
 });

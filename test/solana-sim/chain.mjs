@@ -83,23 +83,38 @@ export class Chain {
     return 0;
   }
 
-  slotAt(commitment) { return Math.max(this.firstSlot, this.slot - this.lag(commitment)); }
-  heightAt(commitment) { return Math.max(this.firstHeight, this.height - this.lag(commitment)); }
+  /*
+   * Views: a node answering as of its own newest slot `head` (the chain's for an up-to-date node, older for
+   * a lagging backend). Every block is produced (no skipped slots), so height and slot move together.
+   */
+  slotAt(commitment, head = this.slot) { return Math.max(this.firstSlot, head - this.lag(commitment)); }
+  heightAt(commitment, head = this.slot) { return this.heightOfSlot(this.slotAt(commitment, head)); }
+  heightOfSlot(slot) { return this.firstHeight + (slot - this.firstSlot); }
 
   /* The blockhash that was newest at the given commitment. */
-  blockhashAt(commitment) {
-    const h = this.heightAt(commitment);
-    const e = this.queue[this.queue.length - 1 - (this.height - h)];
+  blockhashAt(commitment, head = this.slot) {
+    const h = this.heightAt(commitment, head);
+    const i = Math.max(0, this.queue.length - 1 - (this.height - h));
+    const e = this.queue[i];
     return { blockhash: e.b58, lastValidBlockHeight: e.height + MAX_PROCESSING_AGE };
   }
 
   entry(b58hash) { return this.byHash.get(b58hash) ?? null; }
 
   /* isBlockhashValid semantics: known at that commitment and not older than 150 blocks. */
-  isValid(b58hash, commitment) {
+  isValid(b58hash, commitment, head = this.slot) {
     const e = this.entry(b58hash);
-    const h = this.heightAt(commitment);
+    const h = this.heightAt(commitment, head);
     return e !== null && e.height <= h && h <= e.height + MAX_PROCESSING_AGE;
+  }
+
+  /*
+   * The durable nonce an AdvanceNonceAccount executed in the current block stores: the runtime's
+   * DurableNonce::from_blockhash = SHA-256("DURABLE_NONCE" || blockhash). A nonce already at this value
+   * cannot be advanced again in this block.
+   */
+  durableNonce() {
+    return sha256(Buffer.from('DURABLE_NONCE'), this.queue[this.queue.length - 1].hash);
   }
 
   /* A transaction with this blockhash may land in a block at height h. */
@@ -108,8 +123,8 @@ export class Chain {
     return e !== null && h <= e.height + MAX_PROCESSING_AGE;
   }
 
-  status(landedSlot) {
-    const d = this.slot - landedSlot;
+  status(landedSlot, head = this.slot) {
+    const d = head - landedSlot;
     if (d >= this.finalizeLag) return { confirmations: null, confirmationStatus: 'finalized' };
     return { confirmations: d, confirmationStatus: d >= this.confirmLag ? 'confirmed' : 'processed' };
   }

@@ -1,4 +1,23 @@
-// Fault injection registry: one-shot/counted/probabilistic faults matched by kind and RPC method.
+// Fault injection registry: one-shot/counted/probabilistic/timed faults matched by kind and RPC method.
+//
+// Kinds and what they reproduce of real RPC infrastructure (docs: ../../../shared/docs/rpc-in-the-wild.md):
+//   drop_response     the request is served, the response is lost (connection reset)
+//   drop_transaction  sendTransaction answers the signature, the leader never gets it
+//   reject_send       the method answers the given JSON-RPC error without doing anything
+//   http_500          the load balancer answers 500
+//   http_429          the provider rate-limits: 429, with Retry-After when `retry_after` (seconds) is given
+//   stall             the answer comes `ms` late (a distant endpoint, or past the client's timeout)
+//   null_statuses     getSignatureStatuses answers null for everything, history search included
+//   lag               the request is served by a backend `slots` behind: heights, statuses, accounts, supply
+//                     and context slots as of then (minContextSlot above it: -32016)
+//   alternate         every other request goes to a second backend, `slots` behind and restarted from a
+//                     snapshot taken when the fault was armed (no history before that slot)
+//   no_history        history-searched getSignatureStatuses answers -32011; minimumLedgerSlot is the newest slot
+//   rollback          the next forwarded transactions appear `slots` (3) slots as processed, then vanish
+//                     (a minority fork): never executed, their blockhash or nonce still valid
+//   congestion        leaders drop transactions paying less than `min_price` micro-lamports per CU, and
+//                     getRecentPrioritizationFees reports what got in
+// Common fields: method (filter), count (uses), probability (0..1), for_ms (expires after that long).
 
 // Default method filter per kind (null = any method).
 const KINDS = {
@@ -6,21 +25,38 @@ const KINDS = {
   drop_transaction: 'sendTransaction',
   reject_send: 'sendTransaction',
   http_500: null,
+  http_429: null,
   stall: null,
   null_statuses: 'getSignatureStatuses',
+  lag: null,
+  alternate: null,
+  no_history: null,
+  rollback: '(landing)',
+  congestion: '(landing)',
 };
 
 export class FaultError extends Error {}
 
+function intField(spec, name, lo, hi, dflt) {
+  const v = spec[name];
+  if (v === undefined) {
+    if (dflt === undefined) throw new FaultError(`${spec.kind} needs ${name}`);
+    return dflt;
+  }
+  if (!Number.isSafeInteger(v) || v < lo || v > hi) throw new FaultError(`${name} must be an integer within ${lo}..${hi}`);
+  return v;
+}
+
 export class Faults {
-  constructor() { this.list = []; this.nextId = 1; }
+  /* slotNow() tells the current slot (alternate's snapshot slot). */
+  constructor(slotNow = () => 0) { this.list = []; this.nextId = 1; this.slotNow = slotNow; }
 
   /* Validates and registers a fault; returns its id. Throws FaultError on bad input. */
   add(spec) {
     if (!spec || typeof spec !== 'object' || Array.isArray(spec)) throw new FaultError('body must be a JSON object');
     const { kind } = spec;
     if (!Object.hasOwn(KINDS, kind)) throw new FaultError(`unknown kind; one of ${Object.keys(KINDS).join(', ')}`);
-    const f = { id: this.nextId, kind, method: KINDS[kind], remaining: null, probability: null, fired: 0 };
+    const f = { id: this.nextId, kind, method: KINDS[kind], remaining: null, probability: null, until: null, fired: 0 };
     if (spec.method !== undefined) {
       if (typeof spec.method !== 'string' || spec.method.length === 0) throw new FaultError('method must be a non-empty string');
       f.method = spec.method;
@@ -33,6 +69,7 @@ export class Faults {
       if (typeof spec.probability !== 'number' || !(spec.probability >= 0 && spec.probability <= 1)) throw new FaultError('probability must be within 0..1');
       f.probability = spec.probability;
     }
+    if (spec.for_ms !== undefined) f.until = Date.now() + intField(spec, 'for_ms', 1, 3_600_000);
     if (kind === 'reject_send') {
       if (!Number.isSafeInteger(spec.code)) throw new FaultError('reject_send needs an integer code');
       if (typeof spec.message !== 'string') throw new FaultError('reject_send needs a message string');
@@ -40,17 +77,29 @@ export class Faults {
       f.message = spec.message;
       if (spec.data !== undefined) f.data = spec.data;
     }
-    if (kind === 'stall') {
-      if (!Number.isSafeInteger(spec.ms) || spec.ms < 0 || spec.ms > 600_000) throw new FaultError('stall needs ms within 0..600000');
-      f.ms = spec.ms;
+    if (kind === 'stall') f.ms = intField(spec, 'ms', 0, 600_000);
+    if (kind === 'http_429' && spec.retry_after !== undefined) f.retryAfter = intField(spec, 'retry_after', 0, 3600);
+    if (kind === 'lag' || kind === 'alternate') f.slots = intField(spec, 'slots', 0, 100_000);
+    if (kind === 'alternate') { f.snapshotSlot = this.slotNow(); f.flip = false; }
+    if (kind === 'rollback') f.slots = intField(spec, 'slots', 1, 10_000, 3);
+    if (kind === 'congestion') {
+      const p = spec.min_price;
+      if (!Number.isSafeInteger(p) || p < 1) throw new FaultError('congestion needs min_price (micro-lamports per CU) >= 1');
+      f.minPrice = BigInt(p);
     }
     this.nextId += 1;
     this.list.push(f);
     return f.id;
   }
 
+  expire() {
+    const now = Date.now();
+    if (this.list.some((f) => f.until !== null && f.until <= now)) this.list = this.list.filter((f) => f.until === null || f.until > now);
+  }
+
   /* Returns the first armed fault of this kind matching method (consuming one use), or null. */
   take(kind, method) {
+    this.expire();
     for (const f of this.list) {
       if (f.kind !== kind) continue;
       if (f.method !== null && f.method !== method) continue;
@@ -65,6 +114,12 @@ export class Faults {
     return null;
   }
 
+  /* The first armed fault of this kind for method without consuming it (state kinds: congestion). */
+  peek(kind, method) {
+    this.expire();
+    return this.list.find((f) => f.kind === kind && (f.method === null || f.method === method)) ?? null;
+  }
+
   /* Like take, for faults checked once per HTTP request holding several methods. */
   takeAny(kind, methods) {
     for (const m of methods) {
@@ -75,5 +130,8 @@ export class Faults {
   }
 
   clear() { const n = this.list.length; this.list = []; return n; }
-  snapshot() { return this.list.map((f) => ({ ...f })); }
+  snapshot() {
+    this.expire();
+    return this.list.map((f) => ({ ...f, minPrice: f.minPrice?.toString() }));
+  }
 }

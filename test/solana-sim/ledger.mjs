@@ -23,11 +23,121 @@ function sameBytes(a, b) { return a.length === b.length && Buffer.compare(Buffer
 
 function u64le(data, off) { return Buffer.from(data.buffer, data.byteOffset, data.length).readBigUInt64LE(off); }
 
+export const NONCE_ACCOUNT_LEN = 80;
+const HISTORY_KEEP_SLOTS = 4000;   // account versions older than this (but the newest of them) are forgotten
+
+/* The durable-nonce account a transaction names, or null: its first instruction is System AdvanceNonceAccount. */
+export function durableNonceKey(message) {
+  const ix = message.instructions[0];
+  if (!ix || ix.accounts.length < 1 || ix.data.length < 4) return null;
+  if (b58(message.keys[ix.programIdIndex]) !== SYSTEM) return null;
+  if (Buffer.from(ix.data).readUInt32LE(0) !== 4) return null;
+  const k = ix.accounts[0];
+  return k < message.keys.length ? b58(message.keys[k]) : null;   // the nonce account must be a static key
+}
+
+/* Static keys a message write-locks (header rules), plus the writable keys it loads from lookup tables. */
+export function writableKeys(message, tableAddresses) {
+  const h = message.header;
+  const n = message.keys.length;
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const w = i < h.numRequiredSignatures ? i < h.numRequiredSignatures - h.numReadonlySigned : i < n - h.numReadonlyUnsigned;
+    if (w) out.push(b58(message.keys[i]));
+  }
+  for (const l of message.lookups ?? []) {
+    const addrs = tableAddresses(b58(l.table));
+    for (const i of l.writable) if (addrs && i < addrs.length) out.push(addrs[i]);
+  }
+  return out;
+}
+
+/* The compute-unit price (micro-lamports) a message pays, from its SetComputeUnitPrice (0 without one). */
+export function cuPrice(message) {
+  for (const ix of message.instructions) {
+    if (b58(message.keys[ix.programIdIndex]) !== COMPUTE_BUDGET) continue;
+    const d = Buffer.from(ix.data);
+    if (d[0] === 3 && d.length === 9) return d.readBigUInt64LE(1);
+  }
+  return 0n;
+}
+
 export class Ledger {
-  constructor() {
+  /* slotNow() tells the slot state changes belong to (for the per-account version history). */
+  constructor(slotNow = () => 0) {
     this.svm = new LiteSVM().withBlockhashCheck(false).withSigverify(true).withTransactionHistory(1_000_000n);
     this.sigs = new Map();     // b58 signature -> {signature, slot, err, executions, logs, unitsConsumed}
     this.executed = 0;
+    this.slotNow = slotNow;
+    // address -> [{slot, acc}] oldest first: the account as it was at the end of each slot that wrote it
+    // (acc null: did not exist); entry 0 is its state before the first tracked write. Lets a node answer
+    // "as of slot S" (commitment levels, lagging backends) instead of always with the newest state.
+    this.history = new Map();
+  }
+
+  snapshot(addr) {
+    const a = this.svm.getAccount(address(addr));
+    return a.exists ? { ...a, data: new Uint8Array(a.data) } : null;
+  }
+
+  /* Call before a write at `slot` to the given accounts: remembers their state before it. */
+  beforeWrite(addrs, slot) {
+    for (const a of addrs) {
+      if (!this.history.has(a)) this.history.set(a, [{ slot: slot - 1, acc: this.snapshot(a) }]);
+    }
+  }
+
+  /* Call after a write at `slot`: records the new versions. */
+  afterWrite(addrs, slot) {
+    for (const a of addrs) {
+      const h = this.history.get(a) ?? [];
+      const v = { slot, acc: this.snapshot(a) };
+      if (h.length > 0 && h[h.length - 1].slot === slot) h[h.length - 1] = v; else h.push(v);
+      if (h.length > 64) {
+        const cut = slot - HISTORY_KEEP_SLOTS;
+        let i = 0;
+        while (i + 1 < h.length && h[i + 1].slot <= cut) i += 1;
+        if (i > 0) h.splice(0, i);
+      }
+      this.history.set(a, h);
+    }
+  }
+
+  /* The account as of the end of `slot` (null when it did not exist), or the newest state without history. */
+  accountAt(addr, slot) {
+    const h = this.history.get(addr);
+    if (!h) return this.account(addr);
+    let v = h[0].acc;
+    for (const e of h) { if (e.slot <= slot) v = e.acc; else break; }
+    return v;
+  }
+
+  /* Addresses held by a lookup table account (newest state), or null. */
+  tableAddresses(addr) {
+    const a = this.account(addr);
+    if (!a || a.data.length < 56 || (a.data.length - 56) % 32 !== 0) return null;
+    const out = [];
+    for (let off = 56; off < a.data.length; off += 32) out.push(b58(a.data.subarray(off, off + 32)));
+    return out;
+  }
+
+  /* {authority, value} of an initialized nonce account (newest state), or null. */
+  nonceState(addr) {
+    const a = this.account(addr);
+    if (!a || a.programAddress !== SYSTEM || a.data.length !== NONCE_ACCOUNT_LEN) return null;
+    const d = Buffer.from(a.data);
+    if (d.readUInt32LE(4) !== 1) return null;
+    return { authority: b58(d.subarray(8, 40)), value: b58(d.subarray(40, 72)) };
+  }
+
+  /* Stores a new durable nonce value (what the runtime does when a nonce transaction is included). */
+  setNonceValue(addr, valueBytes) {
+    const a = this.account(addr);
+    if (!a) return;
+    const data = new Uint8Array(a.data);
+    data.set(valueBytes, 40);
+    Buffer.from(data.buffer, data.byteOffset, data.length).writeBigUInt64LE(LAMPORTS_PER_SIGNATURE, 72);
+    this.svm.setAccount({ address: address(addr), lamports: a.lamports, programAddress: a.programAddress, executable: false, data });
   }
 
   has(sig) { return this.sigs.has(sig); }
@@ -40,9 +150,15 @@ export class Ledger {
     return tx;
   }
 
-  /* Runs the transaction for real at the given slot. Records it when it was included (fee charged). */
-  execute(bytes, sig, slot) {
+  /*
+   * Runs the transaction for real at the given slot. Records it when it was included (fee charged). A
+   * durable-nonce transaction that is included (even failed) leaves its nonce at nonceValue (32 bytes), as
+   * the runtime does; the caller checked that the nonce allowed it.
+   */
+  execute(bytes, tx, sig, slot, nonceValue) {
     if (this.sigs.has(sig)) return this.sigs.get(sig);   // never twice
+    const writes = writableKeys(tx.message, (t) => this.tableAddresses(t));
+    this.beforeWrite(writes, slot);
     let res;
     try { res = this.svm.sendTransaction(this.kitTx(bytes)); } catch (e) { return { included: false, err: 'SanitizeFailure', why: e.message }; }
     let included = res instanceof TransactionMetadata;
@@ -50,7 +166,13 @@ export class Ledger {
     const meta = res instanceof FailedTransactionMetadata ? res.meta() : res;
     const err = res instanceof FailedTransactionMetadata ? txErrJson(res.err()) : null;
     if (!included) return { included: false, err };
-    const rec = { signature: sig, slot, err, executions: 1, logs: meta.logs(), unitsConsumed: meta.computeUnitsConsumed() };
+    const nonceKey = durableNonceKey(tx.message);
+    if (nonceKey && nonceValue) this.setNonceValue(nonceKey, nonceValue);
+    this.afterWrite(writes, slot);
+    const rec = {
+      signature: sig, slot, err, executions: 1, logs: meta.logs(), unitsConsumed: meta.computeUnitsConsumed(),
+      writes, price: cuPrice(tx.message),
+    };
     this.sigs.set(sig, rec);
     this.executed += 1;
     return { included: true, ...rec };
@@ -101,12 +223,15 @@ export class Ledger {
   rent(len) { return this.svm.minimumBalanceForRentExemption(BigInt(len)); }
 
   fund(pubkey, lamports) {
+    const slot = this.slotNow();
+    this.beforeWrite([pubkey], slot);
     const a = this.account(pubkey);
     const next = (a ? a.lamports : 0n) + lamports;
     this.svm.setAccount({
       address: address(pubkey), lamports: next, programAddress: a ? a.programAddress : address(SYSTEM),
       executable: a ? a.executable : false, data: a ? a.data : new Uint8Array(),
     });
+    this.afterWrite([pubkey], slot);
     return next;
   }
 
@@ -114,7 +239,7 @@ export class Ledger {
   airdrop(pubkey, lamports, slot) {
     this.fund(pubkey, lamports);
     const sig = b58(randomBytes(64));
-    this.sigs.set(sig, { signature: sig, slot, err: null, executions: 1, logs: ['airdrop (simulator)'], unitsConsumed: 0n });
+    this.sigs.set(sig, { signature: sig, slot, err: null, executions: 1, logs: ['airdrop (simulator)'], unitsConsumed: 0n, writes: [pubkey], price: 0n });
     this.executed += 1;
     return sig;
   }
@@ -129,19 +254,22 @@ export class Ledger {
     data[44] = decimals;
     data[45] = 1;
     if (freezeAuthority) { dv.setUint32(46, 1, true); data.set(unb58(freezeAuthority, 32), 50); }
+    const slot = this.slotNow();
+    this.beforeWrite([mint], slot);
     this.svm.setAccount({ address: address(mint), lamports: this.rent(82), programAddress: address(program), executable: false, data });
+    this.afterWrite([mint], slot);
     return mint;
   }
 
-  mintInfo(mint) {
-    const a = this.account(mint);
+  mintInfo(mint, slot) {
+    const a = slot === undefined ? this.account(mint) : this.accountAt(mint, slot);
     if (!a || (a.programAddress !== TOKEN && a.programAddress !== TOKEN_2022) || a.data.length < 82 || a.data[45] !== 1) return null;
     return { supply: u64le(a.data, 36), decimals: a.data[44], program: a.programAddress };
   }
 
   /* Token account view or null: {mint, owner, amount, program}. */
-  tokenAccount(addr) {
-    const a = this.account(addr);
+  tokenAccount(addr, slot) {
+    const a = slot === undefined ? this.account(addr) : this.accountAt(addr, slot);
     if (!a) return null;
     return this.parseTokenAccount(a);
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Local Solana JSON-RPC simulator on LiteSVM: `node server.mjs --port P [--host 127.0.0.1] [--slot-ms 400] ...`.
 import http from 'node:http';
-import { SimNode } from './node.mjs';
+import { SimNode, View } from './node.mjs';
 import { Dispatcher } from './dispatch.mjs';
 import { control, ControlError } from './control.mjs';
 import { toJson } from './json.mjs';
@@ -44,6 +44,19 @@ function send(res, status, body) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/* Which backend of the "load balancer" serves this request (faults lag, alternate, no_history). */
+function pickView(node, methods) {
+  const lag = node.faults.takeAny('lag', methods);
+  if (lag) return new View(node, { lag: lag.slots });
+  const alt = node.faults.takeAny('alternate', methods);
+  if (alt) {
+    alt.flip = !alt.flip;
+    if (alt.flip) return new View(node, { lag: alt.slots, floor: alt.snapshotSlot });
+  }
+  if (node.faults.takeAny('no_history', methods)) return new View(node, { noHistory: true });
+  return node.view();
+}
+
 async function handleRpc(node, dispatcher, req, res, text) {
   let parsed = null;
   let ok = true;
@@ -56,7 +69,15 @@ async function handleRpc(node, dispatcher, req, res, text) {
     if (!res.destroyed) { res.writeHead(500, { 'content-type': 'text/plain' }); res.end('Internal Server Error (injected)\n'); }
     return;
   }
-  const ctx = { dropResponse: false };
+  const limited = node.faults.takeAny('http_429', faultMethods);
+  if (limited) {
+    const body = toJson({ jsonrpc: '2.0', error: { code: 429, message: 'Too many requests for a specific RPC call' }, id: null });
+    const h = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    if (limited.retryAfter !== undefined) h['retry-after'] = String(limited.retryAfter);
+    if (!res.destroyed) { res.writeHead(429, h); res.end(body); }
+    return;
+  }
+  const ctx = { dropResponse: false, view: pickView(node, faultMethods) };
   const out = dispatcher.handle(parsed, ok, ctx);
   if (ctx.dropResponse) { req.socket.destroy(); return; }
   send(res, 200, out);

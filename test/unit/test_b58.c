@@ -148,6 +148,9 @@ TEST(pubkey_program_ids)
 		{ &pubkey_ata_program, "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL" },
 		{ &pubkey_memo_program, "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr" },
 		{ &pubkey_compute_budget_program, "ComputeBudget111111111111111111111111111111" },
+		{ &pubkey_sysvar_recent_blockhashes, "SysvarRecentB1ockHashes11111111111111111111" },
+		{ &pubkey_sysvar_rent, "SysvarRent111111111111111111111111111111111" },
+		{ &pubkey_alt_program, "AddressLookupTab1e1111111111111111111111111" },
 	};
 
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
