@@ -12,7 +12,9 @@ CREATE ROLE gridtokenx_mintd LOGIN;
 -- ingestd: registers meters, stores readings, answers status and re-queues dead letters.
 GRANT SELECT, INSERT, UPDATE ON meters, meter_readings, settings TO gridtokenx_ingestd;
 GRANT SELECT, DELETE ON minting_retry_queue TO gridtokenx_ingestd;
-GRANT SELECT ON mint_transactions TO gridtokenx_ingestd;
+GRANT SELECT ON mint_transactions, minting_halts, supply_baseline TO gridtokenx_ingestd;
+-- acknowledging a minting halt goes through one function (it may not edit halts or the baseline itself)
+GRANT EXECUTE ON FUNCTION acknowledge_minting_halt(bigint, text, text) TO gridtokenx_ingestd;
 
 -- mintd: claims readings, records and resolves its transactions, keeps the retry queue.
 GRANT SELECT ON meters, settings TO gridtokenx_mintd;
@@ -20,7 +22,10 @@ GRANT SELECT, UPDATE ON meter_readings TO gridtokenx_mintd;
 GRANT SELECT, INSERT, UPDATE ON mint_transactions TO gridtokenx_mintd;
 GRANT SELECT, INSERT ON mint_transaction_readings TO gridtokenx_mintd;
 GRANT SELECT, INSERT, UPDATE, DELETE ON minting_retry_queue TO gridtokenx_mintd;
-GRANT USAGE ON SEQUENCE mint_transactions_id_seq, minting_retry_queue_id_seq TO gridtokenx_mintd;
+GRANT SELECT, INSERT, UPDATE ON nonce_accounts TO gridtokenx_mintd;
+GRANT SELECT, INSERT ON supply_baseline, minting_halts TO gridtokenx_mintd;
+GRANT SELECT, INSERT, UPDATE ON supply_confirmed TO gridtokenx_mintd;
+GRANT USAGE ON SEQUENCE mint_transactions_id_seq, minting_retry_queue_id_seq, minting_halts_id_seq TO gridtokenx_mintd;
 
 -- Neither may lower durability for its sessions: a 2xx promises a synchronous commit.
 ALTER ROLE gridtokenx_ingestd SET synchronous_commit = on;
