@@ -13,6 +13,7 @@
 #define EVT_TOKENS_MINTED "tokens_minted"
 #define EVT_BATCH_COMPLETED "batch_minting_completed"
 #define EVT_MINTING_FAILED "minting_failed"
+#define EVT_MINTING_HALTED "minting_halted"
 
 #define EVT_MAX_CHANNELS 4
 /* The argv of one publish command: EVALSHA sha 1 stream maxlen json type channels... */

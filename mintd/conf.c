@@ -14,8 +14,8 @@ const struct cfg_key mintd_keys[] = {
 	  "mint-authority keypair file (solana-keygen JSON, mode 0600); $CREDENTIALS_DIRECTORY/mint-authority wins "
 	  "when set", 0, 0, NULL },
 	{ "SOLANA_COMMITMENT", CFG_ENUM, "confirmed", false,
-	  "commitment a mint transaction must reach before its readings count as minted", 0, 0,
-	  "processed|confirmed|finalized" },
+	  "commitment a mint transaction must reach before its readings count as minted (processed is refused: "
+	  "it can be rolled back)", 0, 0, "processed|confirmed|finalized" },
 	{ "TOKEN_MINT", CFG_STR, "", false, "address of the GRX token mint (required to run)", 0, 0, NULL },
 	{ "TOKEN_PROGRAM", CFG_ENUM, "spl-token", false, "token program of the mint", 0, 0, "spl-token|token-2022" },
 	{ "TOKENIZATION_BATCH_LINGER_MS", CFG_INT, "200", true,
@@ -25,16 +25,24 @@ const struct cfg_key mintd_keys[] = {
 	{ "TOKENIZATION_MAX_RETRY_DELAY_SECS", CFG_INT, "3600", true, "cap of the retry delay", 0, 604800, NULL },
 	{ "TOKENIZATION_MAX_RETRY_ATTEMPTS", CFG_INT, "3", true,
 	  "failed attempts after which a reading is dead-lettered (status failed)", 1, 1000, NULL },
-	{ "BLOCKCHAIN_CONCURRENT_BATCHES", CFG_INT, "4", true, "mint transactions in flight at most", 1, 256, NULL },
-	{ "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS", CFG_INT, "0", true,
-	  "compute-unit price in micro-lamports (priority fee)", 0, 100000000, NULL },
+	{ "BLOCKCHAIN_CONCURRENT_BATCHES", CFG_INT, "8", true,
+	  "claimed batches being planned or in flight at most (each is one or more transactions)", 1, 256, NULL },
+	{ "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS", CFG_INT, "1000", true,
+	  "lowest compute-unit price in micro-lamports (the priority fee floor; busy clusters drop zero-fee "
+	  "transactions)", 0, 100000000, NULL },
+	{ "BLOCKCHAIN_PRIORITY_FEE_MAX_MICROLAMPORTS", CFG_INT, "1000000", true,
+	  "highest compute-unit price in micro-lamports whatever recent fees say", 0, 1000000000, NULL },
+	{ "BLOCKCHAIN_PRIORITY_FEE_PERCENTILE", CFG_INT, "75", true,
+	  "percentile of getRecentPrioritizationFees (over the mint and the payer) a new transaction pays", 0, 100,
+	  NULL },
 	{ "BLOCKCHAIN_MAX_WALLETS_PER_TX", CFG_INT, "20", true,
 	  "wallets per transaction at most (the size limit allows 20 without and 10 with account creation)", 1, 20,
 	  NULL },
 	{ "BLOCKCHAIN_CU_PER_ATA_CREATE", CFG_INT, "30000", true,
 	  "compute units budgeted per token-account creation (measured 14k-21k)", 1000, 1400000, NULL },
-	{ "BLOCKCHAIN_CU_PER_MINT", CFG_INT, "8000", true,
-	  "compute units budgeted per MintToChecked (measured 0.2k p-token, 4.5k classic)", 500, 1400000, NULL },
+	{ "BLOCKCHAIN_CU_PER_MINT", CFG_INT, "5000", true,
+	  "compute units budgeted per MintToChecked (measured 0.2k p-token, 1.3k Token-2022, 4.5k classic)", 100,
+	  1400000, NULL },
 	{ "MINTD_LISTEN", CFG_STR, "127.0.0.1:9465", false,
 	  "loopback address:port for /healthz, /readyz and /metrics", 1, 0, NULL },
 	{ "MINTD_INSTANCE_ID", CFG_STR, "", false,
@@ -48,10 +56,32 @@ const struct cfg_key mintd_keys[] = {
 	  "interval between rebroadcasts of the same signed bytes until confirmation or expiry", 50, 60000, NULL },
 	{ "MINTD_CONFIRM_POLL_MS", CFG_INT, "500", true, "interval between signature status polls", 20, 60000,
 	  NULL },
-	{ "MINTD_EXPIRY_NULL_CHECKS", CFG_INT, "3", true,
-	  "history-searched null statuses, one poll apart, after the blockhash expired before a transaction "
-	  "counts as never landed", 1, 100, NULL },
+	{ "MINTD_NONCE_ACCOUNTS", CFG_INT, "64", false,
+	  "durable-nonce accounts in the pool (each holds one mint transaction in flight; rent 1447680 lamports "
+	  "each, created on first start)", 1, 1024, NULL },
+	{ "MINTD_ABANDON_AFTER_BLOCKS", CFG_INT, "150", true,
+	  "blocks after its first send without landing before a mint transaction is abandoned (its nonce advanced "
+	  "by a separate transaction, which proves it can never land)", 10, 1000000, NULL },
+	{ "MINTD_SUPPLY_CHECK_SECS", CFG_INT, "10", true,
+	  "interval between checks of the mint's supply against the database (finalized)", 1, 3600, NULL },
+	{ "MINTD_RECHECK_SECS", CFG_INT, "600", true,
+	  "how long transactions decided expired or failed are re-checked (one found landed halts minting)", 0,
+	  86400, NULL },
+	{ "MINTD_PAYER_WARN_LAMPORTS", CFG_INT, "100000000", true,
+	  "warn when the payer (mint authority) holds less than this", 0, 1000000000000000, NULL },
 	{ "MINTD_RPC_TIMEOUT_MS", CFG_INT, "10000", false, "timeout of one Solana RPC request", 100, 300000, NULL },
+	{ "MINTD_RPC_MAX_INFLIGHT", CFG_INT, "16", false, "Solana RPC requests on the wire at once", 1, 256, NULL },
+	{ "MINTD_RPC_RATE_LIMIT_RETRIES", CFG_INT, "5", false,
+	  "times a request answered HTTP 429 is sent again (after Retry-After or backoff) before it counts as failed",
+	  0, 100, NULL },
+	{ "MINTD_PG_STATEMENT_TIMEOUT_MS", CFG_INT, "10000", false,
+	  "statement_timeout of mintd's PostgreSQL sessions", 100, 600000, NULL },
+	{ "MINTD_PG_LOCK_TIMEOUT_MS", CFG_INT, "2000", false,
+	  "lock_timeout of mintd's sessions (a peer stalled inside a transaction costs a retry, not a frozen loop)",
+	  100, 600000, NULL },
+	{ "MINTD_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS", CFG_INT, "10000", false,
+	  "idle_in_transaction_session_timeout of mintd's sessions (the server ends a stalled instance's transaction "
+	  "and frees its row locks)", 1000, 600000, NULL },
 	{ "MINTD_STREAM_POLL_MS", CFG_INT, "100", true, "interval between reads of the readings stream when idle",
 	  10, 60000, NULL },
 	{ "MINTD_SHUTDOWN_GRACE_SECS", CFG_INT, "20", true,
@@ -77,6 +107,12 @@ mintd_conf_check(const struct cfg *c, struct errlist *errs)
 		errlist_add(errs, "MINTD_LISTEN: must be host:port");
 	if (strlen(cfg_str(c, "MINTD_INSTANCE_ID")) > 100)
 		errlist_add(errs, "MINTD_INSTANCE_ID: longer than 100 characters");
+	if (strcmp(cfg_str(c, "SOLANA_COMMITMENT"), "processed") == 0)
+		errlist_add(errs, "SOLANA_COMMITMENT=processed: a processed status can be rolled back (a lost mint, or a "
+		    "failed transaction that lands later), so readings would count as minted on a guess; use confirmed or "
+		    "finalized");
+	if (cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MAX_MICROLAMPORTS") < cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS"))
+		errlist_add(errs, "BLOCKCHAIN_PRIORITY_FEE_MAX_MICROLAMPORTS: smaller than BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS");
 	if (cfg_int(c, "TOKENIZATION_MAX_RETRY_DELAY_SECS") < cfg_int(c, "TOKENIZATION_INITIAL_RETRY_DELAY_SECS"))
 		errlist_add(errs, "TOKENIZATION_MAX_RETRY_DELAY_SECS: smaller than TOKENIZATION_INITIAL_RETRY_DELAY_SECS");
 }

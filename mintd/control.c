@@ -32,6 +32,9 @@ handle(const char *payload)
 			mint_set_auto(cJSON_IsTrue(en));
 		else
 			log_warn("control: auto_mint without a boolean \"enabled\"");
+	} else if (cJSON_IsString(a) && strcmp(a->valuestring, "halt_acknowledged") == 0) {
+		log_notice("control: a minting halt was acknowledged");
+		mint_halt_changed();
 	} else {
 		log_warn("control: ignoring notification (unknown action)");
 	}

@@ -9,7 +9,8 @@
 #define CONTROL_CHANNEL "gridtokenx_control"
 
 /*
- * Payloads (JSON): {"action":"trigger_batch"} and {"action":"auto_mint","enabled":true|false}.
+ * Payloads (JSON): {"action":"trigger_batch"}, {"action":"auto_mint","enabled":true|false} and
+ * {"action":"halt_acknowledged","halt_id":N} (sent by acknowledge_minting_halt()).
  * Anything else is logged and ignored. A lost notification costs nothing durable: the auto-mint
  * setting is re-read from the settings table at every sweep.
  */

@@ -3,7 +3,7 @@
 #define MINTD_CRASH_H
 
 /*
- * MINTD_TEST_CRASH_POINT=<after_claim|after_sign|after_writeahead|after_send|after_confirm_before_db|
+ * MINTD_TEST_CRASH_POINT=<after_claim|after_sign|after_writeahead|after_send|after_advance_writeahead|after_confirm_before_db|
  * during_db_update> and MINTD_TEST_CRASH_AFTER=<n> (default 1) make the n-th pass through that point
  * raise(SIGKILL). They exist only so the crash-safety tests can kill mintd at exact places; without the
  * variables crash_point() does nothing. Read once by crash_init().

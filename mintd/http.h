@@ -8,8 +8,11 @@
 
 #include "err.h"
 
-/* listen is "host:port"; ready() decides /readyz. */
-int http_start(struct event_base *base, const char *listen, bool (*ready)(void), struct err *e);
+#include "rpcm.h"
+
+/* listen is "host:port"; not_ready() says why /readyz fails (NULL: ready); rpc's counters go to /metrics. */
+int http_start(struct event_base *base, const char *listen, const char *(*not_ready)(void), const struct rpcm *rpc,
+    struct err *e);
 void http_stop(void);
 
 #endif

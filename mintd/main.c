@@ -10,6 +10,7 @@
 #include "mintd.h"
 #include "privdrop.h"
 #include "sdnotify.h"
+#include "rpcm.h"
 #include "solrpc.h"
 
 #include <cjson/cJSON.h>
@@ -80,14 +81,19 @@ settings_reloadable(const struct cfg *c)
 	S.retry_max_secs = (int)cfg_int(c, "TOKENIZATION_MAX_RETRY_DELAY_SECS");
 	S.max_attempts = (int)cfg_int(c, "TOKENIZATION_MAX_RETRY_ATTEMPTS");
 	S.concurrent = (int)cfg_int(c, "BLOCKCHAIN_CONCURRENT_BATCHES");
-	S.cu_price = (uint64_t)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS");
+	S.fee_floor = (uint64_t)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS");
+	S.fee_ceiling = (uint64_t)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MAX_MICROLAMPORTS");
+	S.fee_percentile = (int)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_PERCENTILE");
 	S.max_wallets = (int)cfg_int(c, "BLOCKCHAIN_MAX_WALLETS_PER_TX");
 	S.cu_create = (uint32_t)cfg_int(c, "BLOCKCHAIN_CU_PER_ATA_CREATE");
 	S.cu_mint = (uint32_t)cfg_int(c, "BLOCKCHAIN_CU_PER_MINT");
 	S.lease_secs = (int)cfg_int(c, "MINTD_CLAIM_LEASE_SECS");
 	S.rebroadcast_ms = (int)cfg_int(c, "MINTD_REBROADCAST_MS");
 	S.confirm_poll_ms = (int)cfg_int(c, "MINTD_CONFIRM_POLL_MS");
-	S.expiry_null_checks = (int)cfg_int(c, "MINTD_EXPIRY_NULL_CHECKS");
+	S.abandon_blocks = (int)cfg_int(c, "MINTD_ABANDON_AFTER_BLOCKS");
+	S.supply_check_secs = (int)cfg_int(c, "MINTD_SUPPLY_CHECK_SECS");
+	S.recheck_secs = (int)cfg_int(c, "MINTD_RECHECK_SECS");
+	S.payer_warn_lamports = (uint64_t)cfg_int(c, "MINTD_PAYER_WARN_LAMPORTS");
 	S.stream_poll_ms = (int)cfg_int(c, "MINTD_STREAM_POLL_MS");
 	S.shutdown_grace_secs = (int)cfg_int(c, "MINTD_SHUTDOWN_GRACE_SECS");
 }
@@ -108,8 +114,11 @@ settings_load(const struct cfg *c)
 		snprintf(S.instance, sizeof(S.instance), "%s-%ld", host, (long)getpid());
 	}
 	snprintf(S.rpc_url, sizeof(S.rpc_url), "%s", cfg_str(c, "SOLANA_RPC_URL"));
-	if (rpc_commitment_parse(cfg_str(c, "SOLANA_COMMITMENT"), &S.commitment) < 0)
-		S.commitment = RPC_COMMIT_CONFIRMED;
+	if (rpc_commitment_parse(cfg_str(c, "SOLANA_COMMITMENT"), &S.commitment) < 0 ||
+	    S.commitment < RPC_COMMIT_CONFIRMED) {
+		log_err("SOLANA_COMMITMENT must be confirmed or finalized (processed can be rolled back)");
+		return -1;
+	}
 	if (*cfg_str(c, "TOKEN_MINT") == '\0') {
 		log_err("TOKEN_MINT is not set: mintd needs the address of the token mint");
 		return -1;
@@ -118,6 +127,7 @@ settings_load(const struct cfg *c)
 		log_err("TOKEN_MINT: %s", e.msg);
 		return -1;
 	}
+	pubkey_to_b58(&S.mint, S.mint_b58);
 	S.token_program = strcmp(cfg_str(c, "TOKEN_PROGRAM"), "token-2022") == 0 ? pubkey_token2022_program
 										: pubkey_token_program;
 	S.decimals = (uint8_t)cfg_int(c, "TOKENIZATION_DECIMALS");
@@ -125,6 +135,12 @@ settings_load(const struct cfg *c)
 	S.group = cfg_str(c, "MINTD_CONSUMER_GROUP");
 	S.events_prefix = cfg_str(c, "REDIS_EVENTS_PREFIX");
 	S.rpc_timeout_ms = (int)cfg_int(c, "MINTD_RPC_TIMEOUT_MS");
+	S.rpc_max_inflight = (int)cfg_int(c, "MINTD_RPC_MAX_INFLIGHT");
+	S.rpc_rate_retries = (int)cfg_int(c, "MINTD_RPC_RATE_LIMIT_RETRIES");
+	S.nonce_accounts = (int)cfg_int(c, "MINTD_NONCE_ACCOUNTS");
+	S.pg_statement_ms = (int)cfg_int(c, "MINTD_PG_STATEMENT_TIMEOUT_MS");
+	S.pg_lock_ms = (int)cfg_int(c, "MINTD_PG_LOCK_TIMEOUT_MS");
+	S.pg_idle_tx_ms = (int)cfg_int(c, "MINTD_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS");
 	settings_reloadable(c);
 	return 0;
 }
@@ -260,6 +276,7 @@ run(void)
 	const int signo[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct timeval zero = { 0, 0 };
 	struct rpc *rpc = NULL;
+	struct rpcm *arpc = NULL;
 	struct kp *k = NULL;
 	struct err e = { 0 };
 	char pk[45];
@@ -300,11 +317,20 @@ run(void)
 		sigs[i] = evsignal_new(base, signo[i], on_signal, NULL);
 		evsignal_add(sigs[i], NULL);
 	}
-	if (http_start(base, cfg_str(cfg, "MINTD_LISTEN"), mint_ready, &e) < 0) {
+	{
+		struct rpcm_opts mo = { .connect_timeout_ms = 2000, .timeout_ms = S.rpc_timeout_ms,
+			.max_inflight = S.rpc_max_inflight, .rate_limit_retries = S.rpc_rate_retries };
+
+		if ((arpc = rpcm_new(base, S.rpc_url, &mo, &e)) == NULL) {
+			log_err("SOLANA_RPC_URL: %s", e.msg);
+			goto out;
+		}
+	}
+	if (http_start(base, cfg_str(cfg, "MINTD_LISTEN"), mint_not_ready_why, arpc, &e) < 0) {
 		log_err("%s", e.msg);
 		goto out;
 	}
-	if (mint_start(cfg_str(cfg, "DATABASE_URL"), cfg_str(cfg, "REDIS_URL"), rpc, k, &e) < 0) {
+	if (mint_start(cfg_str(cfg, "DATABASE_URL"), cfg_str(cfg, "REDIS_URL"), arpc, k, &e) < 0) {
 		log_err("database: %s", e.msg);
 		goto out;
 	}
@@ -320,6 +346,7 @@ run(void)
 	rc = 0;
 out:
 	control_stop();
+	rpcm_free(arpc); /* cancels calls in flight before the state they refer to goes */
 	mint_stop();
 	http_stop();
 	if (tick_ev != NULL)

@@ -1,15 +1,22 @@
-/* mint.c: the minting cycle around the write-ahead protocol; PostgreSQL decides, Redis only hints. */
+/* mint.c: the minting cycle around the write-ahead protocol; PostgreSQL decides, Redis only hints, and no
+ * step waits on the network inside the loop. */
 #include "mint.h"
-#include "uuid.h"
 #include "acks.h"
+#include "chain.h"
 #include "crash.h"
 #include "flight.h"
 #include "log.h"
 #include "mintd.h"
+#include "nonces.h"
 #include "notify.h"
+#include "pda.h"
 #include "plan.h"
+#include "rpcjson.h"
+#include "rpcreq.h"
 #include "store.h"
 #include "stream.h"
+#include "supply.h"
+#include "uuid.h"
 #include "xmalloc.h"
 
 #include <inttypes.h>
@@ -19,12 +26,27 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * A claimed batch on its way to the write-ahead: its token accounts are looked up (asynchronously, those the
+ * cache does not know), then nonces are reserved, the plan signed and each transaction recorded and sent.
+ * While it waits, its readings are claimed (a crash releases them after the lease).
+ */
+struct batch {
+	char token[MINTD_CLAIM_SZ];
+	struct reading *rd;
+	size_t n;
+	int lookups;             /* getMultipleAccounts answers still awaited */
+	bool dead;               /* shutting down: finish without planning */
+	struct batch *next;
+};
+
 static struct store *st;
 static struct stream *rs;
-static struct rpc *rpc;
+static struct rpcm *rpc;
 static struct kp *kp;
 static struct atacache *cache;
 static char *redis_url;
+static struct batch *planning;
 
 static char boot[16];          /* random per process: claim tokens never repeat across restarts */
 static uint64_t claim_seq;
@@ -40,8 +62,7 @@ static size_t nbuf, capbuf;
 static int64_t first_ms;
 
 static int64_t next_poll_ms, next_flight_ms, next_sweep_ms, next_reconnect_ms, next_claim_sweep_ms;
-static int64_t next_rpc_probe_ms;
-static bool rpc_up = true;     /* last getHealth answered and healthy (reported by /readyz) */
+static int64_t no_nonce_until_ms; /* the last reservation found the pool empty: wait a little */
 static char autoclaim_cursor[STREAM_EID_SZ] = "0-0";
 
 static void
@@ -132,7 +153,7 @@ settle_tx(const struct fresult *res)
 	M.fee_lamports += res->fee;
 	settle_readings(res->r, res->n, res->signature, res->error != NULL ? res->error : "");
 	if (res->released > 0) {
-		log_info("tx %" PRId64 ": %ld readings of other wallets back in line", res->tx_id, res->released);
+		log_info("tx %" PRId64 ": %ld readings back in line", res->tx_id, res->released);
 		next_claim_sweep_ms = 0; /* re-claim them promptly */
 	}
 	if (store_batch_totals(st, res->batch_id, &open, &total, &ok, &e) < 0) {
@@ -143,71 +164,50 @@ settle_tx(const struct fresult *res)
 		notify_batch(redis(), res->batch_id, total, ok, total - ok);
 }
 
-/* The cycle after a claim: blockhash, plan, and per transaction write-ahead then first send. */
 static void
-mint_claimed(const struct reading *rd, size_t n, const char *token)
+on_halt(const struct halt *h)
 {
-	struct rpc_blockhash bh;
-	struct plan p;
-	char batch[MINTD_UUID_SZ];
-	struct err e = { 0 };
-	long released = 0;
+	notify_halted(redis(), h);
+}
 
-	crash_point("after_claim");
-	if (rpc_get_latest_blockhash(rpc, RPC_COMMIT_CONFIRMED, &bh, &e) < 0) {
-		M.rpc_errors++;
-		log_warn("getLatestBlockhash: %s; releasing %zu readings", e.msg, n);
-		goto release;
-	}
-	uuid_v4(batch);
-	if (plan_build(rd, n, batch, &bh.hash, kp, cache, rpc, &p, &e) < 0) {
-		log_err("batch %s: cannot plan: %s; releasing %zu readings", batch, e.msg, n);
-		goto release;
-	}
-	if (p.nrejected > 0) {
-		char (*ids)[MINTD_UUID_SZ] = xcalloc(p.nrejected, MINTD_UUID_SZ);
-		struct settled *out = NULL;
-		size_t nout = 0;
+static void
+alarm_both_landed(const char *why)
+{
+	supply_alarm(why);
+}
 
-		for (size_t i = 0; i < p.nrejected; i++)
-			memcpy(ids[i], p.rejected[i]->id, MINTD_UUID_SZ);
-		if (store_reject_claimed(st, token, (const char (*)[MINTD_UUID_SZ])ids, p.nrejected, p.reject_reason,
-			&out, &nout, &e) < 0)
-			db_failed("reject readings", &e);
-		else
-			settle_readings(out, nout, NULL, p.reject_reason);
-		free(out);
-		free(ids);
-	}
-	for (size_t i = 0; i < p.ntx; i++) {
-		const struct ptx *t = &p.tx[i];
-		struct wa_tx wa = { .batch_id = batch, .signature = t->sig, .raw = t->raw, .raw_len = t->raw_len,
-			.blockhash = bh.b58, .last_valid_block_height = bh.last_valid_block_height, .wallets = t->wallets,
-			.ix_wallets = (const char *const *)t->ix_wallets, .nix = t->nix,
-			.readings = t->readings, .nreadings = t->nreadings };
-		int64_t tx_id;
-		bool unknown = false;
-		int rc;
+/* ---- planning a claimed batch ---- */
 
-		crash_point("after_sign");
-		rc = store_writeahead(st, &wa, token, &tx_id, &unknown, &e);
-		if (rc == 0) {
-			crash_point("after_writeahead");
-			log_debug("batch %s tx %" PRId64 " %s: %zu readings, %d wallets, %d new accounts, %zu bytes", batch,
-			    tx_id, t->sig, t->nreadings, t->wallets, t->creates, t->raw_len);
-			flight_add_new(t, tx_id, batch, bh.last_valid_block_height);
-		} else if (rc == 1) {
-			log_warn("batch %s: %s; not sending %s", batch, e.msg, t->sig);
-		} else {
-			/* Not sent. If the COMMIT did happen, resync adopts the record and it resolves (expires). */
-			db_failed(unknown ? "write-ahead (outcome unknown)" : "write-ahead", &e);
-			if (unknown)
-				resync = true;
+static void
+batch_unlink(struct batch *b)
+{
+	for (struct batch **pp = &planning; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
 		}
 	}
-	plan_free(&p);
-release:
-	/* Whatever this claim still holds was not signed into a recorded transaction: back in line. */
+	free(b->rd);
+	free(b);
+}
+
+static size_t
+planning_count(void)
+{
+	size_t n = 0;
+
+	for (struct batch *b = planning; b != NULL; b = b->next)
+		n++;
+	return n;
+}
+
+/* Whatever the claim still holds (readings, reserved nonces) was not signed into a record: back in line. */
+static void
+release(const char *token)
+{
+	long released = 0;
+	struct err e = { 0 };
+
 	if (store_ok(st) && store_release_token(st, token, &released, &e) < 0)
 		db_failed("release claim", &e);
 	if (released > 0) {
@@ -217,16 +217,235 @@ release:
 }
 
 static void
+reject(struct plan *p, const char *token)
+{
+	char (*ids)[MINTD_UUID_SZ] = xcalloc(p->nrejected, MINTD_UUID_SZ);
+	struct settled *out = NULL;
+	size_t nout = 0;
+	struct err e = { 0 };
+
+	for (size_t i = 0; i < p->nrejected; i++)
+		memcpy(ids[i], p->rejected[i]->id, MINTD_UUID_SZ);
+	if (store_reject_claimed(st, token, (const char (*)[MINTD_UUID_SZ])ids, p->nrejected, p->reject_reason, &out,
+	    &nout, &e) < 0)
+		db_failed("reject readings", &e);
+	else
+		settle_readings(out, nout, NULL, p->reject_reason);
+	free(out);
+	free(ids);
+}
+
+/* How many nonces a batch may need: each retried wallet alone, the rest packed (a generous estimate). */
+static int
+nonces_wanted(const struct reading *rd, size_t n)
+{
+	size_t alone = 0;
+
+	for (size_t i = 0; i < n; i++)
+		alone += rd[i].attempts > 0;
+	return (int)(alone + (n - alone) / 8 + 2);
+}
+
+/* Lamports the plan may spend: fees and, for each account it creates, the rent. */
+static uint64_t
+plan_cost(const struct plan *p)
+{
+	uint64_t c = 0;
+
+	for (size_t i = 0; i < p->ntx; i++)
+		c += p->tx[i].fee + (uint64_t)p->tx[i].creates * 2039280u;
+	return c;
+}
+
+/* The batch's token accounts are known (or assumed missing): reserve nonces, plan, write ahead, send. */
+static void
+plan_batch(struct batch *b)
+{
+	struct nonce_row *rows = NULL;
+	struct plan_nonce *nonces = NULL;
+	size_t nrows = 0;
+	struct plan p = { 0 };
+	char batch_id[MINTD_UUID_SZ];
+	struct err e = { 0 };
+
+	if (b->dead || !store_ok(st) || resync)
+		goto out;
+	if (store_nonce_reserve(st, b->token, nonces_wanted(b->rd, b->n), &rows, &nrows, &e) < 0) {
+		db_failed("reserve nonces", &e);
+		goto out;
+	}
+	if (nrows == 0) {
+		log_debug("claim %s: no free nonce; the readings wait", b->token);
+		no_nonce_until_ms = mono_ms() + 200;
+		goto out;
+	}
+	nonces = xcalloc(nrows, sizeof(*nonces));
+	for (size_t i = 0; i < nrows; i++) {
+		memcpy(nonces[i].address, rows[i].address, sizeof(nonces[i].address));
+		memcpy(nonces[i].value, rows[i].value, sizeof(nonces[i].value));
+	}
+	uuid_v4(batch_id);
+	if (plan_build(b->rd, b->n, batch_id, nonces, nrows, chain_facts()->fee_micro, kp, cache, &p, &e) < 0) {
+		log_err("batch %s: cannot plan: %s; releasing %zu readings", batch_id, e.msg, b->n);
+		goto out;
+	}
+	if (p.nrejected > 0)
+		reject(&p, b->token);
+	if (!chain_payer_can_pay(plan_cost(&p))) {
+		log_warn("batch %s: the payer cannot pay %" PRIu64 " lamports now; the readings wait", batch_id, plan_cost(&p));
+		chain_payer_short();
+		goto out;
+	}
+	for (size_t i = 0; i < p.ntx; i++) {
+		const struct ptx *t = &p.tx[i];
+		struct wa_tx wa = { .batch_id = batch_id, .signature = t->sig, .raw = t->raw, .raw_len = t->raw_len,
+			.mint = S.mint_b58, .nonce_account = t->nonce_account, .nonce_value = t->nonce_value,
+			.amount = t->amount, .wallets = t->wallets, .ix_wallets = (const char *const *)t->ix_wallets,
+			.nix = t->nix, .readings = t->readings, .nreadings = t->nreadings };
+		int64_t tx_id;
+		bool unknown = false;
+		int rc;
+
+		crash_point("after_sign");
+		rc = store_writeahead(st, &wa, b->token, &tx_id, &unknown, &e);
+		if (rc == 0) {
+			crash_point("after_writeahead");
+			log_debug("batch %s tx %" PRId64 " %s: %zu readings, %d wallets, %d new accounts, %zu bytes, nonce %s",
+			    batch_id, tx_id, t->sig, t->nreadings, t->wallets, t->creates, t->raw_len, t->nonce_account);
+			flight_add_new(t, tx_id, batch_id);
+		} else if (rc == 1) {
+			log_warn("batch %s: %s; not sending %s", batch_id, e.msg, t->sig);
+		} else {
+			/* Not sent. If the COMMIT did happen, resync adopts the record; it resolves like any other. */
+			db_failed(unknown ? "write-ahead (outcome unknown)" : "write-ahead", &e);
+			if (unknown)
+				resync = true;
+			break;
+		}
+	}
+out:
+	plan_free(&p);
+	free(nonces);
+	free(rows);
+	release(b->token);
+	batch_unlink(b);
+}
+
+struct lookup_ref {
+	struct batch *b;
+	size_t n;
+	struct sol_pubkey keys[RPC_MAX_ACCOUNTS];
+};
+
+/* Token accounts that exist go into the cache; the others are created (idempotently) by the plan. */
+static void
+on_lookup(void *arg, const struct rpcm_reply *r)
+{
+	struct lookup_ref *ref = arg;
+	struct batch *b = ref->b;
+	struct rpc_account acc[RPC_MAX_ACCOUNTS];
+	struct err e = { 0 };
+
+	if (r->cancelled) {
+		/* rpcm_free runs before the batches are dropped; the batch is freed by mint_stop. */
+		free(ref);
+		return;
+	}
+	if (r->result != NULL && rpcjson_accounts(r->result, true, ref->n, acc, NULL, &e) == 0) {
+		for (size_t j = 0; j < ref->n; j++)
+			if (acc[j].exists && acc[j].data_len >= 165 && pubkey_eq(&acc[j].owner, &S.token_program))
+				atacache_add(cache, &ref->keys[j]);
+		rpc_accounts_clear(acc, ref->n);
+	} else {
+		/* Unknown accounts are created idempotently: costs compute, never correctness. */
+		log_debug("token accounts: %s", r->result == NULL ? r->e->msg : e.msg);
+	}
+	free(ref);
+	if (--b->lookups == 0)
+		plan_batch(b);
+}
+
+/* A claim: look up the token accounts the cache does not know, then plan (maybe at once). */
+static void
+mint_claimed(struct reading *rd, size_t n, const char *token)
+{
+	struct batch *b = xcalloc(1, sizeof(*b));
+	struct lookup_ref *ref = NULL;
+	struct rpcreq_cfg cfg = { .commitment = RPC_COMMIT_CONFIRMED, .base64 = true };
+
+	crash_point("after_claim");
+	snprintf(b->token, sizeof(b->token), "%s", token);
+	b->rd = rd;
+	b->n = n;
+	b->next = planning;
+	planning = b;
+	b->lookups = 1; /* held while the lookups are started */
+	for (size_t i = 0; i <= n; i++) {
+		struct sol_pubkey w, ata;
+		struct err e = { 0 };
+
+		if (i < n) {
+			bool dup = false;
+
+			if (pubkey_from_b58(rd[i].wallet, &w, NULL) < 0 || pda_ata(&w, &S.mint, &S.token_program, &ata, NULL) < 0 ||
+			    atacache_has(cache, &ata))
+				continue;
+			for (size_t j = 0; ref != NULL && j < ref->n && !dup; j++)
+				dup = pubkey_eq(&ref->keys[j], &ata);
+			if (dup)
+				continue;
+			if (ref == NULL) {
+				ref = xcalloc(1, sizeof(*ref));
+				ref->b = b;
+			}
+			ref->keys[ref->n++] = ata;
+			if (ref->n < RPC_MAX_ACCOUNTS)
+				continue;
+		}
+		if (ref == NULL)
+			continue;
+		if (rpcm_call(rpc, "getMultipleAccounts", rpcreq_keys(ref->keys, ref->n, &cfg), on_lookup, ref, &e) < 0) {
+			log_warn("token accounts: %s", e.msg);
+			free(ref);
+		} else {
+			b->lookups++;
+		}
+		ref = NULL;
+	}
+	if (--b->lookups == 0)
+		plan_batch(b);
+}
+
+static void
 next_token(char token[MINTD_CLAIM_SZ])
 {
 	snprintf(token, MINTD_CLAIM_SZ, "%s:%s-%" PRIu64, S.instance, boot, ++claim_seq);
 }
 
+/* Why no new work is taken now ("" when it is), for /readyz and the logs. */
+static const char *
+paused_why(void)
+{
+	if (supply_halted(NULL))
+		return "minting halted (supply invariant)";
+	if (!supply_baseline_known())
+		return "establishing the supply baseline (a finalized getTokenSupply)";
+	if (chain_facts()->payer_short)
+		return "payer cannot pay for transactions";
+	if (!auto_mint)
+		return "auto-mint disabled";
+	if (recovering)
+		return "resolving recorded transactions first";
+	if (draining)
+		return "draining";
+	return "";
+}
+
 static bool
 may_take_work(void)
 {
-	return auto_mint && !recovering && !draining && !resync && store_ok(st) &&
-	    flight_batches_own() < (size_t)S.concurrent;
+	return paused_why()[0] == '\0' && !resync && store_ok(st) && mono_ms() >= no_nonce_until_ms &&
+	    flight_batches_own() + planning_count() < (size_t)S.concurrent;
 }
 
 /* Claims the buffered stream entries; entries whose reading is not pending any more are acked at once. */
@@ -262,8 +481,10 @@ flush(void)
 	if (ndone > 0 && stream_ack(rs, done, ndone, &e) < 0)
 		log_warn("XACK: %s", e.msg);
 	nbuf = 0;
-	if (ngot > 0)
+	if (ngot > 0) {
 		mint_claimed(got, ngot, token);
+		got = NULL; /* the batch owns it */
+	}
 out:
 	nbuf = 0;
 	free(got);
@@ -326,6 +547,22 @@ adopt(int min_age)
 	return 0;
 }
 
+/* Forgets transactions another instance resolved (they are not pending any more). */
+static void
+retain(void)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	struct err e = { 0 };
+
+	if (store_pending_ids(st, &ids, &n, &e) < 0) {
+		db_failed("pending transactions", &e);
+		return;
+	}
+	flight_retain(ids, n);
+	free(ids);
+}
+
 /* Start-up and after a database failure: make memory agree with the database again. */
 static void
 recover(void)
@@ -344,10 +581,28 @@ recover(void)
 		return;
 	if (store_auto_mint(st, &auto_mint, &e) < 0)
 		db_failed("settings", &e);
+	supply_refresh();
 	recovering = true;
 	resync = false;
 	pel_read = false;
 	log_info("recovery: %zu recorded transactions to resolve before new work", flight_count());
+}
+
+static void
+gauges(void)
+{
+	struct store_gauges g;
+	struct err e = { 0 };
+
+	if (store_gauges(st, &g, &e) < 0 || store_nonce_counts(st, M.nonces, &e) < 0) {
+		db_failed("gauges", &e);
+		return;
+	}
+	M.g.backlog = g.backlog;
+	M.g.retry = g.retry;
+	M.g.dead = g.dead;
+	M.g.oldest_age_s = g.oldest_age_s;
+	M.g.oldest_pending_tx_age_s = g.oldest_pending_tx_age_s;
 }
 
 static void
@@ -366,10 +621,13 @@ sweep(void)
 		log_info("sweep: released %ld stale claims", released);
 	if (adopt(S.lease_secs) < 0)
 		return;
-	if (store_auto_mint(st, &auto_mint, &e) < 0 || store_gauges(st, &M.backlog, &M.retry_queue, &e) < 0) {
-		db_failed("settings and gauges", &e);
+	retain();
+	supply_refresh();
+	if (store_auto_mint(st, &auto_mint, &e) < 0) {
+		db_failed("settings", &e);
 		return;
 	}
+	gauges();
 	if (rs != NULL && stream_ok(rs) && !draining) {
 		/* Entries another consumer took and never acknowledged (it died): ours now. */
 		if (stream_autoclaim(rs, (long)S.lease_secs * 1000, S.batch_size, autoclaim_cursor, &v, &n, &e) < 0)
@@ -400,6 +658,7 @@ claim_sweep(void)
 	if (n > 0) {
 		log_info("sweep: claimed %zu readings", n);
 		mint_claimed(got, n, token);
+		return;
 	}
 	free(got);
 }
@@ -420,7 +679,7 @@ reconnect(int64_t now)
 		log_notice("database reconnected");
 		resync = true;
 	}
-	if (resync)
+	if (resync && planning == NULL)
 		recover();
 	if (rs == NULL) {
 		if ((rs = stream_open(redis_url, S.stream, S.group, S.instance, 2000, &e)) == NULL)
@@ -433,41 +692,20 @@ reconnect(int64_t now)
 	}
 }
 
-/*
- * Probes the RPC endpoint every 2 s with getHealth, so /readyz tells an operator the node is
- * gone even while nothing is in flight; logs once per change, with the reason.
- */
-static void
-probe_rpc(int64_t now)
-{
-	struct err e = { 0 };
-	bool healthy = false;
-
-	if (now < next_rpc_probe_ms)
-		return;
-	next_rpc_probe_ms = now + 2000;
-	if (rpc_get_health(rpc, &healthy, &e) < 0 || !healthy) {
-		if (rpc_up)
-			log_warn("solana rpc %s: %s (retrying; /readyz reports not ready)", rpc_display_url(rpc),
-			    e.msg[0] != '\0' ? e.msg : "node reports unhealthy");
-		rpc_up = false;
-	} else if (!rpc_up) {
-		log_notice("solana rpc %s reachable again", rpc_display_url(rpc));
-		rpc_up = true;
-	}
-}
-
 int
 mint_tick(void)
 {
 	int64_t now = mono_ms();
 
-	probe_rpc(now);
-
+	chain_tick();
 	if (!store_ok(st) || resync || rs == NULL || !stream_ok(rs))
 		reconnect(now);
+	M.db_up = store_ok(st) && !resync;
+	M.redis_up = rs != NULL && stream_ok(rs);
 	if (!store_ok(st) || resync)
 		return 200;
+	nonces_tick();
+	supply_tick();
 	if (now >= next_flight_ms) {
 		next_flight_ms = now + S.confirm_poll_ms;
 		flight_tick();
@@ -494,8 +732,9 @@ mint_tick(void)
 }
 
 int
-mint_start(const char *db_url, const char *rurl, struct rpc *r, struct kp *k, struct err *e)
+mint_start(const char *db_url, const char *rurl, struct rpcm *r, struct kp *k, struct err *e)
 {
+	const struct store_limits lim = { S.pg_statement_ms, S.pg_lock_ms, S.pg_idle_tx_ms };
 	uint8_t b[4];
 
 	randombytes_buf(b, sizeof(b));
@@ -503,10 +742,13 @@ mint_start(const char *db_url, const char *rurl, struct rpc *r, struct kp *k, st
 	rpc = r;
 	kp = k;
 	redis_url = xstrdup(rurl);
-	if ((st = store_open(db_url, e)) == NULL)
+	if ((st = store_open(db_url, &lim, e)) == NULL)
 		return -1;
 	cache = atacache_new();
-	flight_init(st, rpc, cache, settle_tx);
+	chain_init(rpc, kp_pubkey(kp));
+	nonces_init(st, rpc, kp);
+	supply_init(st, rpc, on_halt);
+	flight_init(st, rpc, kp, cache, settle_tx, alarm_both_landed);
 	rs = stream_open(redis_url, S.stream, S.group, S.instance, 2000, e);
 	if (rs == NULL)
 		log_warn("redis: %s (minting continues from PostgreSQL sweeps; retrying)", e->msg);
@@ -520,6 +762,10 @@ mint_stop(void)
 	struct err e = { 0 };
 	long n = 0;
 
+	for (struct batch *b = planning; b != NULL; b = b->next)
+		b->dead = true;
+	while (planning != NULL)
+		batch_unlink(planning);
 	if (st != NULL && store_ok(st) && store_release_stale(st, S.instance, S.lease_secs, &n, &e) == 0 && n > 0)
 		log_info("released %ld claims", n);
 	flight_clear();
@@ -533,7 +779,8 @@ mint_stop(void)
 	st = NULL;
 	atacache_free(cache);
 	cache = NULL;
-	explicit_bzero(redis_url, strlen(redis_url));
+	if (redis_url != NULL)
+		explicit_bzero(redis_url, strlen(redis_url));
 	free(redis_url);
 	redis_url = NULL;
 }
@@ -555,6 +802,13 @@ mint_set_auto(bool on)
 }
 
 void
+mint_halt_changed(void)
+{
+	if (st != NULL && store_ok(st))
+		supply_refresh();
+}
+
+void
 mint_drain(void)
 {
 	draining = true;
@@ -564,13 +818,40 @@ mint_drain(void)
 bool
 mint_drained(void)
 {
-	return draining && flight_count_own() == 0;
+	return draining && flight_count_own() == 0 && planning == NULL;
+}
+
+const char *
+mint_not_ready_why(void)
+{
+	static char why[360];
+	const struct chain_facts *cf = chain_facts();
+
+	if (st == NULL || !store_ok(st) || resync)
+		return "database unreachable";
+	if (rs == NULL || !stream_ok(rs))
+		return "redis unreachable";
+	if (!cf->rpc_up) {
+		snprintf(why, sizeof(why), "solana rpc: %s", cf->rpc_why);
+		return why;
+	}
+	if (cf->missing_method[0] != '\0') {
+		snprintf(why, sizeof(why), "solana rpc does not serve %s, which minting exactly once needs", cf->missing_method);
+		return why;
+	}
+	if (recovering || draining || supply_halted(NULL) || cf->payer_short || !supply_baseline_known())
+		return paused_why();
+	if (cf->history_unavailable && flight_count() > 0 && M.g.oldest_pending_tx_age_s > 60) {
+		return "solana rpc cannot search transaction history (-32011): transactions older than its status cache "
+		       "cannot be resolved from this node";
+	}
+	if (flight_stuck() > 0)
+		return "a pending transaction without a durable nonce (written by an older mintd) needs its status";
+	return NULL;
 }
 
 bool
 mint_ready(void)
 {
-	/* PostgreSQL, Redis and the RPC node all reachable, and no recovery or drain under way. */
-	return st != NULL && store_ok(st) && !recovering && !draining && !resync && rs != NULL && stream_ok(rs) &&
-	    rpc_up;
+	return mint_not_ready_why() == NULL;
 }

@@ -9,7 +9,7 @@
 #include "uuid.h"
 #include "ts.h"
 #include "pubkey.h"
-#include "solrpc.h"
+#include "rpctypes.h"
 
 #define MINTD_UUID_SZ UUID_STR_SZ
 #define MINTD_WALLET_SZ 96  /* wallet text as stored (validated when parsed) */
@@ -21,8 +21,9 @@
 struct mintd_settings {
 	char instance[112];
 	char rpc_url[512];
-	enum rpc_commitment commitment;
+	enum rpc_commitment commitment; /* confirmed or finalized (processed is refused) */
 	struct sol_pubkey mint;
+	char mint_b58[45];
 	struct sol_pubkey token_program;
 	uint8_t decimals;
 	const char *stream;
@@ -37,16 +38,25 @@ struct mintd_settings {
 	int max_attempts;
 	int concurrent;
 	int max_wallets;
-	uint64_t cu_price;
+	uint64_t fee_floor;      /* micro-lamports per CU, at least */
+	uint64_t fee_ceiling;    /* micro-lamports per CU, at most */
+	int fee_percentile;      /* of getRecentPrioritizationFees over the accounts a mint writes */
 	uint32_t cu_create;
 	uint32_t cu_mint;
 	int lease_secs;
 	int rebroadcast_ms;
 	int confirm_poll_ms;
-	int expiry_null_checks;
+	int nonce_accounts;      /* size of the durable-nonce pool */
+	int abandon_blocks;      /* blocks without landing after which a mint transaction is abandoned */
+	int supply_check_secs;
+	int recheck_secs;
+	uint64_t payer_warn_lamports;
 	int rpc_timeout_ms;
+	int rpc_max_inflight;
+	int rpc_rate_retries;
 	int stream_poll_ms;
 	int shutdown_grace_secs;
+	int pg_statement_ms, pg_lock_ms, pg_idle_tx_ms;
 };
 
 /* A reading as mintd handles it (copied out of PostgreSQL). */
@@ -65,21 +75,28 @@ struct mintd_metrics {
 	uint64_t readings_minted;
 	uint64_t readings_failed;       /* dead-lettered */
 	uint64_t readings_retried;      /* retry entries written */
-	uint64_t tx_sent;               /* transactions whose first send was attempted */
+	uint64_t tx_sent;               /* mint transactions whose first send was attempted */
 	uint64_t tx_confirmed;
-	uint64_t tx_expired;
-	uint64_t tx_failed;
+	uint64_t tx_expired;            /* proven never to land (their nonce value consumed by an advance) */
+	uint64_t tx_failed;             /* landed with an error */
+	uint64_t tx_abandoned;          /* advance transactions written to prove a mint transaction dead */
 	uint64_t sends;                 /* every send, rebroadcasts included */
 	uint64_t wallets_in_confirmed;  /* sum of wallets over confirmed transactions */
 	uint64_t fee_lamports;          /* fees of transactions that landed */
 	uint64_t atas_created;
-	uint64_t rpc_errors;
+	uint64_t atas_forgotten;        /* token accounts found missing after the cache knew them */
 	uint64_t db_errors;
+	uint64_t contradictions;        /* answers that disagree in time (no verdict drawn from them) */
+	uint64_t supply_checks;
+	uint64_t halts_raised;
 	uint64_t mint_latency_us_sum;   /* reading submitted_at -> minted, summed over minted readings */
 	uint64_t mint_latency_count;
-	int64_t backlog;                /* readings not yet minted nor failed (gauge, refreshed by the sweep) */
-	int64_t retry_queue;            /* readings in retrying (gauge) */
+	struct store_gauges_m {
+		int64_t backlog, retry, dead, oldest_age_s, oldest_pending_tx_age_s;
+	} g;                            /* refreshed by the sweep */
 	int64_t inflight;               /* our pending transactions (gauge) */
+	bool db_up, redis_up;           /* connections usable (refreshed every tick) */
+	int64_t nonces[5];              /* pool by state: new, free, reserved, busy, advanced */
 };
 
 extern struct mintd_settings S;

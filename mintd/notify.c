@@ -3,8 +3,10 @@
 #include "amount.h"
 #include "events.h"
 #include "log.h"
+#include "store.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -96,4 +98,24 @@ notify_batch(redisContext *c, const char *batch_id, long total, long ok, long fa
 	cJSON_AddNumberToObject(o, "successful_mints", (double)ok);
 	cJSON_AddNumberToObject(o, "failed_mints", (double)failed);
 	publish(c, EVT_BATCH_COMPLETED, o, NULL);
+}
+
+void
+notify_halted(redisContext *c, const struct halt *h)
+{
+	cJSON *o = cJSON_CreateObject();
+	char slot[24];
+
+	if (o == NULL)
+		return;
+	snprintf(slot, sizeof(slot), "%" PRIu64, h->slot);
+	cJSON_AddNumberToObject(o, "halt_id", (double)h->id);
+	cJSON_AddRawToObject(o, "slot", slot);
+	cJSON_AddStringToObject(o, "reason", h->reason);
+	cJSON_AddStringToObject(o, "mint", S.mint_b58);
+	cJSON_AddStringToObject(o, "supply", h->supply);
+	cJSON_AddStringToObject(o, "expected_min", h->expected_min);
+	cJSON_AddStringToObject(o, "expected_max", h->expected_max);
+	cJSON_AddStringToObject(o, "instance", S.instance);
+	publish(c, EVT_MINTING_HALTED, o, NULL);
 }

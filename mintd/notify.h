@@ -14,5 +14,8 @@
 void notify_minted(redisContext *c, const struct reading *r, const char *signature);
 void notify_failed(redisContext *c, const struct reading *r, const char *error, int attempts);
 void notify_batch(redisContext *c, const char *batch_id, long total, long ok, long failed);
+/* minting_halted: the supply invariant broke; amounts as exact decimal strings. */
+struct halt;
+void notify_halted(redisContext *c, const struct halt *h);
 
 #endif

@@ -88,6 +88,34 @@ atacache_add(struct atacache *c, const struct sol_pubkey *k)
 	c->n++;
 }
 
+void
+atacache_forget(struct atacache *c, const struct sol_pubkey *k)
+{
+	size_t i = slot_of(c, k), j = i;
+
+	if (!c->used[i])
+		return;
+	c->used[i] = 0;
+	c->n--;
+	/* Backward-shift deletion: move later entries of the probe run into the hole where they belong. */
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & (c->cap - 1);
+		if (!c->used[j])
+			return;
+		memcpy(&home, c->k[j].b, sizeof(home));
+		home &= c->cap - 1;
+		/* j may move to i when its home is not cyclically within (i, j] */
+		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+			c->k[i] = c->k[j];
+			c->used[i] = 1;
+			c->used[j] = 0;
+			i = j;
+		}
+	}
+}
+
 /* ---- grouping ---- */
 
 struct group {
@@ -125,43 +153,6 @@ plan_free(struct plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Marks groups whose token account exists (cache, then getMultipleAccounts for the rest). */
-static void
-resolve_atas(struct group *g, size_t ng, struct atacache *cache, struct rpc *rpc)
-{
-	struct sol_pubkey keys[RPC_MAX_ACCOUNTS];
-	size_t idx[RPC_MAX_ACCOUNTS];
-	struct rpc_account acc[RPC_MAX_ACCOUNTS];
-	struct err e = { 0 };
-	size_t k = 0;
-
-	for (size_t i = 0; i <= ng; i++) {
-		if (i < ng) {
-			g[i].create = !atacache_has(cache, &g[i].ata);
-			if (!g[i].create)
-				continue;
-			keys[k] = g[i].ata;
-			idx[k++] = i;
-			if (k < RPC_MAX_ACCOUNTS)
-				continue;
-		}
-		if (k == 0)
-			continue;
-		memset(acc, 0, sizeof(acc));
-		/* On failure every unknown account is created idempotently: costs compute, never correctness. */
-		if (rpc_get_multiple_accounts(rpc, keys, k, RPC_COMMIT_CONFIRMED, acc, NULL, &e) == 0) {
-			for (size_t j = 0; j < k; j++) {
-				if (acc[j].exists && acc[j].data_len >= 165 && pubkey_eq(&acc[j].owner, &S.token_program)) {
-					atacache_add(cache, &keys[j]);
-					g[idx[j]].create = false;
-				}
-			}
-		}
-		rpc_accounts_clear(acc, k);
-		k = 0;
-	}
-}
-
 /* The instructions for one wallet: [CreateIdempotent] MintToChecked. Returns the count. */
 static size_t
 wallet_ixs(const struct group *g, const struct sol_pubkey *payer, struct solix ix[2])
@@ -174,64 +165,95 @@ wallet_ixs(const struct group *g, const struct sol_pubkey *payer, struct solix i
 	return n;
 }
 
-/* A transaction's head: compute limit and price, and the memo that makes equal mints distinct. */
+/*
+ * A transaction's head: AdvanceNonceAccount (first, as durable nonces require), the compute-unit limit and
+ * price. No memo: the nonce (account, value) already makes every transaction distinct, and the batch is
+ * in the database, not worth 80 bytes (4 wallets) of every transaction.
+ */
 static int
-head(struct stx *t, uint32_t cu_limit, const char *batch_id, int index, struct err *e)
+head(struct stx *t, const struct sol_pubkey *nonce, const struct sol_pubkey *authority, uint32_t cu_limit,
+    uint64_t cu_price, struct err *e)
 {
 	struct solix *ix = xcalloc(3, sizeof(*ix));
-	char memo[64];
-	int len = snprintf(memo, sizeof(memo), "gtx:%s:%d", batch_id, index);
 	int rc;
 
-	solix_cu_limit(&ix[0], cu_limit);
-	solix_cu_price(&ix[1], S.cu_price);
-	rc = solix_memo(&ix[2], memo, (size_t)len, e);
-	if (rc == 0)
-		rc = stx_add(t, ix, 3, e);
+	solix_nonce_advance(&ix[0], nonce, authority);
+	solix_cu_limit(&ix[1], cu_limit);
+	solix_cu_price(&ix[2], cu_price);
+	rc = stx_add(t, ix, 3, e);
 	free(ix);
 	return rc;
 }
 
 #define HEAD_IXS 3
 
+/* What the plan's instructions need: the head (nonce advance and budget, measured 450) with margin, then per
+ * instruction the configured budgets. The fee is limit x price, so an honest limit is a cheaper fee. */
 static uint32_t
 cu_limit_for(int creates, int wallets)
 {
-	uint64_t l = 5000 + (uint64_t)creates * S.cu_create + (uint64_t)wallets * S.cu_mint;
+	uint64_t l = 2000 + (uint64_t)creates * S.cu_create + (uint64_t)wallets * S.cu_mint;
 
 	return l > 1400000 ? 1400000 : (uint32_t)l;
 }
 
-/* Builds, signs and records one transaction over groups g[0..ng). */
+/* Decimal text of a 128-bit amount (the sum of a transaction's readings can pass 2^64). */
+static void
+u128_text(unsigned __int128 v, char out[48])
+{
+	char tmp[48];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v > 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+}
+
+/* Builds, signs and records one transaction over groups g[0..ng) on nonce nc. */
 static int
-finish(struct group *const *g, size_t ng, const size_t *order, const struct reading *rd, const char *batch_id,
-    int index, const struct sol_pubkey *bh, struct kp *kp, struct ptx *out, struct err *e)
+finish(struct group *const *g, size_t ng, const size_t *order, const struct reading *rd, int index,
+    const struct plan_nonce *nc, uint64_t cu_price, struct kp *kp, struct ptx *out, struct err *e)
 {
 	const struct sol_pubkey *payer = kp_pubkey(kp);
-	struct stx *t = stx_new(payer, bh);
+	struct sol_pubkey nonce, value;
+	struct stx *t = NULL;
 	struct solix *ix = xcalloc(2, sizeof(*ix));
 	size_t nr = 0, nix = HEAD_IXS;
+	unsigned __int128 sum = 0;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	out->index = index;
-	if (t == NULL) {
+	if (pubkey_from_b58(nc->address, &nonce, e) < 0 || pubkey_from_b58(nc->value, &value, e) < 0) {
+		err_prefix(e, "nonce %s", nc->address);
+		goto out;
+	}
+	if ((t = stx_new(payer, &value)) == NULL) {
 		err_set(e, 0, "out of memory");
 		goto out;
 	}
+	snprintf(out->nonce_account, sizeof(out->nonce_account), "%s", nc->address);
+	snprintf(out->nonce_value, sizeof(out->nonce_value), "%s", nc->value);
 	for (size_t i = 0; i < ng; i++) {
 		out->creates += g[i]->create;
 		nr += g[i]->n;
 		nix += g[i]->create ? 2 : 1;
+		sum += g[i]->sum;
 	}
+	u128_text(sum, out->amount);
 	out->wallets = (int)ng;
+	out->cu_price = cu_price;
 	out->cu_limit = cu_limit_for(out->creates, out->wallets);
-	out->fee = 5000 + (out->cu_limit * S.cu_price + 999999) / 1000000;
+	out->fee = 5000 + (uint64_t)(((unsigned __int128)out->cu_limit * cu_price + 999999) / 1000000);
 	out->readings = xcalloc(nr, sizeof(*out->readings));
 	out->ix_wallets = xcalloc(nix, sizeof(*out->ix_wallets));
 	out->created = xcalloc(out->creates > 0 ? (size_t)out->creates : 1, sizeof(*out->created));
 	out->nix = HEAD_IXS;
-	if (head(t, out->cu_limit, batch_id, index, e) < 0)
+	if (head(t, &nonce, payer, out->cu_limit, cu_price, e) < 0)
 		goto out;
 	for (size_t i = 0, c = 0; i < ng; i++) {
 		size_t k = wallet_ixs(g[i], payer, ix);
@@ -254,20 +276,39 @@ out:
 	return rc;
 }
 
+/* Appends the transaction of the current packing to p (grows p->tx). */
+static int
+emit(struct plan *p, size_t *cap, struct group *const *cur, size_t ncur, const size_t *order,
+    const struct reading *rd, const struct plan_nonce *nonces, uint64_t cu_price, struct kp *kp, struct err *e)
+{
+	int rc;
+
+	if (p->ntx == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		p->tx = xreallocarray(p->tx, *cap, sizeof(*p->tx));
+	}
+	rc = finish(cur, ncur, order, rd, (int)p->ntx, &nonces[p->ntx], cu_price, kp, &p->tx[p->ntx], e);
+	p->ntx++; /* even on failure: plan_free frees what finish allocated */
+	return rc;
+}
+
 int
-plan_build(const struct reading *rd, size_t n, const char *batch_id, const struct sol_pubkey *bh, struct kp *kp,
-    struct atacache *cache, struct rpc *rpc, struct plan *p, struct err *e)
+plan_build(const struct reading *rd, size_t n, const char *batch_id, const struct plan_nonce *nonces,
+    size_t nnonces, uint64_t cu_price, struct kp *kp, struct atacache *cache, struct plan *p, struct err *e)
 {
 	size_t *order = xcalloc(n > 0 ? n : 1, sizeof(*order));
 	struct group *g = xcalloc(n > 0 ? n : 1, sizeof(*g));
 	struct group **cur = xcalloc(n > 0 ? n : 1, sizeof(*cur));
 	struct solix *ix = xcalloc(2, sizeof(*ix));
 	const struct sol_pubkey *payer = kp_pubkey(kp);
+	struct sol_pubkey dummy = { { 0 } }, dummy_nonce; /* sizing stand-ins: a blockhash, and a distinct key */
 	struct stx *sizing = NULL;
 	size_t ng = 0, ncur = 0, cap = 0;
 	int creates = 0, rc = -1;
 	bool cur_alone = false;
 
+	(void)batch_id;
+	memset(dummy_nonce.b, 0xa5, sizeof(dummy_nonce.b));
 	memset(p, 0, sizeof(*p));
 	p->rejected = xcalloc(n > 0 ? n : 1, sizeof(*p->rejected));
 	for (size_t i = 0; i < n; i++)
@@ -291,20 +332,19 @@ plan_build(const struct reading *rd, size_t n, const char *batch_id, const struc
 		if (pubkey_from_b58(r->wallet, &w, &we) < 0 || pda_ata(&w, &S.mint, &S.token_program, &g[ng].ata, NULL) < 0) {
 			snprintf(p->reject_reason, sizeof(p->reject_reason), "invalid wallet address: %s", we.msg);
 			p->rejected[p->nrejected++] = r;
-			/* keep the sorted order contiguous for the groups that follow */
 			continue;
 		}
 		g[ng].wallet = w;
 		g[ng].wallet_text = r->wallet;
 		g[ng].sum = r->amount;
 		g[ng].alone = r->attempts > 0;
+		g[ng].create = !atacache_has(cache, &g[ng].ata);
 		g[ng].first = i;
 		g[ng].n = 1;
 		ng++;
 	}
 	/* A rejected reading between two of one wallet would break contiguity; wallets sort together, so
 	 * a rejected wallet is never the same text as a valid one. */
-	resolve_atas(g, ng, cache, rpc);
 
 	for (size_t pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < ng; i++) {
@@ -324,22 +364,19 @@ plan_build(const struct reading *rd, size_t n, const char *batch_id, const struc
 				continue;
 			}
 			if (sizing != NULL) {
-				if (p->ntx == cap) {
-					cap = cap ? cap * 2 : 4;
-					p->tx = xreallocarray(p->tx, cap, sizeof(*p->tx));
-				}
-				if (finish(cur, ncur, order, rd, batch_id, (int)p->ntx, bh, kp, &p->tx[p->ntx], e) < 0) {
-					p->ntx++;
+				if (emit(p, &cap, cur, ncur, order, rd, nonces, cu_price, kp, e) < 0)
 					goto out;
-				}
-				p->ntx++;
 				stx_free(sizing);
+				sizing = NULL;
 			}
-			if ((sizing = stx_new(payer, bh)) == NULL) {
+			if (p->ntx == nnonces)
+				goto done; /* out of nonces: the rest waits for the next batch */
+			/* Sizes do not depend on the nonce's key or value: size with a placeholder. */
+			if ((sizing = stx_new(payer, &dummy)) == NULL) {
 				err_set(e, 0, "out of memory");
 				goto out;
 			}
-			if (head(sizing, 0, batch_id, (int)p->ntx, e) < 0 || stx_add(sizing, ix, k, e) < 0)
+			if (head(sizing, &dummy_nonce, payer, 0, 0, e) < 0 || stx_add(sizing, ix, k, e) < 0)
 				goto out;
 			cur[0] = &g[i];
 			ncur = 1;
@@ -347,16 +384,9 @@ plan_build(const struct reading *rd, size_t n, const char *batch_id, const struc
 			cur_alone = g[i].alone;
 		}
 	}
-	if (sizing != NULL) {
-		if (p->ntx == cap) {
-			cap = cap ? cap * 2 : 4;
-			p->tx = xreallocarray(p->tx, cap, sizeof(*p->tx));
-		}
-		rc = finish(cur, ncur, order, rd, batch_id, (int)p->ntx, bh, kp, &p->tx[p->ntx], e);
-		p->ntx++;
-		if (rc < 0)
-			goto out;
-	}
+	if (sizing != NULL && emit(p, &cap, cur, ncur, order, rd, nonces, cu_price, kp, e) < 0)
+		goto out;
+done:
 	rc = 0;
 out:
 	stx_free(sizing);

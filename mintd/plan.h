@@ -10,18 +10,25 @@
 #include "keypair.h"
 #include "mintd.h"
 #include "pubkey.h"
-#include "solrpc.h"
 
-/* Token accounts known to exist (they never disappear: mintd never closes them). */
+/*
+ * Token accounts known to exist. An owner may close an empty one: a mint that fails on a wallet's
+ * instruction forgets that wallet's account, and the next plan checks (and creates) it again.
+ */
 struct atacache;
 struct atacache *atacache_new(void);
 void atacache_free(struct atacache *c);
 bool atacache_has(const struct atacache *c, const struct sol_pubkey *k);
 void atacache_add(struct atacache *c, const struct sol_pubkey *k);
+void atacache_forget(struct atacache *c, const struct sol_pubkey *k);
 
 /* One signed transaction of a batch, ready for the write-ahead record. */
 struct ptx {
-	int index;                        /* n in the memo "gtx:<batch_id>:<n>" */
+	int index;                        /* position in its batch */
+	char nonce_account[45];           /* the nonce it advances (its first instruction) */
+	char nonce_value[45];             /* carried as the message's recent blockhash */
+	char amount[48];                  /* sum of its readings' token amounts, decimal */
+	uint64_t cu_price;                /* micro-lamports per CU */
 	uint8_t *raw;                     /* malloc'd serialized transaction */
 	size_t raw_len;
 	char sig[89];                     /* base58 signature = transaction id */
@@ -44,15 +51,23 @@ struct plan {
 	char reject_reason[300];
 };
 
+struct plan_nonce {
+	char address[45];
+	char value[45];
+};
+
 /*
- * Plans readings[0..n) into transactions with the given blockhash: one MintToChecked per wallet for the
- * sum of its readings (a CreateIdempotent first when its token account is not known to exist; the cache
- * is completed with getMultipleAccounts), as many wallets per transaction as fit in 1232 bytes, 64 account
- * locks, 10 creations (instruction trace) and max_wallets. Wallets with a retry history get a transaction
- * of their own, so one poison wallet cannot fail others twice. Signs each with the mint authority.
+ * Plans readings[0..n) into durable-nonce transactions, one per nonce given (at most nnonces): each starts
+ * with AdvanceNonceAccount and carries the nonce's value as its blockhash, then the compute-unit limit (from
+ * the plan: what its instructions need, not the default) and price, then one MintToChecked per wallet for the
+ * sum of its readings (a CreateIdempotent first when the cache does not know the token account), as many
+ * wallets as fit in 1232 bytes, 64 account locks, 10 creations (instruction trace) and max_wallets. Wallets
+ * with a retry history get a transaction of their own, so one poison wallet cannot fail others twice.
+ * Readings left over when the nonces run out are in none (the caller releases them). Signs with authority.
  */
-int plan_build(const struct reading *readings, size_t n, const char *batch_id, const struct sol_pubkey *blockhash,
-    struct kp *authority, struct atacache *cache, struct rpc *rpc, struct plan *out, struct err *e) WUR;
+int plan_build(const struct reading *readings, size_t n, const char *batch_id, const struct plan_nonce *nonces,
+    size_t nnonces, uint64_t cu_price, struct kp *authority, struct atacache *cache, struct plan *out,
+    struct err *e) WUR;
 void plan_free(struct plan *p);
 
 #endif

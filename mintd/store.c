@@ -1,18 +1,14 @@
-/* store.c: mintd's PostgreSQL statements: claims, the write-ahead record, and guarded final transitions. */
+/* store.c: mintd's connection, claims, the write-ahead records and the guarded verdicts on transactions. */
 #include "store.h"
 #include "crash.h"
 #include "pgconn.h"
+#include "store_int.h"
 #include "xmalloc.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct store {
-	PGconn *conn;
-	char *url;
-};
 
 /* The columns every reading query returns, in this order (see row_reading). */
 #define READING_BASE \
@@ -21,15 +17,58 @@ struct store {
 	READING_BASE ", coalesce((SELECT q.attempts FROM minting_retry_queue q WHERE q.reading_id = m.id), 0)"
 #define READING_NCOLS 7
 
+/* ---- connection and statement helpers (store_int.h) ---- */
+
+static int
+set_limits(struct store *s, const struct store_limits *lim, struct err *e)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %d; SET lock_timeout = %d; "
+	    "SET idle_in_transaction_session_timeout = %d", lim->statement_timeout_ms, lim->lock_timeout_ms,
+	    lim->idle_in_transaction_ms);
+	return pgc_exec(s->conn, sql, e);
+}
+
+static struct store_limits limits_of(const struct store *s);
+
+static int
+connect_store(struct store *s, struct err *e)
+{
+	struct store_limits lim = limits_of(s);
+
+	if ((s->conn = pgc_connect(s->url, "mintd", e)) == NULL)
+		return -1;
+	if (set_limits(s, &lim, e) < 0) {
+		PQfinish(s->conn);
+		s->conn = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The limits are kept as text in s->options ("stmt lock idle") so a reconnect sets them again. */
+static struct store_limits
+limits_of(const struct store *s)
+{
+	struct store_limits l = { 0 };
+
+	sscanf(s->options, "%d %d %d", &l.statement_timeout_ms, &l.lock_timeout_ms, &l.idle_in_transaction_ms);
+	return l;
+}
+
 struct store *
-store_open(const char *url, struct err *e)
+store_open(const char *url, const struct store_limits *lim, struct err *e)
 {
 	struct store *s = xcalloc(1, sizeof(*s));
+	char opt[64];
 
+	snprintf(opt, sizeof(opt), "%d %d %d", lim ? lim->statement_timeout_ms : 0, lim ? lim->lock_timeout_ms : 0,
+	    lim ? lim->idle_in_transaction_ms : 0);
 	s->url = xstrdup(url);
-	if ((s->conn = pgc_connect(url, "mintd", e)) == NULL) {
-		free(s->url);
-		free(s);
+	s->options = xstrdup(opt);
+	if (connect_store(s, e) < 0) {
+		store_close(s);
 		return NULL;
 	}
 	return s;
@@ -44,6 +83,7 @@ store_close(struct store *s)
 		PQfinish(s->conn);
 	explicit_bzero(s->url, strlen(s->url));
 	free(s->url);
+	free(s->options);
 	free(s);
 }
 
@@ -58,8 +98,8 @@ store_reconnect(struct store *s, struct err *e)
 {
 	if (s->conn != NULL)
 		PQfinish(s->conn);
-	s->conn = pgc_connect(s->url, "mintd", e);
-	return s->conn != NULL ? 0 : -1;
+	s->conn = NULL;
+	return connect_store(s, e);
 }
 
 void *
@@ -68,9 +108,8 @@ store_conn(struct store *s)
 	return s->conn;
 }
 
-/* Runs one parameterized statement (all parameters text); NULL with *e set unless it succeeded. */
-static PGresult *
-q(struct store *s, const char *sql, int n, const char *const *params, struct err *e)
+PGresult *
+store_q(struct store *s, const char *sql, int n, const char *const *params, struct err *e)
 {
 	PGresult *r;
 
@@ -87,10 +126,10 @@ q(struct store *s, const char *sql, int n, const char *const *params, struct err
 	return r;
 }
 
-static int
-exec0(struct store *s, const char *sql, struct err *e)
+int
+store_exec0(struct store *s, const char *sql, struct err *e)
 {
-	PGresult *r = q(s, sql, 0, NULL, e);
+	PGresult *r = store_q(s, sql, 0, NULL, e);
 
 	if (r == NULL)
 		return -1;
@@ -98,16 +137,21 @@ exec0(struct store *s, const char *sql, struct err *e)
 	return 0;
 }
 
-static void
-rollback(struct store *s)
+int
+store_begin(struct store *s, struct err *e)
+{
+	return store_exec0(s, "BEGIN", e);
+}
+
+void
+store_rollback(struct store *s)
 {
 	if (s->conn != NULL && PQstatus(s->conn) == CONNECTION_OK)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
 
-/* COMMIT; -1 with *unknown = true when the connection broke (the outcome cannot be known). */
-static int
-commit(struct store *s, bool *unknown, struct err *e)
+int
+store_commit(struct store *s, bool *unknown, struct err *e)
 {
 	PGresult *r = PQexec(s->conn, "COMMIT");
 	int rc = 0;
@@ -122,11 +166,22 @@ commit(struct store *s, bool *unknown, struct err *e)
 	return rc;
 }
 
-static uint64_t
-u64v(const PGresult *r, int row, int col)
+uint64_t
+store_u64(const PGresult *r, int row, int col)
 {
 	return strtoull(PQgetvalue(r, row, col), NULL, 10);
 }
+
+long
+store_count(PGresult *r)
+{
+	long n = atol(PQcmdTuples(r));
+
+	PQclear(r);
+	return n;
+}
+
+/* ---- readings ---- */
 
 static void
 row_reading(const PGresult *r, int row, struct reading *x)
@@ -136,8 +191,8 @@ row_reading(const PGresult *r, int row, struct reading *x)
 	snprintf(x->wallet, sizeof(x->wallet), "%s", PQgetvalue(r, row, 1));
 	snprintf(x->meter, sizeof(x->meter), "%s", PQgetvalue(r, row, 2));
 	snprintf(x->user, sizeof(x->user), "%s", PQgetvalue(r, row, 3));
-	x->kwh_micro = u64v(r, row, 4);
-	x->amount = u64v(r, row, 5);
+	x->kwh_micro = store_u64(r, row, 4);
+	x->amount = store_u64(r, row, 5);
 	x->attempts = atoi(PQgetvalue(r, row, 6));
 }
 
@@ -175,9 +230,10 @@ uuid_array(const char (*ids)[MINTD_UUID_SZ], size_t n)
 	p = buf;
 	*p++ = '{';
 	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(ids[i]);
+
 		if (i > 0)
 			*p++ = ',';
-		size_t l = strlen(ids[i]);
 		memcpy(p, ids[i], l);
 		p += l;
 	}
@@ -200,7 +256,7 @@ store_claim_ids(struct store *s, const char *token, const char (*ids)[MINTD_UUID
 
 	if (arr == NULL)
 		return err_set(e, 0, "out of memory");
-	r = q(s, sql, 2, p, e);
+	r = store_q(s, sql, 2, p, e);
 	free(arr);
 	if (r == NULL)
 		return -1;
@@ -228,29 +284,29 @@ store_claim_sweep(struct store *s, const char *token, int limit, struct reading 
 	int rc;
 
 	snprintf(lim, sizeof(lim), "%d", limit);
-	if ((r = q(s, sql, 2, p, e)) == NULL)
+	if ((r = store_q(s, sql, 2, p, e)) == NULL)
 		return -1;
 	rc = readings_out(r, out, nout, e);
 	PQclear(r);
 	return rc;
 }
 
-static int
-count_cmd(PGresult *r, long *n)
-{
-	*n = atol(PQcmdTuples(r));
-	PQclear(r);
-	return 0;
-}
-
 int
 store_release_token(struct store *s, const char *token, long *n, struct err *e)
 {
 	const char *p[1] = { token };
-	PGresult *r = q(s, "UPDATE meter_readings SET status = 'pending', claimed_by = NULL, claimed_at = NULL "
-			   "WHERE status = 'claimed' AND claimed_by = $1", 1, p, e);
+	PGresult *r;
 
-	return r == NULL ? -1 : count_cmd(r, n);
+	if ((r = store_q(s, "UPDATE nonce_accounts SET state = 'free', reserved_by = NULL, reserved_at = NULL, "
+		 "updated_at = now() WHERE state = 'reserved' AND reserved_by = $1", 1, p, e)) == NULL)
+		return -1;
+	PQclear(r);
+	r = store_q(s, "UPDATE meter_readings SET status = 'pending', claimed_by = NULL, claimed_at = NULL "
+		 "WHERE status = 'claimed' AND claimed_by = $1", 1, p, e);
+	if (r == NULL)
+		return -1;
+	*n = store_count(r);
+	return 0;
 }
 
 int
@@ -261,10 +317,18 @@ store_release_stale(struct store *s, const char *instance, int lease_secs, long 
 	PGresult *r;
 
 	snprintf(lease, sizeof(lease), "%d", lease_secs);
-	r = q(s, "UPDATE meter_readings SET status = 'pending', claimed_by = NULL, claimed_at = NULL "
+	if ((r = store_q(s, "UPDATE nonce_accounts SET state = 'free', reserved_by = NULL, reserved_at = NULL, "
+		 "updated_at = now() WHERE state = 'reserved' AND (left(reserved_by, length($1) + 1) = $1 || ':' "
+		 "OR reserved_at < now() - make_interval(secs => $2::int))", 2, p, e)) == NULL)
+		return -1;
+	PQclear(r);
+	r = store_q(s, "UPDATE meter_readings SET status = 'pending', claimed_by = NULL, claimed_at = NULL "
 		 "WHERE status = 'claimed' AND (left(claimed_by, length($1) + 1) = $1 || ':' "
 		 "OR claimed_at < now() - make_interval(secs => $2::int))", 2, p, e);
-	return r == NULL ? -1 : count_cmd(r, n);
+	if (r == NULL)
+		return -1;
+	*n = store_count(r);
+	return 0;
 }
 
 /* "{a,NULL,b}" text[] literal with double-quoted elements (wallets are base58, but quote anyway). */
@@ -301,18 +365,30 @@ text_array(const char *const *v, size_t n)
 	return buf;
 }
 
+static char *
+hex_bytea(const uint8_t *raw, size_t n)
+{
+	char *hex = malloc(n * 2 + 3);
+
+	if (hex == NULL)
+		return NULL;
+	strcpy(hex, "\\x");
+	for (size_t i = 0; i < n; i++)
+		sprintf(hex + 2 + 2 * i, "%02x", raw[i]);
+	return hex;
+}
+
 int
 store_writeahead(struct store *s, const struct wa_tx *t, const char *token, int64_t *tx_id, bool *unknown,
     struct err *e)
 {
 	char *hex = NULL, *ids = NULL, *amounts = NULL, *ixw = NULL;
-	char lvbh[24], nw[16], nr[16], id[24];
+	char nw[16], nr[16], id[24];
 	PGresult *r = NULL;
-	long touched;
 	int rc = -1;
 
 	*unknown = false;
-	hex = malloc(t->raw_len * 2 + 3);
+	hex = hex_bytea(t->raw, t->raw_len);
 	ids = malloc(t->nreadings * MINTD_UUID_SZ + 3);
 	amounts = malloc(t->nreadings * 21 + 3);
 	ixw = text_array(t->ix_wallets, t->nix);
@@ -320,9 +396,6 @@ store_writeahead(struct store *s, const struct wa_tx *t, const char *token, int6
 		err_set(e, 0, "out of memory");
 		goto out;
 	}
-	strcpy(hex, "\\x");
-	for (size_t i = 0; i < t->raw_len; i++)
-		sprintf(hex + 2 + 2 * i, "%02x", t->raw[i]);
 	{
 		char *pi = ids, *pa = amounts;
 
@@ -335,18 +408,19 @@ store_writeahead(struct store *s, const struct wa_tx *t, const char *token, int6
 		strcpy(pi, "}");
 		strcpy(pa, "}");
 	}
-	snprintf(lvbh, sizeof(lvbh), "%" PRIu64, t->last_valid_block_height);
 	snprintf(nw, sizeof(nw), "%d", t->wallets);
 	snprintf(nr, sizeof(nr), "%zu", t->nreadings);
 
-	if (exec0(s, "BEGIN", e) < 0)
+	if (store_begin(s, e) < 0)
 		goto out;
 	{
-		const char *p[8] = { t->batch_id, t->signature, hex, t->blockhash, lvbh, nw, nr, ixw };
+		const char *p[11] = { t->batch_id, t->signature, hex, t->nonce_value, nw, nr, ixw, t->mint,
+			t->nonce_account, t->nonce_value, t->amount };
 
-		r = q(s, "INSERT INTO mint_transactions (batch_id, signature, raw_tx, blockhash, "
-			 "last_valid_block_height, wallets, readings, ix_wallets) "
-			 "VALUES ($1, $2, $3::bytea, $4, $5, $6, $7, $8::text[]) RETURNING id", 8, p, e);
+		r = store_q(s, "INSERT INTO mint_transactions (batch_id, signature, raw_tx, blockhash, "
+			 "last_valid_block_height, wallets, readings, ix_wallets, kind, mint, nonce_account, nonce_value, amount) "
+			 "VALUES ($1, $2, $3::bytea, $4, 0, $5, $6, $7::text[], 'mint', $8, $9, $10, $11::numeric) RETURNING id",
+		    11, p, e);
 		if (r == NULL)
 			goto fail;
 		snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
@@ -355,15 +429,29 @@ store_writeahead(struct store *s, const struct wa_tx *t, const char *token, int6
 	{
 		const char *p[3] = { id, ids, token };
 
-		r = q(s, "UPDATE meter_readings SET status = 'submitted', mint_tx_id = $1, claimed_by = NULL, "
+		r = store_q(s, "UPDATE meter_readings SET status = 'submitted', mint_tx_id = $1, claimed_by = NULL, "
 			 "claimed_at = NULL WHERE id = ANY($2::uuid[]) AND status = 'claimed' AND claimed_by = $3", 3, p, e);
 		if (r == NULL)
 			goto fail;
-		count_cmd(r, &touched);
-		if (touched != (long)t->nreadings) {
+		if (store_count(r) != (long)t->nreadings) {
 			/* Some reading is no longer ours (lease expired, released): this transaction must never be sent. */
-			rollback(s);
-			err_set(e, 0, "claim %s lost: %ld of %zu readings still held", token, touched, t->nreadings);
+			store_rollback(s);
+			err_set(e, 0, "claim %s lost: not every reading still held", token);
+			rc = 1;
+			goto out;
+		}
+	}
+	{
+		const char *p[3] = { t->nonce_account, token, t->nonce_value };
+
+		r = store_q(s, "UPDATE nonce_accounts SET state = 'busy', reserved_by = NULL, reserved_at = NULL, "
+			 "updated_at = now() WHERE address = $1 AND state = 'reserved' AND reserved_by = $2 AND value = $3",
+		    3, p, e);
+		if (r == NULL)
+			goto fail;
+		if (store_count(r) != 1) {
+			store_rollback(s);
+			err_set(e, 0, "nonce %s no longer reserved by claim %s with that value", t->nonce_account, token);
 			rc = 1;
 			goto out;
 		}
@@ -371,19 +459,19 @@ store_writeahead(struct store *s, const struct wa_tx *t, const char *token, int6
 	{
 		const char *p[3] = { id, ids, amounts };
 
-		r = q(s, "INSERT INTO mint_transaction_readings (mint_tx_id, reading_id, token_amount) "
+		r = store_q(s, "INSERT INTO mint_transaction_readings (mint_tx_id, reading_id, token_amount) "
 			 "SELECT $1, x.id, x.amount FROM unnest($2::uuid[], $3::bigint[]) AS x(id, amount)", 3, p, e);
 		if (r == NULL)
 			goto fail;
 		PQclear(r);
 	}
-	if (commit(s, unknown, e) < 0)
+	if (store_commit(s, unknown, e) < 0)
 		goto out;
 	*tx_id = strtoll(id, NULL, 10);
 	rc = 0;
 	goto out;
 fail:
-	rollback(s);
+	store_rollback(s);
 out:
 	free(hex);
 	free(ids);
@@ -393,19 +481,95 @@ out:
 }
 
 int
-store_mark_sent(struct store *s, int64_t tx_id, struct err *e)
+store_writeahead_advance(struct store *s, const struct wa_adv *a, int64_t *tx_id, struct err *e)
 {
-	char id[24];
-	const char *p[1] = { id };
+	char mid[24], *hex = hex_bytea(a->raw, a->raw_len);
+	PGresult *r;
+	int rc = -1;
+
+	if (hex == NULL)
+		return err_set(e, 0, "out of memory");
+	snprintf(mid, sizeof(mid), "%" PRId64, a->mint_tx_id);
+	if (store_begin(s, e) < 0)
+		goto out;
+	{
+		/* Lock the mint transaction against a verdict racing this record. */
+		const char *p[5] = { mid, a->why, a->blame_wallet, a->nonce_account, a->nonce_value };
+
+		r = store_q(s, "UPDATE mint_transactions SET abandon_reason = $2, blame_wallet = $3 WHERE id = $1 "
+			 "AND state = 'pending' AND kind = 'mint' AND nonce_account = $4 AND nonce_value = $5", 5, p, e);
+		if (r == NULL)
+			goto fail;
+		if (store_count(r) != 1) {
+			store_rollback(s);
+			rc = 1;
+			goto out;
+		}
+	}
+	{
+		const char *p[5] = { a->batch_id, a->signature, hex, a->nonce_account, a->nonce_value };
+
+		r = store_q(s, "INSERT INTO mint_transactions (batch_id, signature, raw_tx, blockhash, "
+			 "last_valid_block_height, kind, nonce_account, nonce_value) "
+			 "VALUES ($1, $2, $3::bytea, $5, 0, 'advance', $4, $5) "
+			 "ON CONFLICT (nonce_account, nonce_value) WHERE kind = 'advance' AND state = 'pending' DO NOTHING "
+			 "RETURNING id", 5, p, e);
+		if (r == NULL)
+			goto fail;
+		if (PQntuples(r) != 1) {
+			PQclear(r);
+			store_rollback(s);
+			rc = 1;
+			goto out;
+		}
+		*tx_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+	}
+	if (store_commit(s, NULL, e) < 0)
+		goto out;
+	rc = 0;
+	goto out;
+fail:
+	store_rollback(s);
+out:
+	free(hex);
+	return rc;
+}
+
+int
+store_mark_sent(struct store *s, int64_t tx_id, uint64_t slot, struct err *e)
+{
+	char id[24], sl[24];
+	const char *p[2] = { id, slot ? sl : NULL };
 	PGresult *r;
 
 	snprintf(id, sizeof(id), "%" PRId64, tx_id);
-	r = q(s, "UPDATE mint_transactions SET sent_at = now() WHERE id = $1 AND sent_at IS NULL", 1, p, e);
+	snprintf(sl, sizeof(sl), "%" PRIu64, slot);
+	r = store_q(s, "UPDATE mint_transactions SET sent_at = now(), sent_slot = $2 WHERE id = $1 AND sent_at IS NULL",
+	    2, p, e);
 	if (r == NULL)
 		return -1;
 	PQclear(r);
 	return 0;
 }
+
+int
+store_note_error(struct store *s, int64_t tx_id, const char *error, struct err *e)
+{
+	char id[24];
+	const char *p[2] = { id, error };
+	PGresult *r;
+
+	snprintf(id, sizeof(id), "%" PRId64, tx_id);
+	r = store_q(s, "UPDATE mint_transactions SET last_error = $2 WHERE id = $1 AND state = 'pending' "
+		 "AND last_error IS DISTINCT FROM $2", 2, p, e);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+/* ---- verdicts ---- */
 
 /* Fills *out from rows (READING_COLS..., status, latency int8). */
 static int
@@ -426,24 +590,57 @@ settled_out(PGresult *r, struct settled **out, size_t *nout, struct err *e)
 	return 0;
 }
 
+/* Appends the rows of r (same shape) to *out. */
+static int
+settled_append(PGresult *r, struct settled **out, size_t *nout, struct err *e)
+{
+	struct settled *more = NULL, *all;
+	size_t n = 0;
+
+	if (settled_out(r, &more, &n, e) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if ((all = realloc(*out, (*nout + n) * sizeof(**out))) == NULL) {
+		free(more);
+		return err_set(e, 0, "out of memory");
+	}
+	memcpy(all + *nout, more, n * sizeof(*more));
+	free(more);
+	*out = all;
+	*nout += n;
+	return 0;
+}
+
 /* Ends a transaction that settles readings: COMMIT when ok, else ROLLBACK; any failure frees *out. */
 static int
 end_settle(struct store *s, bool ok, struct settled **out, size_t *nout, struct err *e)
 {
-	if (ok && commit(s, NULL, e) == 0)
+	if (ok && store_commit(s, NULL, e) == 0)
 		return 0;
 	if (!ok)
-		rollback(s);
+		store_rollback(s);
 	free(*out);
 	*out = NULL;
 	*nout = 0;
 	return -1;
 }
 
-/* Guarded final transition of a transaction; returns 0 (applied), 1 (not pending any more) or -1. */
+/* The transaction's nonce pair, from tx_finish (its RETURNING). */
+struct finished_tx {
+	char batch_id[MINTD_UUID_SZ];
+	char nonce_account[45];
+	char nonce_value[45];
+	char signature[89];
+	bool advance;
+	char blame_wallet[MINTD_WALLET_SZ];
+	char abandon_reason[300];
+};
+
+/* Guarded final transition of one transaction; returns 0 (applied), 1 (not pending any more) or -1. */
 static int
 tx_finish(struct store *s, const char *id, enum txstate to, const char *error, uint64_t fee, uint64_t slot,
-    char batch_id[MINTD_UUID_SZ], struct err *e)
+    struct finished_tx *out, struct err *e)
 {
 	char f[24], sl[24];
 	const char *p[5] = { id, txstate_name(to), error, fee ? f : NULL, slot ? sl : NULL };
@@ -453,23 +650,71 @@ tx_finish(struct store *s, const char *id, enum txstate to, const char *error, u
 		return err_set(e, 0, "BUG: transaction transition pending -> %s", txstate_name(to));
 	snprintf(f, sizeof(f), "%" PRIu64, fee);
 	snprintf(sl, sizeof(sl), "%" PRIu64, slot);
-	r = q(s, "UPDATE mint_transactions SET state = $2, error = $3, fee_lamports = $4, slot = $5, "
-		 "finished_at = now() WHERE id = $1 AND state = 'pending' RETURNING batch_id::text", 5, p, e);
+	r = store_q(s, "UPDATE mint_transactions SET state = $2, error = $3, fee_lamports = $4, slot = $5, "
+		 "finished_at = now() WHERE id = $1 AND state = 'pending' RETURNING batch_id::text, "
+		 "coalesce(nonce_account, ''), coalesce(nonce_value, ''), signature, kind = 'advance', "
+		 "coalesce(blame_wallet, ''), coalesce(abandon_reason, '')", 5, p, e);
 	if (r == NULL)
 		return -1;
 	if (PQntuples(r) != 1) {
 		PQclear(r);
 		return 1;
 	}
-	snprintf(batch_id, MINTD_UUID_SZ, "%s", PQgetvalue(r, 0, 0));
+	snprintf(out->batch_id, sizeof(out->batch_id), "%s", PQgetvalue(r, 0, 0));
+	snprintf(out->nonce_account, sizeof(out->nonce_account), "%s", PQgetvalue(r, 0, 1));
+	snprintf(out->nonce_value, sizeof(out->nonce_value), "%s", PQgetvalue(r, 0, 2));
+	snprintf(out->signature, sizeof(out->signature), "%s", PQgetvalue(r, 0, 3));
+	out->advance = PQgetvalue(r, 0, 4)[0] == 't';
+	snprintf(out->blame_wallet, sizeof(out->blame_wallet), "%s", PQgetvalue(r, 0, 5));
+	snprintf(out->abandon_reason, sizeof(out->abandon_reason), "%s", PQgetvalue(r, 0, 6));
+	PQclear(r);
+	return 0;
+}
+
+/* Every other pending transaction on the nonce value can never land now: expired, naming the winner. */
+static int
+expire_rivals(struct store *s, const char *id, const struct finished_tx *t, uint64_t slot, struct err *e)
+{
+	char why[200], sl[24];
+	const char *p[4] = { id, t->nonce_account, t->nonce_value, why };
+	PGresult *r;
+
+	if (t->nonce_account[0] == '\0')
+		return 0;
+	snprintf(sl, sizeof(sl), "%" PRIu64, slot);
+	snprintf(why, sizeof(why), "its nonce value was consumed by %s at slot %s", t->signature, sl);
+	r = store_q(s, "UPDATE mint_transactions SET state = 'expired', error = $4, finished_at = now() "
+		 "WHERE nonce_account = $2 AND nonce_value = $3 AND state = 'pending' AND id <> $1", 4, p, e);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+/* busy -> advanced: the value was consumed at slot; the next one is read at or after it. */
+static int
+nonce_consumed(struct store *s, const struct finished_tx *t, uint64_t slot, struct err *e)
+{
+	char sl[24];
+	const char *p[3] = { t->nonce_account, t->nonce_value, sl };
+	PGresult *r;
+
+	if (t->nonce_account[0] == '\0')
+		return 0;
+	snprintf(sl, sizeof(sl), "%" PRIu64, slot);
+	r = store_q(s, "UPDATE nonce_accounts SET state = 'advanced', after_slot = $3::bigint, updated_at = now() "
+		 "WHERE address = $1 AND value = $2 AND state = 'busy'", 3, p, e);
+	if (r == NULL)
+		return -1;
 	PQclear(r);
 	return 0;
 }
 
 int
-store_confirm(struct store *s, int64_t tx_id, const char *signature, uint64_t slot, uint64_t fee,
-    char batch_id[MINTD_UUID_SZ], struct settled **out, size_t *nout, struct err *e)
+store_confirm(struct store *s, int64_t tx_id, uint64_t slot, uint64_t fee, char batch_id[MINTD_UUID_SZ],
+    struct settled **out, size_t *nout, struct err *e)
 {
+	struct finished_tx t;
 	char id[24];
 	PGresult *r;
 	int rc;
@@ -479,17 +724,18 @@ store_confirm(struct store *s, int64_t tx_id, const char *signature, uint64_t sl
 	if (!rstate_allowed(RS_SUBMITTED, RS_MINTED))
 		return err_set(e, 0, "BUG: submitted -> minted refused");
 	snprintf(id, sizeof(id), "%" PRId64, tx_id);
-	if (exec0(s, "BEGIN", e) < 0)
+	if (store_begin(s, e) < 0)
 		return -1;
-	if ((rc = tx_finish(s, id, TX_CONFIRMED, NULL, fee, slot, batch_id, e)) != 0) {
-		rollback(s);
+	if ((rc = tx_finish(s, id, TX_CONFIRMED, NULL, fee, slot, &t, e)) != 0) {
+		store_rollback(s);
 		return rc;
 	}
+	memcpy(batch_id, t.batch_id, MINTD_UUID_SZ);
 	crash_point("during_db_update");
 	{
-		const char *p[2] = { id, signature };
+		const char *p[2] = { id, t.signature };
 
-		r = q(s, "UPDATE meter_readings m SET status = 'minted', minted = true, mint_tx_signature = $2, "
+		r = store_q(s, "UPDATE meter_readings m SET status = 'minted', minted = true, mint_tx_signature = $2, "
 			 "minted_at = now() WHERE m.mint_tx_id = $1 AND m.status = 'submitted' RETURNING " READING_COLS
 			 ", m.status, (extract(epoch FROM (now() - m.submitted_at)) * 1000000)::bigint", 2, p, e);
 		if (r == NULL)
@@ -502,12 +748,27 @@ store_confirm(struct store *s, int64_t tx_id, const char *signature, uint64_t sl
 	{
 		const char *p[1] = { id };
 
-		r = q(s, "DELETE FROM minting_retry_queue WHERE reading_id IN "
+		r = store_q(s, "DELETE FROM minting_retry_queue WHERE reading_id IN "
 			 "(SELECT reading_id FROM mint_transaction_readings WHERE mint_tx_id = $1)", 1, p, e);
 		if (r == NULL)
 			goto fail;
 		PQclear(r);
 	}
+	{
+		/* The running sum the supply check reads, in this instance's own row (no baseline yet: it counts it). */
+		const char *p[2] = { id, S.instance };
+
+		if (store_exec0(s, "SELECT pg_advisory_xact_lock_shared(" STORE_SUPPLY_LOCK ")", e) < 0)
+			goto fail;
+		r = store_q(s, "INSERT INTO supply_confirmed AS c (mint, instance, amount) SELECT t.mint, $2, t.amount "
+			 "FROM mint_transactions t WHERE t.id = $1 AND EXISTS (SELECT 1 FROM supply_baseline b WHERE b.mint = t.mint) "
+			 "ON CONFLICT (mint, instance) DO UPDATE SET amount = c.amount + excluded.amount", 2, p, e);
+		if (r == NULL)
+			goto fail;
+		PQclear(r);
+	}
+	if (expire_rivals(s, id, &t, slot, e) < 0 || nonce_consumed(s, &t, slot, e) < 0)
+		goto fail;
 	return end_settle(s, true, out, nout, e);
 fail:
 	return end_settle(s, false, out, nout, e);
@@ -530,6 +791,22 @@ fail:
 	"  ELSE 'retrying' END, claimed_by = NULL, claimed_at = NULL"                                    \
 	" FROM q WHERE m.id = q.reading_id RETURNING " READING_BASE ", q.attempts, m.status, 0::bigint"
 
+/*
+ * Delays the readings `src` selects without counting an attempt: a retry entry due after the initial
+ * delay, attempts unchanged (a landed failure nobody can be blamed for still cost a fee: no hot loop).
+ * $4 and $5 are not needed here but take the same parameters as CHARGE_SQL (each must have a type).
+ */
+#define DELAY_SQL(src)                                                                                \
+	"WITH src AS (" src "), q AS ("                                                                 \
+	" INSERT INTO minting_retry_queue AS q (reading_id, error_message, attempts, next_retry_at)"     \
+	" SELECT id, $2, 0, now() + make_interval(secs => $3::float8) FROM src"                          \
+	" ON CONFLICT (reading_id) DO UPDATE SET error_message = excluded.error_message,"                \
+	"  updated_at = now(), next_retry_at = excluded.next_retry_at"                                   \
+	" RETURNING reading_id, attempts)"                                                              \
+	" UPDATE meter_readings m SET status = 'retrying', claimed_by = NULL, claimed_at = NULL"          \
+	" FROM q WHERE m.id = q.reading_id AND $4::float8 >= 0 AND $5::int >= 0"                         \
+	" RETURNING " READING_BASE ", q.attempts, m.status, 0::bigint"
+
 static int
 charge(struct store *s, const char *sql, const char *guard, const char *guard2, const char *error,
     struct settled **out, size_t *nout, struct err *e)
@@ -544,60 +821,154 @@ charge(struct store *s, const char *sql, const char *guard, const char *guard2, 
 	snprintf(init, sizeof(init), "%d", S.retry_initial_secs);
 	snprintf(max, sizeof(max), "%d", S.retry_max_secs);
 	snprintf(att, sizeof(att), "%d", S.max_attempts);
-	if ((r = q(s, sql, 6, p, e)) == NULL)
+	if ((r = store_q(s, sql, 6, p, e)) == NULL)
 		return -1;
-	rc = settled_out(r, out, nout, e);
+	rc = settled_append(r, out, nout, e);
 	PQclear(r);
 	return rc;
 }
 
-int
-store_fail(struct store *s, int64_t tx_id, enum txstate to, const char *error, uint64_t fee,
-    const char *blame_wallet, char batch_id[MINTD_UUID_SZ], struct settled **out, size_t *nout, long *released,
-    struct err *e)
+/* The readings of transaction id other than blame's back to pending, uncounted. */
+static int
+release_others(struct store *s, const char *id, const char *blame, long *released, struct err *e)
 {
-	static const char by_tx[] = CHARGE_SQL(
-	    "SELECT id FROM meter_readings WHERE mint_tx_id = $1::bigint AND status = 'submitted'"
-	    " AND ($6::text IS NULL OR wallet_address = $6::text) FOR UPDATE");
-	char id[24];
+	const char *p[2] = { id, blame };
 	PGresult *r;
+
+	if (!rstate_allowed(RS_SUBMITTED, RS_PENDING))
+		return err_set(e, 0, "BUG: submitted -> pending refused");
+	r = store_q(s, "UPDATE meter_readings SET status = 'pending' WHERE mint_tx_id = $1 AND status = 'submitted' "
+		 "AND ($2::text IS NULL OR wallet_address <> $2)", 2, p, e);
+	if (r == NULL)
+		return -1;
+	*released += store_count(r);
+	return 0;
+}
+
+/* blame only when it names a reading of the transaction (else nobody is charged). */
+static int
+check_blame(struct store *s, const char *id, const char **blame, struct err *e)
+{
+	const char *p[2] = { id, *blame };
+	PGresult *r;
+
+	if (*blame == NULL || **blame == '\0') {
+		*blame = NULL;
+		return 0;
+	}
+	r = store_q(s, "SELECT 1 FROM meter_readings WHERE mint_tx_id = $1 AND status = 'submitted' "
+		 "AND wallet_address = $2 LIMIT 1", 2, p, e);
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 0)
+		*blame = NULL;
+	PQclear(r);
+	return 0;
+}
+
+static const char by_tx_wallet[] = CHARGE_SQL(
+    "SELECT id FROM meter_readings WHERE mint_tx_id = $1::bigint AND status = 'submitted'"
+    " AND wallet_address = $6::text FOR UPDATE");
+
+int
+store_fail(struct store *s, int64_t tx_id, const char *error, uint64_t slot, uint64_t fee, const char *blame,
+    char batch_id[MINTD_UUID_SZ], struct settled **out, size_t *nout, long *released, struct err *e)
+{
+	static const char delay_all[] = DELAY_SQL(
+	    "SELECT id FROM meter_readings WHERE mint_tx_id = $1::bigint AND status = 'submitted'"
+	    " AND $6::text IS NULL FOR UPDATE");
+	struct finished_tx t;
+	char id[24];
 	int rc;
 
 	*out = NULL;
 	*nout = 0;
 	*released = 0;
 	snprintf(id, sizeof(id), "%" PRId64, tx_id);
-	if (exec0(s, "BEGIN", e) < 0)
+	if (store_begin(s, e) < 0)
 		return -1;
-	if ((rc = tx_finish(s, id, to, error, fee, 0, batch_id, e)) != 0) {
-		rollback(s);
+	if ((rc = tx_finish(s, id, TX_FAILED, error, fee, slot, &t, e)) != 0) {
+		store_rollback(s);
 		return rc;
 	}
-	if (blame_wallet != NULL) {
-		const char *p[2] = { id, blame_wallet };
+	memcpy(batch_id, t.batch_id, MINTD_UUID_SZ);
+	if (check_blame(s, id, &blame, e) < 0)
+		goto fail;
+	if (blame != NULL) {
+		if (release_others(s, id, blame, released, e) < 0 || charge(s, by_tx_wallet, id, blame, error, out, nout, e) < 0)
+			goto fail;
+	} else if (charge(s, delay_all, id, NULL, error, out, nout, e) < 0) {
+		goto fail;
+	}
+	if (expire_rivals(s, id, &t, slot, e) < 0 || nonce_consumed(s, &t, slot, e) < 0)
+		goto fail;
+	return end_settle(s, true, out, nout, e);
+fail:
+	return end_settle(s, false, out, nout, e);
+}
 
-		r = q(s, "SELECT 1 FROM meter_readings WHERE mint_tx_id = $1 AND status = 'submitted' "
-			 "AND wallet_address = $2 LIMIT 1", 2, p, e);
+int
+store_void(struct store *s, int64_t adv_tx_id, uint64_t slot, uint64_t fee, const char *new_value,
+    uint64_t value_slot, char batch_id[MINTD_UUID_SZ], struct settled **out, size_t *nout, long *released,
+    struct err *e)
+{
+	struct finished_tx a, t;
+	char id[24], mid[24] = "", why[200], vs[24];
+	const char *blame;
+	PGresult *r;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	*released = 0;
+	snprintf(id, sizeof(id), "%" PRId64, adv_tx_id);
+	if (store_begin(s, e) < 0)
+		return -1;
+	if ((rc = tx_finish(s, id, TX_CONFIRMED, NULL, fee, slot, &a, e)) != 0) {
+		store_rollback(s);
+		return rc;
+	}
+	memcpy(batch_id, a.batch_id, MINTD_UUID_SZ);
+	{
+		/* The mint transaction on the same value: it must still be pending (if it landed, both did: alarm). */
+		const char *p[2] = { a.nonce_account, a.nonce_value };
+
+		r = store_q(s, "SELECT id, state FROM mint_transactions WHERE nonce_account = $1 AND nonce_value = $2 "
+			 "AND kind = 'mint' FOR UPDATE", 2, p, e);
 		if (r == NULL)
 			goto fail;
-		if (PQntuples(r) == 0)
-			blame_wallet = NULL; /* blame names nobody here: charge everyone rather than no one */
+		if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "confirmed") == 0) {
+			PQclear(r);
+			store_rollback(s);
+			return 2;
+		}
+		if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "pending") == 0)
+			snprintf(mid, sizeof(mid), "%s", PQgetvalue(r, 0, 0));
 		PQclear(r);
 	}
-	if (blame_wallet != NULL) {
-		/* Not their fault: back in line at once, no attempt counted. */
-		const char *p[2] = { id, blame_wallet };
+	if (mid[0] != '\0') {
+		snprintf(why, sizeof(why), "never landed: its nonce value was consumed by %s at slot %" PRIu64, a.signature,
+		    slot);
+		if ((rc = tx_finish(s, mid, TX_EXPIRED, why, 0, 0, &t, e)) != 0)
+			goto fail;
+		blame = t.blame_wallet;
+		if (check_blame(s, mid, &blame, e) < 0 || release_others(s, mid, blame, released, e) < 0)
+			goto fail;
+		/* The charged wallet's error is what it was blamed for (the preflight answer), not the proof. */
+		if (blame != NULL &&
+		    charge(s, by_tx_wallet, mid, blame, t.abandon_reason[0] ? t.abandon_reason : why, out, nout, e) < 0)
+			goto fail;
+	}
+	{
+		const char *p[4] = { a.nonce_account, a.nonce_value, new_value, vs };
 
-		if (!rstate_allowed(RS_SUBMITTED, RS_PENDING))
-			return rollback(s), err_set(e, 0, "BUG: submitted -> pending refused");
-		r = q(s, "UPDATE meter_readings SET status = 'pending' WHERE mint_tx_id = $1 "
-			 "AND status = 'submitted' AND wallet_address <> $2", 2, p, e);
+		snprintf(vs, sizeof(vs), "%" PRIu64, value_slot);
+		r = store_q(s, "UPDATE nonce_accounts SET state = 'free', value = $3, value_slot = $4::bigint, "
+			 "after_slot = NULL, updated_at = now() WHERE address = $1 AND value = $2 AND state = 'busy'", 4, p, e);
 		if (r == NULL)
 			goto fail;
-		count_cmd(r, released);
+		PQclear(r);
 	}
-	if (charge(s, by_tx, id, blame_wallet, error, out, nout, e) < 0)
-		goto fail;
 	return end_settle(s, true, out, nout, e);
 fail:
 	return end_settle(s, false, out, nout, e);
@@ -621,6 +992,8 @@ store_reject_claimed(struct store *s, const char *token, const char (*ids)[MINTD
 	free(arr);
 	return rc;
 }
+
+/* ---- pending transactions ---- */
 
 void
 pending_tx_free(struct pending_tx *p)
@@ -649,11 +1022,11 @@ parse_ix_wallets(const char *t, struct pending_tx *p)
 	c = t + 1;
 	while (*c && *c != '}') {
 		const char *end = c;
+		size_t len;
 
 		while (*end && *end != ',' && *end != '}')
 			end++;
-		size_t len = (size_t)(end - c);
-
+		len = (size_t)(end - c);
 		/* base58 never needs quoting; NULL marks a non-wallet instruction */
 		p->ix_wallets[p->nix++] = (len == 4 && memcmp(c, "NULL", 4) == 0) ? NULL : xstrndup(c, len);
 		c = *end == ',' ? end + 1 : end;
@@ -671,9 +1044,11 @@ store_load_pending(struct store *s, int min_age_secs, struct pending_tx **out, s
 	*out = NULL;
 	*nout = 0;
 	snprintf(age, sizeof(age), "%d", min_age_secs);
-	r = q(s, "SELECT id, batch_id::text, signature, encode(raw_tx, 'hex'), last_valid_block_height, "
-		 "sent_at IS NOT NULL, wallets, readings, ix_wallets::text FROM mint_transactions "
-		 "WHERE state = 'pending' AND created_at <= now() - make_interval(secs => $1::int) ORDER BY id", 1, p, e);
+	r = store_q(s, "SELECT id, batch_id::text, signature, encode(raw_tx, 'hex'), sent_at IS NOT NULL, "
+		 "coalesce(sent_slot, 0), wallets, readings, ix_wallets::text, kind = 'advance', "
+		 "coalesce(nonce_account, ''), coalesce(nonce_value, ''), coalesce(blame_wallet, '') "
+		 "FROM mint_transactions WHERE state = 'pending' AND created_at <= now() - make_interval(secs => $1::int) "
+		 "ORDER BY kind DESC, id", 1, p, e);
 	if (r == NULL)
 		return -1;
 	n = PQntuples(r);
@@ -696,11 +1071,15 @@ store_load_pending(struct store *s, int min_age_secs, struct pending_tx **out, s
 			sscanf(hex + 2 * j, "%2x", &b);
 			t->raw[j] = (uint8_t)b;
 		}
-		t->last_valid_block_height = u64v(r, i, 4);
-		t->sent = PQgetvalue(r, i, 5)[0] == 't';
+		t->sent = PQgetvalue(r, i, 4)[0] == 't';
+		t->sent_slot = store_u64(r, i, 5);
 		t->wallets = atoi(PQgetvalue(r, i, 6));
 		t->readings = atoi(PQgetvalue(r, i, 7));
 		parse_ix_wallets(PQgetisnull(r, i, 8) ? NULL : PQgetvalue(r, i, 8), t);
+		t->advance = PQgetvalue(r, i, 9)[0] == 't';
+		snprintf(t->nonce_account, sizeof(t->nonce_account), "%s", PQgetvalue(r, i, 10));
+		snprintf(t->nonce_value, sizeof(t->nonce_value), "%s", PQgetvalue(r, i, 11));
+		snprintf(t->blame_wallet, sizeof(t->blame_wallet), "%s", PQgetvalue(r, i, 12));
 	}
 	*nout = (size_t)n;
 	PQclear(r);
@@ -708,12 +1087,36 @@ store_load_pending(struct store *s, int min_age_secs, struct pending_tx **out, s
 }
 
 int
+store_pending_ids(struct store *s, int64_t **out, size_t *nout, struct err *e)
+{
+	PGresult *r = store_q(s, "SELECT id FROM mint_transactions WHERE state = 'pending'", 0, NULL, e);
+	int n;
+
+	*out = NULL;
+	*nout = 0;
+	if (r == NULL)
+		return -1;
+	n = PQntuples(r);
+	if (n > 0 && (*out = calloc((size_t)n, sizeof(**out))) == NULL) {
+		PQclear(r);
+		return err_set(e, 0, "out of memory");
+	}
+	for (int i = 0; i < n; i++)
+		(*out)[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	*nout = (size_t)n;
+	PQclear(r);
+	return 0;
+}
+
+/* ---- settings and gauges ---- */
+
+int
 store_batch_totals(struct store *s, const char *batch_id, long *open, long *total, long *ok, struct err *e)
 {
 	const char *p[1] = { batch_id };
-	PGresult *r = q(s, "SELECT count(*) FILTER (WHERE state = 'pending'), coalesce(sum(readings), 0), "
-			   "coalesce(sum(readings) FILTER (WHERE state = 'confirmed'), 0) FROM mint_transactions "
-			   "WHERE batch_id = $1::uuid", 1, p, e);
+	PGresult *r = store_q(s, "SELECT count(*) FILTER (WHERE state = 'pending'), coalesce(sum(readings), 0), "
+			       "coalesce(sum(readings) FILTER (WHERE state = 'confirmed'), 0) FROM mint_transactions "
+			       "WHERE batch_id = $1::uuid", 1, p, e);
 
 	if (r == NULL)
 		return -1;
@@ -727,7 +1130,7 @@ store_batch_totals(struct store *s, const char *batch_id, long *open, long *tota
 int
 store_auto_mint(struct store *s, bool *on, struct err *e)
 {
-	PGresult *r = q(s, "SELECT value FROM settings WHERE key = 'auto_mint_enabled'", 0, NULL, e);
+	PGresult *r = store_q(s, "SELECT value FROM settings WHERE key = 'auto_mint_enabled'", 0, NULL, e);
 
 	if (r == NULL)
 		return -1;
@@ -737,15 +1140,21 @@ store_auto_mint(struct store *s, bool *on, struct err *e)
 }
 
 int
-store_gauges(struct store *s, int64_t *backlog, int64_t *retry, struct err *e)
+store_gauges(struct store *s, struct store_gauges *g, struct err *e)
 {
-	PGresult *r = q(s, "SELECT count(*) FILTER (WHERE status <> 'failed'), count(*) FILTER (WHERE status = "
-			   "'retrying') FROM meter_readings WHERE status <> 'minted'", 0, NULL, e);
+	PGresult *r = store_q(s, "SELECT count(*) FILTER (WHERE status <> 'failed'), "
+			       "count(*) FILTER (WHERE status = 'retrying'), count(*) FILTER (WHERE status = 'failed'), "
+			       "coalesce(extract(epoch FROM now() - min(submitted_at) FILTER (WHERE status <> 'failed'))::bigint, 0), "
+			       "(SELECT coalesce(extract(epoch FROM now() - min(created_at))::bigint, 0) FROM mint_transactions "
+			       " WHERE state = 'pending') FROM meter_readings WHERE status <> 'minted'", 0, NULL, e);
 
 	if (r == NULL)
 		return -1;
-	*backlog = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-	*retry = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	g->backlog = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	g->retry = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+	g->dead = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	g->oldest_age_s = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+	g->oldest_pending_tx_age_s = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
 	PQclear(r);
 	return 0;
 }
