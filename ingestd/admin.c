@@ -25,7 +25,7 @@ struct aq {
 	bool flag;
 };
 
-enum { AQ_REGISTER, AQ_LIST, AQ_GET, AQ_PATCH, AQ_UNMINTED, AQ_STATUS, AQ_TOGGLE, AQ_TRIGGER, AQ_RETRY };
+enum { AQ_REGISTER, AQ_LIST, AQ_GET, AQ_PATCH, AQ_UNMINTED, AQ_STATUS, AQ_TOGGLE, AQ_TRIGGER, AQ_RETRY, AQ_ACK };
 
 static void on_result(PGresult *res, void *arg);
 
@@ -184,6 +184,21 @@ result_status(struct aq *q, PGresult *res)
 		cJSON_AddNullToObject(b, "last_transaction_at");
 	else
 		api_add_ts(b, "last_transaction_at", col_i64(res, 0, 14));
+	/* The supply invariant: a halt stops every mintd until acknowledged (acknowledge-halt). */
+	cJSON_AddBoolToObject(o, "minting_halted", !PQgetisnull(res, 0, 15));
+	if (PQgetisnull(res, 0, 15)) {
+		cJSON_AddNullToObject(o, "halt");
+	} else {
+		cJSON *h = cJSON_AddObjectToObject(o, "halt");
+
+		cJSON_AddNumberToObject(h, "halt_id", (double)col_i64(res, 0, 15));
+		cJSON_AddStringToObject(h, "reason", PQgetvalue(res, 0, 16));
+		cJSON_AddStringToObject(h, "supply", PQgetvalue(res, 0, 17));
+		cJSON_AddStringToObject(h, "expected_min", PQgetvalue(res, 0, 18));
+		cJSON_AddStringToObject(h, "expected_max", PQgetvalue(res, 0, 19));
+		cJSON_AddNumberToObject(h, "slot", (double)col_i64(res, 0, 20));
+		api_add_ts(h, "detected_at", col_i64(res, 0, 21));
+	}
 	api_json(q->req, 200, NULL, o);
 }
 
@@ -207,6 +222,28 @@ result_retry(struct aq *q, PGresult *res)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", q->key);
 	cJSON_AddStringToObject(o, "status", "pending");
+	api_json(q->req, 200, NULL, o);
+}
+
+static void
+result_ack(struct aq *q, PGresult *res)
+{
+	cJSON *o;
+
+	if (PQntuples(res) == 0) {
+		api_error(q->req, 404, "halt_not_found", "halt_id", NULL, "no unacknowledged minting halt with this id");
+		return;
+	}
+	log_notice("minting halt acknowledged request_id=%s halt_id=%s by=%s supply=%s expected_min=%s expected_max=%s "
+	    "adjustment=%s reason=\"%s\"", q->req->request_id, PQgetvalue(res, 0, 0), q->key, PQgetvalue(res, 0, 1),
+	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "halt_id", (double)col_i64(res, 0, 0));
+	cJSON_AddBoolToObject(o, "acknowledged", 1);
+	cJSON_AddStringToObject(o, "supply", PQgetvalue(res, 0, 1));
+	cJSON_AddStringToObject(o, "expected_min", PQgetvalue(res, 0, 2));
+	cJSON_AddStringToObject(o, "expected_max", PQgetvalue(res, 0, 3));
+	cJSON_AddStringToObject(o, "baseline_adjustment", PQgetvalue(res, 0, 4));
 	api_json(q->req, 200, NULL, o);
 }
 
@@ -264,8 +301,32 @@ on_result(PGresult *res, void *arg)
 	case AQ_RETRY:
 		result_retry(q, res);
 		break;
+	case AQ_ACK:
+		result_ack(q, res);
+		break;
 	}
 	free(q);
+}
+
+/* The body is an object whose members are all among known (NULL-terminated); else replies 400. */
+static bool
+known_members(struct httpd_req *req, const cJSON *body, const char *const *known)
+{
+	if (!cJSON_IsObject(body)) {
+		api_error(req, 400, "not_an_object", NULL, NULL, "the body must be a JSON object");
+		return false;
+	}
+	for (const cJSON *v = body->child; v != NULL; v = v->next) {
+		bool ok = false;
+
+		for (int i = 0; known[i]; i++)
+			ok |= strcmp(v->string, known[i]) == 0;
+		if (!ok) {
+			api_error(req, 400, "unknown_field", NULL, NULL, "unknown member in the body");
+			return false;
+		}
+	}
+	return true;
 }
 
 /* Validated admin inputs, as text parameters for SQL. */
@@ -307,20 +368,8 @@ meter_fields(struct httpd_req *req, const cJSON *body, bool patch, struct mfield
 	uint8_t raw[32];
 
 	memset(f, 0, sizeof(*f));
-	if (!cJSON_IsObject(body)) {
-		api_error(req, 400, "not_an_object", NULL, NULL, "the body must be a JSON object");
+	if (!known_members(req, body, known))
 		return false;
-	}
-	for (v = body->child; v != NULL; v = v->next) {
-		bool ok = false;
-
-		for (int i = 0; known[i]; i++)
-			ok |= strcmp(v->string, known[i]) == 0;
-		if (!ok) {
-			api_error(req, 400, "unknown_field", NULL, NULL, "unknown member in the body");
-			return false;
-		}
-	}
 	if ((v = jp_get(body, "public_key")) != NULL) {
 		char text[64];
 
@@ -530,13 +579,17 @@ admin_status(struct app *a, struct httpd_req *req)
 	    "(SELECT count(*) FROM meter_readings WHERE status = 'failed'), "
 	    "(SELECT (extract(epoch FROM now() - min(submitted_at)) * 1000000)::bigint FROM meter_readings "
 	    " WHERE status IN ('pending', 'claimed', 'submitted')), "
-	    "b.n, b.batches, b.confirmed, b.failed, b.expired, b.pending, b.wallets, b.readings, b.fees, b.last_at "
+	    "b.n, b.batches, b.confirmed, b.failed, b.expired, b.pending, b.wallets, b.readings, b.fees, b.last_at, "
+	    "h.id, h.reason, h.supply::text, h.expected_min::text, h.expected_max::text, h.slot, "
+	    "(extract(epoch FROM h.detected_at) * 1000000)::bigint "
 	    "FROM (SELECT count(*) AS n, count(DISTINCT batch_id) AS batches, "
 	    " count(*) FILTER (WHERE state = 'confirmed') AS confirmed, count(*) FILTER (WHERE state = 'failed') AS failed, "
 	    " count(*) FILTER (WHERE state = 'expired') AS expired, count(*) FILTER (WHERE state = 'pending') AS pending, "
 	    " coalesce(sum(wallets), 0) AS wallets, coalesce(sum(readings), 0) AS readings, "
 	    " coalesce(sum(fee_lamports), 0) AS fees, (extract(epoch FROM max(created_at)) * 1000000)::bigint AS last_at "
-	    " FROM (SELECT * FROM mint_transactions ORDER BY id DESC LIMIT 20) t) b", 0, NULL);
+	    " FROM (SELECT * FROM mint_transactions ORDER BY id DESC LIMIT 20) t) b "
+	    "LEFT JOIN LATERAL (SELECT * FROM minting_halts WHERE acknowledged_at IS NULL ORDER BY id LIMIT 1) h ON true",
+	    0, NULL);
 }
 
 void
@@ -596,4 +649,51 @@ admin_retry(struct app *a, struct httpd_req *req, const char *id)
 	    "      FROM r WHERE m.id = r.id AND m.status = 'failed' RETURNING m.id), "
 	    "d AS (DELETE FROM minting_retry_queue q USING u WHERE q.reading_id = u.id) "
 	    "SELECT r.status, (SELECT count(*) FROM u) FROM r", 1, params);
+}
+
+/*
+ * Acknowledges a minting halt: {"halt_id": N, "note": "why it is understood"}. The database function records
+ * who (the admin token's SHA-256 prefix, never the token) and why, moves the supply baseline by the measured
+ * discrepancy and notifies every mintd.
+ */
+void
+admin_ack_halt(struct app *a, struct httpd_req *req)
+{
+	static const char *known[] = { "halt_id", "note", NULL };
+	cJSON *body = api_body(req);
+	const cJSON *id, *note;
+	uint8_t h[32];
+	const char *tok;
+	struct aq *q;
+
+	if (body == NULL)
+		return;
+	if (!known_members(req, body, known))
+		goto out;
+	id = jp_get(body, "halt_id");
+	note = jp_get(body, "note");
+	if (id == NULL || !cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9007199254740991.0 ||
+	    id->valuedouble != (double)(int64_t)id->valuedouble) {
+		api_error(req, 400, id ? "wrong_type" : "missing_field", "halt_id", NULL, "halt_id must be a positive integer");
+		goto out;
+	}
+	if (note == NULL || !cJSON_IsString(note) || note->valuestring[0] == '\0' || strlen(note->valuestring) > 1000) {
+		api_error(req, 400, note ? "wrong_type" : "missing_field", "note", NULL,
+		    "note must say, in 1 to 1000 characters, why the halt is understood");
+		goto out;
+	}
+	if ((q = aq_new(a, req, AQ_ACK)) != NULL) {
+		char idtext[24];
+		const char *params[3] = { idtext, q->key, note->valuestring };
+
+		tok = req->authorization + 7; /* api_admin_ok checked "Bearer <token>" */
+		crypto_hash_sha256(h, (const uint8_t *)tok, strlen(tok));
+		snprintf(q->key, sizeof(q->key), "admin-token-sha256:%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4],
+		    h[5]);
+		snprintf(idtext, sizeof(idtext), "%lld", (long long)id->valuedouble);
+		run(q, "SELECT id, supply::text, expected_min::text, expected_max::text, adjustment::text, reason "
+		    "FROM acknowledge_minting_halt($1::bigint, $2, $3)", 3, params);
+	}
+out:
+	cJSON_Delete(body);
 }

@@ -200,6 +200,8 @@ route_of(const char *path)
 		return RT_ADMIN_TRIGGER;
 	if (segment(path, PFX_ADMIN_READINGS, "/retry"))
 		return RT_ADMIN_RETRY;
+	if (strcmp(path, "/api/admin/tokenization/acknowledge-halt") == 0)
+		return RT_ADMIN_ACK_HALT;
 	if (strcmp(path, "/healthz") == 0)
 		return RT_HEALTHZ;
 	if (strcmp(path, "/readyz") == 0)
@@ -287,7 +289,7 @@ metrics(struct app *a, struct httpd_req *req)
 static const char *const route_allow[RT_COUNT] = {
 	[RT_SUBMIT] = "POST", [RT_BATCH] = "POST", [RT_READING] = "GET", [RT_ADMIN_METERS] = "GET, POST",
 	[RT_ADMIN_METER] = "GET, PATCH", [RT_ADMIN_UNMINTED] = "GET", [RT_ADMIN_STATUS] = "GET",
-	[RT_ADMIN_TOGGLE] = "POST", [RT_ADMIN_TRIGGER] = "POST", [RT_ADMIN_RETRY] = "POST", [RT_HEALTHZ] = "GET",
+	[RT_ADMIN_TOGGLE] = "POST", [RT_ADMIN_TRIGGER] = "POST", [RT_ADMIN_RETRY] = "POST", [RT_ADMIN_ACK_HALT] = "POST", [RT_HEALTHZ] = "GET",
 	[RT_READYZ] = "GET", [RT_METRICS] = "GET",
 };
 
@@ -354,6 +356,9 @@ api_request(struct httpd_req *req, void *arg)
 		break;
 	case RT_ADMIN_TRIGGER:
 		admin_trigger(a, req);
+		break;
+	case RT_ADMIN_ACK_HALT:
+		admin_ack_halt(a, req);
 		break;
 	case RT_ADMIN_RETRY:
 		seg = segment(req->path, PFX_ADMIN_READINGS, "/retry");

@@ -75,5 +75,6 @@ void admin_status(struct app *a, struct httpd_req *req);
 void admin_toggle(struct app *a, struct httpd_req *req);
 void admin_trigger(struct app *a, struct httpd_req *req);
 void admin_retry(struct app *a, struct httpd_req *req, const char *id);
+void admin_ack_halt(struct app *a, struct httpd_req *req);
 
 #endif

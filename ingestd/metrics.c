@@ -12,7 +12,7 @@
 static const char *route_names[RT_COUNT] = {
 	"unknown", "submit_reading", "submit_batch", "get_reading", "admin_meters", "admin_meter",
 	"admin_unminted", "admin_tokenization_status", "admin_toggle_auto_mint", "admin_trigger_batch",
-	"admin_retry_reading", "healthz", "readyz", "metrics",
+	"admin_retry_reading", "admin_acknowledge_halt", "healthz", "readyz", "metrics",
 };
 
 static uint64_t requests[RT_COUNT][MAX_STATUS];
