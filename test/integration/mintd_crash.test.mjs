@@ -8,11 +8,12 @@ import { waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
 import { randomWallet, addMeters, simControl, isDead as dead, openMintdStack, closeMintdStack, readingFeeder, writeMintdEnv } from './lib/mintd.mjs';
 
-const POINTS = ['after_claim', 'after_sign', 'after_writeahead', 'after_send', 'after_confirm_before_db', 'during_db_update'];
+const TOKEN_PROGRAM = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
+const POINTS = ['after_claim', 'after_sign', 'after_writeahead', 'after_send', 'after_confirm_before_db', 'during_db_update', 'after_advance_writeahead'];
 const BASE = {
   MINTD_INSTANCE_ID: 'mintd-crash', TOKENIZATION_BATCH_LINGER_MS: '20', TOKENIZATION_BATCH_SIZE: '40',
   TOKENIZATION_MAX_RETRY_ATTEMPTS: '1000', MINTD_CONFIRM_POLL_MS: '30', MINTD_REBROADCAST_MS: '100',
-  MINTD_EXPIRY_NULL_CHECKS: '2', MINTD_CLAIM_LEASE_SECS: '30',
+  MINTD_CLAIM_LEASE_SECS: '30',
 };
 
 let ctx, stack, env, db, addReadings;
@@ -69,12 +70,17 @@ test('SIGKILL at each named point of the cycle, several times each, then restart
   for (let round = 0; round < 6; round++) {
     for (const point of POINTS) {
       writeMintdEnv(stack, { ...BASE, MINTD_TEST_CRASH_POINT: point, MINTD_TEST_CRASH_AFTER: String(1 + (round % 3)) });
+      // An abandonment happens when a mint transaction does not land: drop the mint transactions (not the
+      // advances) so mintd reaches that point.
+      const abandon = point === 'after_advance_writeahead';
+      if (abandon) await simControl(env, '/fault', { kind: 'drop_transaction', probability: 1, program: TOKEN_PROGRAM });
       await addReadings(10);
       const pid = startMintd();
       await waitDead(pid, `mintd to kill itself at ${point}`);
+      if (abandon) await simControl(env, '/clear-faults', {});
       assert.match(readFileSync(join(stack.dir, 'mintd.log'), 'utf8'), new RegExp(`CRASH POINT ARMED: MINTD_TEST_CRASH_POINT=${point}`));
       kills += 1;
-      // A write-ahead record never sent can only be settled by expiry; sometimes hurry the chain along.
+      // Blocks pass while mintd is down; sometimes many (a recorded transaction stays valid on its nonce).
       if (round % 2 === 1) await simControl(env, '/jump', { blocks: 200 });
     }
   }

@@ -17,7 +17,9 @@
 //                     (a minority fork): never executed, their blockhash or nonce still valid
 //   congestion        leaders drop transactions paying less than `min_price` micro-lamports per CU, and
 //                     getRecentPrioritizationFees reports what got in
-// Common fields: method (filter), count (uses), probability (0..1), for_ms (expires after that long).
+// Common fields: method (filter), count (uses), probability (0..1), for_ms (expires after that long), and for
+// faults on transactions (drop_transaction, drop_response, rollback, congestion) program: only
+// transactions that invoke that program (base58) are affected.
 
 // Default method filter per kind (null = any method).
 const KINDS = {
@@ -70,6 +72,10 @@ export class Faults {
       f.probability = spec.probability;
     }
     if (spec.for_ms !== undefined) f.until = Date.now() + intField(spec, 'for_ms', 1, 3_600_000);
+    if (spec.program !== undefined) {
+      if (typeof spec.program !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{32,44}$/.test(spec.program)) throw new FaultError('program must be a base58 program id');
+      f.program = spec.program;
+    }
     if (kind === 'reject_send') {
       if (!Number.isSafeInteger(spec.code)) throw new FaultError('reject_send needs an integer code');
       if (typeof spec.message !== 'string') throw new FaultError('reject_send needs a message string');
@@ -97,12 +103,16 @@ export class Faults {
     if (this.list.some((f) => f.until !== null && f.until <= now)) this.list = this.list.filter((f) => f.until === null || f.until > now);
   }
 
-  /* Returns the first armed fault of this kind matching method (consuming one use), or null. */
-  take(kind, method) {
+  /*
+   * Returns the first armed fault of this kind matching method (consuming one use), or null. programs: the
+   * programs the transaction at hand invokes (for faults with a program filter; none match without it).
+   */
+  take(kind, method, programs) {
     this.expire();
     for (const f of this.list) {
       if (f.kind !== kind) continue;
       if (f.method !== null && f.method !== method) continue;
+      if (f.program !== undefined && !(programs && programs.has(f.program))) continue;
       if (f.probability !== null && !(Math.random() < f.probability)) continue;
       f.fired += 1;
       if (f.remaining !== null) {
@@ -115,9 +125,10 @@ export class Faults {
   }
 
   /* The first armed fault of this kind for method without consuming it (state kinds: congestion). */
-  peek(kind, method) {
+  peek(kind, method, programs) {
     this.expire();
-    return this.list.find((f) => f.kind === kind && (f.method === null || f.method === method)) ?? null;
+    return this.list.find((f) => f.kind === kind && (f.method === null || f.method === method) &&
+      (f.program === undefined || (programs && programs.has(f.program)))) ?? null;
   }
 
   /* Like take, for faults checked once per HTTP request holding several methods. */

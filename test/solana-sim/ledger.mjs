@@ -52,6 +52,11 @@ export function writableKeys(message, tableAddresses) {
   return out;
 }
 
+/* The programs a message's instructions invoke (base58), for faults that pick transactions by program. */
+export function programsOf(message) {
+  return new Set(message.instructions.map((ix) => b58(message.keys[ix.programIdIndex])));
+}
+
 /* The compute-unit price (micro-lamports) a message pays, from its SetComputeUnitPrice (0 without one). */
 export function cuPrice(message) {
   for (const ix of message.instructions) {

@@ -1,7 +1,7 @@
 // The simulated validator: clock + ledger + faults, a leader queue that lands transactions in the next block,
 // and views: what one backend of a load-balanced endpoint answers (possibly lagging, possibly without history).
 import { Chain } from './chain.mjs';
-import { Ledger, durableNonceKey, cuPrice } from './ledger.mjs';
+import { Ledger, durableNonceKey, cuPrice, programsOf } from './ledger.mjs';
 import { Faults } from './faults.mjs';
 import { b58, verifySignatures } from './wire.mjs';
 
@@ -98,9 +98,10 @@ export class SimNode {
     if (this.pending.size === 0) return;
     const batch = [...this.pending.entries()];
     this.pending.clear();
-    const congestion = this.faults.peek('congestion', '(landing)');
     for (const [sig, { bytes, tx }] of batch) {
       if (this.ledger.has(sig)) continue;
+      const programs = programsOf(tx.message);
+      const congestion = this.faults.peek('congestion', '(landing)', programs);
       if (!this.mayLand(tx, height) || !verifySignatures(tx)) {
         this.dropped += 1;
         continue;
@@ -111,7 +112,7 @@ export class SimNode {
         this.dropped += 1;
         continue;
       }
-      const rb = this.phantoms.has(sig) ? null : this.faults.take('rollback', '(landing)');
+      const rb = this.phantoms.has(sig) ? null : this.faults.take('rollback', '(landing)', programs);
       if (rb) {
         this.phantoms.set(sig, { slot, until: slot + rb.slots });
         this.rolledBack += 1;

@@ -5,7 +5,7 @@ import {
 } from './wire.mjs';
 import { parseU64 } from './json.mjs';
 import { txErrText } from './txerr.mjs';
-import { durableNonceKey } from './ledger.mjs';
+import { durableNonceKey, programsOf } from './ledger.mjs';
 import { API_VERSION } from './node.mjs';
 
 export class RpcError extends Error {
@@ -313,9 +313,10 @@ export function makeMethods(node) {
           if (sim.err !== null) throw preflightFailure(simValue(node, sim, tx));
         }
       }
-      if (faults.take('drop_transaction', 'sendTransaction')) return sig;
+      const programs = programsOf(tx.message);
+      if (faults.take('drop_transaction', 'sendTransaction', programs)) return sig;
       node.forward(bytes, tx);
-      if (faults.take('drop_response', 'sendTransaction')) req.dropResponse = true;
+      if (faults.take('drop_response', 'sendTransaction', programs)) req.dropResponse = true;
       return sig;
     },
   };

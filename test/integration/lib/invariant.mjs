@@ -25,10 +25,12 @@ export async function drain(db, { timeout = 60000, allowRetrying = false, what =
  * - a reading is minted exactly when the transaction it names is confirmed, with that signature;
  * - every confirmed transaction's readings are minted by it, and no reading is in two confirmed transactions;
  * - per wallet, the on-chain balance equals the sum of its minted readings (and, with allMinted, of all of them);
+ * - the mint's supply equals the sum of all minted readings (plus what `foreign` says was minted outside mintd);
  * - every signature the chain executed, executed once;
  * - with drained: nothing claimed/submitted and no pending transaction.
+ * foreign: {owner: BigInt} tokens a test minted outside mintd (its own wallets, not readings').
  */
-export async function checkInvariant(db, env, { drained = true, allMinted = true } = {}) {
+export async function checkInvariant(db, env, { drained = true, allMinted = true, foreign = {} } = {}) {
   const bad = [];
   const q = async (sql, params) => (await db.query(sql, params)).rows;
 
@@ -62,8 +64,13 @@ export async function checkInvariant(db, env, { drained = true, allMinted = true
     if (allMinted && chain !== BigInt(w.total)) bad.push(`wallet ${w.w}: chain ${chain} != all readings ${w.total} (${w.open} not minted)`);
   }
   for (const [owner, amount] of Object.entries(balances)) {
-    if (!known.has(owner) && BigInt(amount) !== 0n) bad.push(`chain holds ${amount} for ${owner}, which has no reading`);
+    const expect = foreign[owner] ?? 0n;
+    if (!known.has(owner) && BigInt(amount) !== expect) bad.push(`chain holds ${amount} for ${owner}, which has no reading`);
   }
+  const [{ minted }] = await q(`SELECT coalesce(sum(token_amount) FILTER (WHERE status = 'minted'), 0)::text AS minted FROM meter_readings`);
+  const { supply } = await sim(env, `/supply?mint=${env.TOKEN_MINT}`);
+  const extra = Object.values(foreign).reduce((a, b) => a + b, 0n);
+  if (BigInt(supply) !== BigInt(minted) + extra) bad.push(`supply ${supply} != minted readings ${minted} + foreign ${extra}`);
   const { signatures } = await sim(env, '/signatures');
   for (const s of signatures) if (s.executions !== 1) bad.push(`signature ${s.signature} executed ${s.executions} times`);
   if (drained) {
