@@ -119,7 +119,9 @@ install: $(BINS)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql/
 	install -m 0644 etc/db-roles.sql $(DESTDIR)$(SYSCONFDIR)/
-	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 README.md docs/*.md docs/*.yaml $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(SHAREDIR)/prometheus
+	install -m 0644 etc/prometheus/gridtokenx.rules.yml $(DESTDIR)$(SHAREDIR)/prometheus/
 	for f in etc/*.conf.example systemd/*.service systemd/*.target; do \
 		case $$f in etc/*) d=$(DESTDIR)$(SYSCONFDIR) ;; *) d=$(DESTDIR)$(UNITDIR) ;; esac; \
 		$(INSTALL_PATHS) $$f >$$d/$${f##*/}.tmp && chmod 0644 $$d/$${f##*/}.tmp && mv $$d/$${f##*/}.tmp $$d/$${f##*/} || exit 1; \

@@ -131,6 +131,8 @@ test('make install PREFIX=/opt/gtx-test: the binaries, units and examples name t
       assert.match(readFileSync(at(`${etc}/${d}.conf.example`), 'utf8'), new RegExp(`^#SQL_DIR=${sqlDir}$`, 'm'));
     }
     assert.ok(existsSync(at(`${etc}/db-roles.sql`)));
+    for (const f of ['operations.md', 'openapi.yaml', 'asyncapi.yaml']) assert.ok(existsSync(at(`${prefix}/share/doc/gridtokenx/${f}`)), f);
+    assert.ok(existsSync(at(`${prefix}/share/gridtokenx/prometheus/gridtokenx.rules.yml`)));
     // and a plain build afterwards is the default one again
     execFileSync('make', ['-C', c.repo, '-s', 'all'], { env, stdio: 'ignore' });
     assert.match(execFileSync(join(c.repo, 'build', 'rel', 'ingestd'), ['-E'], { encoding: 'utf8' }), /^#SQL_DIR=\/usr\/local\/share\/gridtokenx\/sql$/m);
