@@ -13,6 +13,7 @@ BINDIR   ?= $(PREFIX)/bin
 SHAREDIR ?= $(PREFIX)/share/gridtokenx
 SYSCONFDIR ?= /etc/gridtokenx
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
+DOCDIR   ?= $(PREFIX)/share/doc/gridtokenx
 
 PKGS := libpq hiredis libcurl libcjson libsodium libevent libevent_pthreads libcrypto
 CC   ?= cc
@@ -59,9 +60,16 @@ BINS      := $(O)/ingestd $(O)/mintd
 .PHONY: all check unit integration run bench install deps clean examples
 all: $(BINS) $(TOOLS) $(O)/unit-tests
 
+# The installation paths compiled into the binaries (SQL_DIR's default): a change of PREFIX or SHAREDIR
+# rebuilds what uses them, so that `make install PREFIX=...` after a plain `make` installs consistent binaries.
+PATHS_STAMP := $(O)/paths
+$(shell mkdir -p $(O) && { echo '$(SHAREDIR)' | cmp -s - $(PATHS_STAMP) || echo '$(SHAREDIR)' >$(PATHS_STAMP); })
+
 $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/obj/common/keys.o $(O)/obj/ingestd/conf.o $(O)/obj/mintd/conf.o: $(PATHS_STAMP)
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
@@ -103,12 +111,21 @@ bench: deps
 	$(MAKE) all
 	GTX_BIN=$(CURDIR)/$(O) test/bench/run
 
+# The units and the example configurations name the default paths; they are installed with the ones chosen.
+INSTALL_PATHS := sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/usr/local/share/gridtokenx|$(SHAREDIR)|g' \
+                     -e 's|/usr/local/share/doc/gridtokenx|$(DOCDIR)|g' -e 's|/etc/gridtokenx|$(SYSCONFDIR)|g'
 install: $(BINS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SYSCONFDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql/
-	install -m 0644 etc/*.conf.example etc/db-roles.sql $(DESTDIR)$(SYSCONFDIR)/
-	if ls systemd/*.service >/dev/null 2>&1; then install -m 0644 systemd/* $(DESTDIR)$(UNITDIR)/; fi
+	install -m 0644 etc/db-roles.sql $(DESTDIR)$(SYSCONFDIR)/
+	install -m 0644 README.md docs/*.md docs/*.yaml $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(SHAREDIR)/prometheus
+	install -m 0644 etc/prometheus/gridtokenx.rules.yml $(DESTDIR)$(SHAREDIR)/prometheus/
+	for f in etc/*.conf.example systemd/*.service systemd/*.target; do \
+		case $$f in etc/*) d=$(DESTDIR)$(SYSCONFDIR) ;; *) d=$(DESTDIR)$(UNITDIR) ;; esac; \
+		$(INSTALL_PATHS) $$f >$$d/$${f##*/}.tmp && chmod 0644 $$d/$${f##*/}.tmp && mv $$d/$${f##*/}.tmp $$d/$${f##*/} || exit 1; \
+	done
 
 # etc/*.conf.example are generated from the daemons' key tables (a test checks they match).
 examples: $(BINS)

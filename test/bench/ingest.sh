@@ -18,7 +18,7 @@ PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -1)
 for t in wrk "$GTX_BIN/ingestd" "$GTX_BIN/readings"; do
 	command -v "$t" >/dev/null || { echo "ingest.sh: missing $t (make all; apt-get install wrk)" >&2; exit 1; }
 done
-DIR=$(mktemp -d /tmp/gtx-bench-XXXXXX)
+DIR=$(mktemp -d -t gtx-bench-XXXXXX)
 trap '"$ROOT/test/stack" down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 
 # Benchmark settings for ingestd: quiet logs, no per-meter rate limit (the fleet is synthetic).

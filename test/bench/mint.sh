@@ -15,7 +15,7 @@ RENT=2039280
 for t in "$GTX_BIN/mintd" "$GTX_BIN/soltool"; do
 	[ -x "$t" ] || { echo "mint.sh: missing $t (make all)" >&2; exit 1; }
 done
-DIR=$(mktemp -d /tmp/gtx-bench-XXXXXX)
+DIR=$(mktemp -d -t gtx-bench-XXXXXX)
 trap '"$ROOT/test/stack" down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 
 "$ROOT/test/stack" up "$DIR" postgres redis solana-sim >/dev/null

@@ -1,6 +1,7 @@
 // ingestd_lib.mjs: helpers for the ingestd tests: meters with real Ed25519 keys, signed readings, HTTP calls.
 import { generateKeyPairSync, sign as edSign, randomBytes } from 'node:crypto';
 import { getBase58Decoder, getBase58Encoder } from '@solana/kit';
+import { checkResponse, watchRedis } from './lib/contract.mjs';
 
 const b58dec = getBase58Decoder();
 const b58enc = getBase58Encoder();
@@ -65,7 +66,9 @@ export function client(env) {
     const text = await res.text();
     let json = null;
     try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: res.status, headers: res.headers, json, text };
+    const r = { status: res.status, headers: res.headers, json, text };
+    checkResponse(method, path, r); // every answer against docs/openapi.yaml
+    return r;
   }
   return {
     call,
@@ -101,7 +104,7 @@ export async function openStack(extraEnv = {}) {
   const env = stack.env;
   const db = pgClient(env);
   await db.connect();
-  const redis = createClient({ url: env.REDIS_URL });
+  const redis = watchRedis(createClient({ url: env.REDIS_URL }));
   await redis.connect();
   return { stack, env, db, redis, api: client(env) };
 }

@@ -1,7 +1,7 @@
 // run_demo.test.mjs: `make run` end to end: the fleet's readings become exactly the on-chain balances, and nothing is left running.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,7 +45,7 @@ async function assertNothingLeft(dir) {
   assert.ok(pids.length >= 6, `demo.pids lists the stack and the fleet: ${pids}`);
   for (const pid of pids) assert.equal(processAlive(pid), false, `pid ${pid} from ${dir} still running`);
   const env = readEnv(dir);
-  for (const k of ['PGPORT', 'REDIS_PORT', 'SIM_PORT', 'INGESTD_PORT', 'MINTD_METRICS_PORT']) {
+  for (const k of ['PGPORT', 'REDIS_PORT', 'SIM_PORT', 'INGESTD_PORT', 'MINTD_METRICS_PORT', 'PROMETHEUS_PORT']) {
     if (env[k]) assert.equal(await portOpen(+env[k]), false, `${k} ${env[k]} still listening`);
   }
   for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x) && +x !== process.pid)) {
@@ -82,6 +82,17 @@ test('make run RUN_SECONDS=20: every wallet on chain equals the sum of its minte
     assert.equal(t[2], t[3]);
     assert.ok(BigInt(t[1]) > 0n);
     line(/^transactions: \d+ confirmed carrying \d+ readings for \d+ wallet mints, \d+ failed, \d+ expired, 0 pending$/m);
+    // Prometheus ran beside it, scraped both daemons with the alert rules, and nothing fired.
+    const url = line(/^run-demo: Prometheus at (http:\/\/127\.0\.0\.1:\d+) \(alerts: \S+\), scraping ingestd and mintd$/m)[1];
+    line(new RegExp(`^prometheus: scraped ingestd up, mintd up; alerts firing: none \\(${url.replace(/[.:/]/g, '\\$&')}\\)$`, 'm'));
+    // Not a terminal: plain, short progress lines, no screen control.
+    const progress = out.split('\n').filter((l) => /^\[\d+s\] readings /.test(l));
+    assert.ok(progress.length >= 2, out);
+    for (const l of progress) {
+      assert.match(l, /^\[\d+s\] readings [\d.-]+\/s accepted, [\d.-]+\/s rejected \| backlog \d+, oldest \d+\.\d s(, \d+ dead)? \| \d+ tx, [\d.-]+ wallets\/tx, \d+ pending \| minted [\d.]+ GRX, supply [\d.?]+ GRX$/);
+      assert.ok(l.length < 200, `a progress line of ${l.length} characters`);
+    }
+    assert.doesNotMatch(out, /\x1b\[/);
     // The ledger file lists each accepted reading once, with the id ingestd gave it.
     const ledger = readFileSync(join(dir, 'ledger.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(ledger.length, +f[2]);
@@ -110,6 +121,36 @@ test('Ctrl-C stops the fleet and the whole stack cleanly', { skip: skip ?? false
     await assertNothingLeft(dir);
   } finally {
     if (child && processAlive(child.pid)) process.kill(-child.pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// On a terminal (script(1) gives it a pseudo-terminal): one compact panel redrawn in place, not scrolling lines.
+test('on a terminal, make run shows a panel refreshed in place', { skip: skip ?? (spawnSync('script', ['--version']).status === 0 ? false : 'no script(1)'), timeout: 600000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gtx-demo-'));
+  try {
+    const child = spawn('script', ['-qefc', DEMO, '/dev/null'], {
+      env: { ...process.env, GTX_BIN, DEMO_DIR: dir, RUN_SECONDS: '12', DRAIN_SECONDS: '180', COLUMNS: '120', LINES: '40' },
+      stdio: ['pipe', 'pipe', 'pipe'], detached: true,
+    });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 0, out);
+    const frames = out.split('\x1b[H').slice(1);
+    assert.ok(frames.length >= 5, `${frames.length} redraws`);
+    // the last full frame before the summary, without its screen control
+    const last = frames.at(-2).replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+    for (const re of [/GridTokenX demo +\d+s of 12s/, /^readings +accepted [\d.]+\/s +rejected [\d.]+\/s/m,
+      /^backlog +\d+ readings, oldest \d+\.\d s +retrying \d+ +dead letters \d+/m,
+      /^mint +\d+ transactions, [\d.-]+ wallets\/tx +pending \d+/m, /^GRX +minted [\d.]+ +on-chain supply [\d.]+/m,
+      /^wallet +meter +readings +kWh +minted \(GRX\) +on chain \(GRX\)/m]) assert.match(last, re);
+    assert.ok(last.split('\n').length <= 16, 'compact: at most 16 lines');
+    assert.doesNotMatch(out, /^\[\d+s\] readings /m, 'no plain lines on a terminal');
+    assert.match(out, /^result: OK\r?$/m);
+    await assertNothingLeft(dir);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { up, pgClient } from './stack.mjs';
 import { getBase58Decoder } from '@solana/kit';
 import { createClient } from 'redis';
+import { watchRedis } from './contract.mjs';
 
 const b58 = getBase58Decoder();
 
@@ -46,7 +47,7 @@ export async function insertReadings(db, specs, { decimals = 9n } = {}) {
 }
 
 export async function redisClient(env) {
-  const c = createClient({ url: env.REDIS_URL });
+  const c = watchRedis(createClient({ url: env.REDIS_URL })); // its subscribers' events against docs/asyncapi.yaml
   c.on('error', () => {});
   await c.connect();
   return c;

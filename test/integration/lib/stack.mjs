@@ -1,6 +1,6 @@
 // lib/stack.mjs: bring a throwaway stack up for one test file and down again, plus small helpers.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, readdirSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,10 @@ export function readEnv(dir) {
 // Starts the named components (all by default) in a new temp dir; returns {dir, env, ...}.
 export function up(components = [], extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gtx-stack-'));
+  // As root the daemons drop to nobody, and some tests hand them configuration files in this directory
+  // (read again on SIGHUP): let others pass through it. This is the tests' own directory; test/stack
+  // itself never changes the permissions of the directory it is given.
+  if (process.getuid() === 0) chmodSync(dir, 0o711);
   const r = spawnSync(STACK, ['up', dir, ...components], {
     env: { ...process.env, GTX_BIN, ...extraEnv }, encoding: 'utf8', timeout: 120000,
   });

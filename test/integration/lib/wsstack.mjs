@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createClient } from 'redis';
 import WebSocket from 'ws';
 import { GTX_BIN, ROOT, waitFor } from './stack.mjs';
+import { checkWsMessage, markTestInput, report, watchRedis } from './contract.mjs';
 
 export const JWT_SECRET = 'test-secret-0123456789abcdef-0123456789';
 export const ADMIN_TOKEN = 'admin-' + randomUUID();
@@ -66,7 +67,7 @@ export async function addMeter(pg, { serial, userId, wallet: w }) {
 }
 
 export async function redisClient(env) {
-  const r = createClient({ url: env.REDIS_URL });
+  const r = watchRedis(createClient({ url: env.REDIS_URL }));
   r.on('error', () => {}); // reconnects by itself (a test may restart Redis)
   await r.connect();
   return r;
@@ -75,6 +76,7 @@ export async function redisClient(env) {
 // Publishes like ingestd/mintd: XADD to the capped stream first, then PUBLISH with event_id (+ sub-channels).
 export async function publish(r, ev) {
   const id = await r.xAdd(`${PREFIX}:stream`, '*', { event: JSON.stringify(ev) });
+  markTestInput(id); // the tests' own events need not look like the daemons'
   const body = JSON.stringify({ ...ev, event_id: id });
   await r.publish(PREFIX, body);
   if (ev.user_id) await r.publish(`${PREFIX}:user:${ev.user_id}`, body);
@@ -94,7 +96,11 @@ export function connect(url, { token, headers = {}, query = '' } = {}) {
   if (token) h.Authorization = `Bearer ${token}`;
   const ws = new WebSocket(url + query, { headers: h });
   const c = { ws, msgs: [], closed: null, status: null, body: '' };
-  ws.on('message', (d) => c.msgs.push(JSON.parse(d.toString())));
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString());
+    try { checkWsMessage(m); } catch (e) { report(e); } // against docs/asyncapi.yaml
+    c.msgs.push(m);
+  });
   ws.on('close', (code, reason) => { c.closed = { code, reason: reason.toString() }; });
   ws.on('unexpected-response', (req, res) => {
     c.status = res.statusCode;
