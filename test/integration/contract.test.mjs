@@ -60,9 +60,7 @@ test('docs/openapi.yaml documents exactly the routes and methods of ingestd/api.
     Object.keys(item).filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k)).map((k) => k.toUpperCase()).sort()]));
   for (const [p, methods] of code) assert.deepEqual(doc.get(p), methods, `${p}: documented methods`);
   const extra = [...doc.keys()].filter((p) => !code.has(p));
-  // The lead is adding acknowledge-halt (issue 14); until ingestd routes it, it is the one documented-only path.
-  assert.deepEqual(extra.filter((p) => p !== '/api/admin/tokenization/acknowledge-halt'), [], 'documented routes ingestd lacks');
-  if (extra.length) t.todo(`documented, not yet routed by ingestd: ${extra.join(', ')}`);
+  assert.deepEqual(extra, [], 'documented routes ingestd lacks');
 });
 
 let ctx, sub, ws;
@@ -166,10 +164,10 @@ test('the checks reject a renamed or extra field, a wrong type, an undocumented 
   assert.throws(() => checkEvent({ ...evRest, readingId: rid }), /reading_id|readingId/);
   assert.throws(() => checkEvent({ ...ev, token_amount: 1500000000 }), /token_amount/);
   assert.throws(() => checkEvent({ ...ev, type: 'meter_reading_recieved' }), /undocumented type/);
-  assert.throws(() => checkEvent({ type: 'minting_halted', event_id: '1-0', timestamp: ev.timestamp, halt_id: 1, reason: 'x',
-    supply: 10, expected_min: '1', expected_max: '2', slot: 5 }), /supply/);
-  assert.doesNotThrow(() => checkEvent({ type: 'minting_halted', event_id: '1-0', timestamp: ev.timestamp, halt_id: 1, reason: 'x',
-    supply: '10', expected_min: '1', expected_max: '2', slot: 5 }));
+  const halted = { type: 'minting_halted', event_id: '1-0', timestamp: ev.timestamp, halt_id: 1, reason: 'x',
+    mint: '11111111111111111111111111111111', supply: '10', expected_min: '1', expected_max: '2', slot: 5, instance: 'a' };
+  assert.throws(() => checkEvent({ ...halted, supply: 10 }), /supply/);
+  assert.doesNotThrow(() => checkEvent(halted));
   const connected = ws.msgs.find((x) => x.type === 'connected');
   assert.doesNotThrow(() => checkWsMessage(connected));
   assert.throws(() => checkWsMessage({ ...connected, client: connected.client_id }), /client/);

@@ -15,11 +15,6 @@ const RULES = join(DIR, 'gridtokenx.rules.yml'), TESTS = join(DIR, 'gridtokenx.r
 const rules = YAML.parse(readFileSync(RULES, 'utf8')).groups.flatMap((g) => g.rules).filter((r) => r.alert);
 const promtool = (...args) => spawnSync('promtool', args, { encoding: 'utf8', cwd: DIR });
 
-// The names mintd's /metrics is to carry under issue 14's contract; until it does, their check is a TODO.
-const MINTD_CONTRACT = ['mintd_minting_halted', 'mintd_oldest_unminted_age_seconds', 'mintd_dead_letter_readings',
-  'mintd_rpc_up', 'mintd_rpc_slots_behind', 'mintd_payer_balance_lamports', 'mintd_payer_balance_low',
-  'mintd_database_up', 'mintd_redis_up'];
-
 // GitHub's anchor for a markdown heading.
 const slug = (h) => h.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
 
@@ -79,7 +74,5 @@ test('ingestd and mintd export the metrics the rules read', { timeout: 180000 },
     stack.cleanup();
   }
   const missing = [...used].filter((n) => !names.has(n));
-  const pending = missing.filter((n) => MINTD_CONTRACT.includes(n));
-  assert.deepEqual(missing.filter((n) => !pending.includes(n)), [], 'metrics the rules read that no daemon exports');
-  if (pending.length) t.todo(`mintd does not export these contract metrics yet: ${pending.join(', ')}`);
+  assert.deepEqual(missing, [], 'metrics the rules read that no daemon exports');
 });
