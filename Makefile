@@ -43,18 +43,21 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
 
 COMMON_SRC  := $(sort $(wildcard common/*.c))
 INGESTD_SRC := $(sort $(wildcard ingestd/*.c))
+# ingestd-ws, the WebSocket service process: its own files plus the key table and the async PostgreSQL pool.
+WS_SRC      := $(sort $(wildcard ingestd/ws/*.c)) ingestd/conf.c ingestd/db.c
 MINTD_SRC   := $(sort $(wildcard mintd/*.c))
 UNIT_SRC    := $(sort $(wildcard test/unit/*.c))
 TOOL_SRC    := $(sort $(wildcard test/tools/*.c))
 
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(O)/obj/%.o)
 INGESTD_OBJ := $(INGESTD_SRC:%.c=$(O)/obj/%.o)
+WS_OBJ      := $(WS_SRC:%.c=$(O)/obj/%.o)
 MINTD_OBJ   := $(MINTD_SRC:%.c=$(O)/obj/%.o)
 UNIT_OBJ    := $(UNIT_SRC:%.c=$(O)/obj/%.o)
 TOOLS       := $(TOOL_SRC:test/tools/%.c=$(O)/%)
 
 LIBCOMMON := $(O)/libcommon.a
-BINS      := $(O)/ingestd $(O)/mintd
+BINS      := $(O)/ingestd $(O)/ingestd-ws $(O)/mintd
 
 .PHONY: all check unit integration run bench install deps clean examples
 all: $(BINS) $(TOOLS) $(O)/unit-tests
@@ -68,6 +71,10 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 $(O)/ingestd: $(INGESTD_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/obj/ingestd/ws/%.o: CPPFLAGS += -Iingestd
+$(O)/ingestd-ws: $(WS_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/mintd: $(MINTD_OBJ) $(LIBCOMMON)
