@@ -91,16 +91,18 @@ $(O)/%: $(O)/obj/test/tools/%.o $(LIBCOMMON)
 deps:
 	@test/deps
 
-# The tests use the sanitizer build with warnings as errors.
+# The tests use the sanitizer build with warnings as errors; the hostile-client tests
+# (test/integration/hostile_*.test.mjs) run the release build, as production does.
 check: deps
 	$(MAKE) SAN=1 WERROR=1 all
+	$(MAKE) WERROR=1 all
 	$(MAKE) SAN=1 unit integration
 
 unit: $(O)/unit-tests
 	$(O)/unit-tests
 
 integration:
-	GTX_BIN=$(CURDIR)/$(O) test/integration/run
+	GTX_BIN=$(CURDIR)/$(O) GTX_REL_BIN=$(CURDIR)/build/rel test/integration/run
 
 run: deps
 	$(MAKE) all

@@ -1126,6 +1126,14 @@ httpd_stats(const struct httpd *h, struct httpd_stats *st)
 {
 	*st = h->st;
 	st->addrs = peers_count(h->peers);
+	st->unsent_bytes = st->unsent_max = 0;
+	for (const struct httpd_conn *c = h->conns; c != NULL; c = c->next) {
+		size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+		st->unsent_bytes += n;
+		if (n > st->unsent_max)
+			st->unsent_max = n;
+	}
 }
 
 void

@@ -77,6 +77,7 @@ struct httpd_limits {
 /* Counters and gauges for /metrics. */
 struct httpd_stats {
 	size_t connections, in_flight, paused, addrs, body_bytes;
+	size_t unsent_bytes, unsent_max; /* response bytes not yet taken by the kernel: in all, and on the worst connection */
 	uint64_t refused_max_conns, refused_per_addr, rate_limited, body_budget_refused, backpressure_pauses;
 	uint64_t timeout_head, timeout_body, timeout_idle, timeout_write;
 };

@@ -218,6 +218,10 @@ met_render(const struct met_gauges *g, size_t *len)
 	    "Connections not read because their unsent output is over the limits.", g->http.paused);
 	metric(&o, "ingestd_http_client_addresses", "gauge", "Client addresses with connections or a recent request.",
 	    g->http.addrs);
+	metric(&o, "ingestd_http_unsent_bytes", "gauge", "Response bytes written but not yet taken by the kernel.",
+	    g->http.unsent_bytes);
+	metric(&o, "ingestd_http_unsent_bytes_max", "gauge", "The most unsent response bytes on one connection.",
+	    g->http.unsent_max);
 	metric(&o, "ingestd_http_body_bytes", "gauge", "Request body bytes buffered (of INGESTD_BODY_BUDGET_BYTES).",
 	    g->http.body_bytes);
 	metric(&o, "ingestd_http_backpressure_pauses_total", "counter",

@@ -110,7 +110,7 @@ export async function wellBehavedMeter(env) {
 export async function during(busy, fn, every = 500) {
   const results = [];
   let done = false;
-  busy.finally(() => { done = true; });
+  busy.then(() => { done = true; }, () => { done = true; });
   while (!done) {
     results.push(await fn());
     await new Promise((r) => setTimeout(r, every));
@@ -121,8 +121,20 @@ export async function during(busy, fn, every = 500) {
 // GET url with a deadline; resolves with the elapsed ms or rejects.
 export async function timedGet(url, timeoutMs) {
   const t0 = Date.now();
-  const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  await r.text();
+  let r;
+  try {
+    r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await r.text();
+  } catch (e) {
+    throw new Error(`GET ${url}: no answer within ${timeoutMs} ms (${e.name})`);
+  }
   if (r.status !== 200) throw new Error(`${url}: ${r.status}`);
   return Date.now() - t0;
+}
+
+// `p`, or a rejection naming `what` once `ms` have passed.
+export function within(p, ms, what) {
+  let t;
+  return Promise.race([p.finally(() => clearTimeout(t)),
+    new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: not within ${ms} ms`)), ms); })]);
 }
