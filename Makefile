@@ -80,7 +80,10 @@ $(O)/ingestd-ws: $(WS_OBJ) $(LIBCOMMON)
 $(O)/mintd: $(MINTD_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/unit-tests: $(UNIT_OBJ) $(LIBCOMMON)
+# Pure parsers of the daemons are unit-tested too.
+UNIT_DAEMON_OBJ := $(O)/obj/ingestd/httpparse.o
+$(O)/obj/test/unit/%.o: CPPFLAGS += -Iingestd
+$(O)/unit-tests: $(UNIT_OBJ) $(UNIT_DAEMON_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/%: $(O)/obj/test/tools/%.o $(LIBCOMMON)

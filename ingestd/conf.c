@@ -31,7 +31,8 @@ const struct cfg_key ingestd_keys[] = {
 	{ "INGESTD_MAX_PIPELINED_REQUESTS", CFG_INT, "16", true,
 	  "unsent responses on a connection above which its further (pipelined) requests are not read", 1, 1024, NULL },
 	{ "INGESTD_BODY_BUDGET_BYTES", CFG_INT, "134217728", true,
-	  "request body bytes buffered at once over all connections; beyond it 503 with Retry-After", 65536, 68719476736, NULL },
+	  "request body bytes buffered at once over all connections, with what batch readings cost while they wait "
+	  "(up to 2 KiB each); beyond it 503 with Retry-After", 65536, 68719476736, NULL },
 	{ "INGESTD_MAX_BODY_BYTES", CFG_INT, "1048576", true, "largest request body of the batch route (413 above)", 1024, 67108864, NULL },
 	{ "INGESTD_MAX_READING_BODY_BYTES", CFG_INT, "16384", true, "largest request body of every other route (413 above)", 256, 1048576, NULL },
 	{ "INGESTD_BATCH_MAX_READINGS", CFG_INT, "1000", true, "most readings in one batch request", 1, 100000, NULL },
@@ -138,8 +139,11 @@ ingestd_conf_check(const struct cfg *c, struct errlist *errs)
 
 	keys_check_shared(c, errs);
 	ws_conf_check(c, errs);
-	if (cfg_int(c, "INGESTD_BODY_BUDGET_BYTES") < cfg_int(c, "INGESTD_MAX_BODY_BYTES"))
-		errlist_add(errs, "INGESTD_BODY_BUDGET_BYTES: must be at least INGESTD_MAX_BODY_BYTES");
+	/* the largest batch must fit: its body and the state of each of its readings */
+	if (cfg_int(c, "INGESTD_BODY_BUDGET_BYTES") < cfg_int(c, "INGESTD_MAX_BODY_BYTES") +
+	    2048 * cfg_int(c, "INGESTD_BATCH_MAX_READINGS"))
+		errlist_add(errs, "INGESTD_BODY_BUDGET_BYTES: must be at least INGESTD_MAX_BODY_BYTES + 2048 x "
+		    "INGESTD_BATCH_MAX_READINGS (the largest batch)");
 	if (ingestd_admin_hashes(cfg_str(c, "ADMIN_TOKEN_SHA256"), h, INGESTD_MAX_ADMIN_TOKENS, &n) < 0)
 		errlist_add(errs, "ADMIN_TOKEN_SHA256: want up to %d comma-separated 64-digit hex SHA-256 digests",
 		    INGESTD_MAX_ADMIN_TOKENS);

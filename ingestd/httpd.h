@@ -34,7 +34,8 @@ struct httpd_req {
 	uint64_t content_length; /* announced (Content-Length) or, once read, received (chunked) */
 	char *body;          /* NUL-terminated copy of the body (len body_len) */
 	size_t body_len;
-	size_t body_cap;     /* bytes of the global body budget this request holds */
+	size_t body_cap;     /* bytes of the global body budget its body holds */
+	size_t charged;      /* bytes of the budget its handler holds (httpd_charge) */
 	char request_id[24];
 	int64_t start_us;    /* monotonic */
 	int route;           /* set by the router, for metrics */
@@ -95,6 +96,12 @@ void httpd_set_limits(struct httpd *h, const struct httpd_limits *lim);
  * (and left out for HEAD).
  */
 void httpd_reply(struct httpd_req *req, int status, const char *headers, const char *body, size_t len);
+/*
+ * Counts `bytes` that the handler keeps for this request (e.g. a batch's
+ * per-reading state) against the body budget until the reply. False when the
+ * budget cannot take them: answer 503 with Retry-After.
+ */
+bool httpd_charge(struct httpd_req *req, size_t bytes) WUR;
 /* The same with another Content-Type (e.g. Prometheus text). */
 void httpd_reply_ct(struct httpd_req *req, int status, const char *ctype, const char *headers, const char *body,
     size_t len);

@@ -400,6 +400,16 @@ submit_batch(struct app *a, struct httpd_req *req)
 		return;
 	}
 	met_batch_readings(n);
+	/* What the readings cost while they wait (on a slow database, say) counts against the body budget. */
+	_Static_assert(sizeof(struct sub) + sizeof(struct store_item *) <= 2048, "the budget check in conf.c counts 2 KiB");
+	if (!httpd_charge(req, (size_t)n * (sizeof(struct sub) + sizeof(struct store_item *)))) {
+		char hdr[48];
+
+		cJSON_Delete(body);
+		snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", a->retry_after);
+		api_error(req, 503, "server_busy", NULL, hdr, "too many readings in progress; retry later");
+		return;
+	}
 	if ((b = calloc(1, sizeof(*b))) == NULL || (b->subs = calloc((size_t)n + 1, sizeof(*b->subs))) == NULL ||
 	    (b->items = calloc((size_t)n + 1, sizeof(*b->items))) == NULL) {
 		if (b != NULL)

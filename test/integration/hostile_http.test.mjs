@@ -105,22 +105,26 @@ test('a pipelined flood: 40 MB of requests from a client that reads nothing grow
 
 test('unsent answers per connection are bounded in count (INGESTD_MAX_PIPELINED_REQUESTS) and bytes (watermark)', async () => {
   // count: with a huge byte watermark, only the count stops ingestd from queueing answers for a non-reader
-  let { api, good, url } = await restart({ INGESTD_ADDR_RATE_PER_SEC: '10000000', INGESTD_ADDR_RATE_BURST: '10000000',
+  let { pid, api, good, url } = await restart({ INGESTD_ADDR_RATE_PER_SEC: '10000000', INGESTD_ADDR_RATE_BURST: '10000000',
     INGESTD_WRITE_HIGH_WATERMARK_BYTES: String(64 * MiB), INGESTD_MAX_PIPELINED_REQUESTS: '16' });
+  let rss0 = rss(pid);
   let r = await pipelineUnread(url, 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n', 8 * MiB, api, 'readyz');
   const unsentCount = await metric(api, 'ingestd_http_unsent_bytes_max');
   console.log(`FIGURE\tpipelined_unsent_with_count_bound\t${unsentCount}\tbytes`);
   assert.ok(unsentCount <= 16 * 300, `${unsentCount} bytes unsent: more than 16 answers`);
   assert.ok(await metric(api, 'ingestd_http_paused_connections') >= 1);
+  assert.ok(rss(pid) - rss0 <= 64 * MiB);
   await good.check(5000);
   r.sock.destroy();
   // bytes: with a high count bound, the watermark stops it (answers of /metrics are kilobytes)
-  ({ api, good, url } = await restart({ INGESTD_ADDR_RATE_PER_SEC: '10000000', INGESTD_ADDR_RATE_BURST: '10000000',
+  ({ pid, api, good, url } = await restart({ INGESTD_ADDR_RATE_PER_SEC: '10000000', INGESTD_ADDR_RATE_BURST: '10000000',
     INGESTD_WRITE_HIGH_WATERMARK_BYTES: String(64 * 1024), INGESTD_MAX_PIPELINED_REQUESTS: '1024' }));
+  rss0 = rss(pid);
   r = await pipelineUnread(url, 'GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n', 2 * MiB, api, 'metrics');
   const unsentBytes = await metric(api, 'ingestd_http_unsent_bytes_max');
   console.log(`FIGURE\tpipelined_unsent_with_byte_watermark\t${unsentBytes}\tbytes`);
   assert.ok(unsentBytes <= 64 * 1024 + 32 * 1024, `${unsentBytes} bytes unsent with a 64 KiB watermark`);
+  assert.ok(rss(pid) - rss0 <= 64 * MiB);
   await good.check(5000);
   r.sock.destroy();
 });
@@ -155,8 +159,9 @@ test('trickled bodies (Content-Length and chunked) are answered 408 and closed a
 });
 
 test('the body budget: bodies that would pass INGESTD_BODY_BUDGET_BYTES get 503 with Retry-After; others go on', async () => {
-  const { api, good, url } = await restart({ INGESTD_BODY_BUDGET_BYTES: String(1024 * 1024),
-    INGESTD_MAX_BODY_BYTES: String(512 * 1024) });
+  const { pid, api, good, url } = await restart({ INGESTD_BODY_BUDGET_BYTES: String(1024 * 1024),
+    INGESTD_MAX_BODY_BYTES: String(512 * 1024), INGESTD_BATCH_MAX_READINGS: '100' });
+  const rss0 = rss(pid);
   const hold = async (headers) => {
     const s = await rawConnect(url, '127.0.0.5');
     let got = '';
@@ -183,13 +188,15 @@ test('the body budget: bodies that would pass INGESTD_BODY_BUDGET_BYTES get 503 
   const r = await api.call('POST', '/api/meters/readings/batch', { raw: body, headers: { 'content-type': 'application/json' } });
   assert.equal(r.status, 200, r.text);
   assert.ok(await metric(api, 'ingestd_http_body_budget_refused_total') >= 2);
+  assert.ok(rss(pid) - rss0 <= 64 * MiB);
   h3.s.destroy();
   h4.s.destroy();
 });
 
 test('per-address limits: connections beyond INGESTD_MAX_CONNECTIONS_PER_ADDR are closed; requests beyond the rate get 429 before any check', async () => {
-  const { api, good, url } = await restart({ INGESTD_MAX_CONNECTIONS_PER_ADDR: '20', INGESTD_ADDR_RATE_PER_SEC: '20',
+  const { pid, api, good, url } = await restart({ INGESTD_MAX_CONNECTIONS_PER_ADDR: '20', INGESTD_ADDR_RATE_PER_SEC: '20',
     INGESTD_ADDR_RATE_BURST: '40' });
+  const rss0 = rss(pid);
   const socks = [];
   const closed = [];
   for (let i = 0; i < 30; i++) {
@@ -225,4 +232,5 @@ test('per-address limits: connections beyond INGESTD_MAX_CONNECTIONS_PER_ADDR ar
   assert.match(got, /HTTP\/1\.1 429 Too Many Requests\r\n[\s\S]*?Retry-After: \d+\r\n/);
   assert.ok((await metric(api, 'ingestd_readings_rejected_total{reason="invalid_signature"}')) - before401 <= 40 + 20 * 3);
   await good.check(5000); // the meter's own address has its own bucket
+  assert.ok(rss(pid) - rss0 <= 64 * MiB);
 });

@@ -73,7 +73,8 @@ test('a flood naming one unknown meter: 404s from the negative cache, a lookup p
 });
 
 test('a batch naming 980 unknown meters and 20 known ones costs one lookup, not one each', async () => {
-  const { api, good } = await restart({});
+  const { pid, api, good } = await restart({});
+  const rss0 = rss(pid);
   const known = [];
   for (let i = 0; i < 20; i++) { const m = newMeter('KNOWN'); await api.register(m); known.push(m); }
   const ghosts = Array.from({ length: 980 }, () => newMeter('GHOST'));
@@ -91,12 +92,15 @@ test('a batch naming 980 unknown meters and 20 known ones costs one lookup, not 
   const again = await api.batch(ghosts.slice(0, 500).map((m) => reading(m)));
   assert.equal(again.json.rejected, 500);
   assert.equal((await metric(api, 'ingestd_meter_lookups_total')) - q0, 1);
+  assert.ok(rss(pid) - rss0 <= 64 * MiB);
   await good.check(5000);
 });
 
-test('160,000 readings waiting on one lookup while PostgreSQL is blackholed: /healthz keeps answering promptly', async () => {
-  const N = 10000, BATCHES = 16;
-  const { api, good, url } = await restart({ INGESTD_BATCH_MAX_READINGS: String(N), INGESTD_MAX_BODY_BYTES: String(8 * MiB) });
+test('160,000 readings waiting on one lookup while PostgreSQL is blackholed: /healthz keeps answering; memory within the budget', async () => {
+  const N = 10000, BATCHES = 16, BUDGET = 320 * MiB;
+  const { pid, api, good, url } = await restart({ INGESTD_BATCH_MAX_READINGS: String(N), INGESTD_MAX_BODY_BYTES: String(8 * MiB),
+    INGESTD_BODY_BUDGET_BYTES: String(BUDGET) });
+  const rss0 = rss(pid);
   const ghost = newMeter('WAIT');
   const body = JSON.stringify({ readings: Array.from({ length: N }, () => reading(ghost)) });
   const healthz = `${url}/healthz`;
@@ -123,6 +127,12 @@ test('160,000 readings waiting on one lookup while PostgreSQL is blackholed: /he
     console.log(`FIGURE\twaiters_on_one_lookup\t${N * BATCHES}\treadings`);
     console.log(`FIGURE\twaiters_healthz_slowest\t${worst}\tms`);
     assert.ok(worst < 1500, `/healthz took ${worst} ms while readings queued on one lookup`);
+    // what waits is counted against the body budget (bodies and per-reading state): memory follows it
+    const held = await metric(api, 'ingestd_http_body_bytes');
+    console.log(`FIGURE\twaiters_budget_held\t${(held / MiB).toFixed(1)}\tMiB`);
+    console.log(`FIGURE\twaiters_rss_growth\t${((rss(pid) - rss0) / MiB).toFixed(1)}\tMiB`);
+    assert.ok(held <= BUDGET);
+    assert.ok(rss(pid) - rss0 <= BUDGET + 64 * MiB, `RSS grew by ${(rss(pid) - rss0) / MiB} MiB`);
     resume();
     resumed = true;
     const replies = await within(Promise.all(answers), 120000, 'the batches answered once PostgreSQL is back');
@@ -130,6 +140,44 @@ test('160,000 readings waiting on one lookup while PostgreSQL is blackholed: /he
     for (const s of socks) s.destroy();
   } finally {
     if (!resumed) resume();
+  }
+  await good.check(10000);
+});
+
+test('batches piling up behind a blackholed PostgreSQL: past the budget they get 503 at once, memory stays bounded', async () => {
+  const BUDGET = 16 * MiB;
+  const { pid, api, good, url } = await restart({ INGESTD_BODY_BUDGET_BYTES: String(BUDGET) });
+  const ghost = newMeter('PILE');
+  const body = JSON.stringify({ readings: Array.from({ length: 1000 }, () => reading(ghost)) });
+  const rss0 = rss(pid);
+  const resume = pgStop(stack);
+  let resumed = false;
+  const socks = [];
+  try {
+    const answers = [];
+    for (let i = 0; i < 40; i++) {
+      const s = await rawConnect(url, `127.0.0.${2 + (i % 8)}`);
+      let got = '';
+      answers.push(new Promise((resolve) => s.on('data', (d) => { got += d; if (/"request_id"/.test(got)) resolve(got); })));
+      s.write(`POST /api/meters/readings/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socks.push(s);
+    }
+    // those past the budget are answered while PostgreSQL is still away
+    await waitFor(async () => (await metric(api, 'ingestd_http_requests_total{route="submit_batch",status="503"}')) >= 20,
+      { what: 'batches refused over the budget', timeout: 30000 });
+    assert.ok(await metric(api, 'ingestd_http_body_bytes') <= BUDGET);
+    assert.ok(rss(pid) - rss0 <= BUDGET + 64 * MiB, `RSS grew by ${(rss(pid) - rss0) / MiB} MiB`);
+    await timedGet(`${url}/healthz`, 1000);
+    resume();
+    resumed = true;
+    const replies = await within(Promise.all(answers), 60000, 'every batch answered');
+    const refused = replies.filter((r) => /^HTTP\/1\.1 503 /.test(r));
+    console.log(`FIGURE\tbatches_over_budget_refused\t${refused.length} of ${replies.length}\tbatches`);
+    assert.ok(refused.every((r) => /Retry-After: \d+/.test(r) && /"server_busy"/.test(r)));
+    assert.ok(replies.filter((r) => /^HTTP\/1\.1 200 /.test(r)).length >= 5, 'the budget admits several');
+  } finally {
+    if (!resumed) resume();
+    for (const s of socks) s.destroy();
   }
   await good.check(10000);
 });
