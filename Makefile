@@ -44,18 +44,21 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
 
 COMMON_SRC  := $(sort $(wildcard common/*.c))
 INGESTD_SRC := $(sort $(wildcard ingestd/*.c))
+# ingestd-ws, the WebSocket service process: its own files plus the key table and the async PostgreSQL pool.
+WS_SRC      := $(sort $(wildcard ingestd/ws/*.c)) ingestd/conf.c ingestd/db.c
 MINTD_SRC   := $(sort $(wildcard mintd/*.c))
 UNIT_SRC    := $(sort $(wildcard test/unit/*.c))
 TOOL_SRC    := $(sort $(wildcard test/tools/*.c))
 
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(O)/obj/%.o)
 INGESTD_OBJ := $(INGESTD_SRC:%.c=$(O)/obj/%.o)
+WS_OBJ      := $(WS_SRC:%.c=$(O)/obj/%.o)
 MINTD_OBJ   := $(MINTD_SRC:%.c=$(O)/obj/%.o)
 UNIT_OBJ    := $(UNIT_SRC:%.c=$(O)/obj/%.o)
 TOOLS       := $(TOOL_SRC:test/tools/%.c=$(O)/%)
 
 LIBCOMMON := $(O)/libcommon.a
-BINS      := $(O)/ingestd $(O)/mintd
+BINS      := $(O)/ingestd $(O)/ingestd-ws $(O)/mintd
 
 .PHONY: all check unit integration run bench install deps clean examples
 all: $(BINS) $(TOOLS) $(O)/unit-tests
@@ -78,10 +81,17 @@ $(LIBCOMMON): $(COMMON_OBJ)
 $(O)/ingestd: $(INGESTD_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(O)/obj/ingestd/ws/%.o: CPPFLAGS += -Iingestd
+$(O)/ingestd-ws: $(WS_OBJ) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(O)/mintd: $(MINTD_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/unit-tests: $(UNIT_OBJ) $(LIBCOMMON)
+# Pure parsers of the daemons are unit-tested too.
+UNIT_DAEMON_OBJ := $(O)/obj/ingestd/httpparse.o
+$(O)/obj/test/unit/%.o: CPPFLAGS += -Iingestd
+$(O)/unit-tests: $(UNIT_OBJ) $(UNIT_DAEMON_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/%: $(O)/obj/test/tools/%.o $(LIBCOMMON)
@@ -92,16 +102,18 @@ $(O)/%: $(O)/obj/test/tools/%.o $(LIBCOMMON)
 deps:
 	@test/deps
 
-# The tests use the sanitizer build with warnings as errors.
+# The tests use the sanitizer build with warnings as errors; the hostile-client tests
+# (test/integration/hostile_*.test.mjs) run the release build, as production does.
 check: deps
 	$(MAKE) SAN=1 WERROR=1 all
+	$(MAKE) WERROR=1 all
 	$(MAKE) SAN=1 unit integration
 
 unit: $(O)/unit-tests
 	$(O)/unit-tests
 
 integration:
-	GTX_BIN=$(CURDIR)/$(O) test/integration/run
+	GTX_BIN=$(CURDIR)/$(O) GTX_REL_BIN=$(CURDIR)/build/rel test/integration/run
 
 run: deps
 	$(MAKE) all

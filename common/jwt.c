@@ -1,4 +1,4 @@
-/* jwt.c: HS256 JWT verification: base64url parts, alg pinning, constant-time HMAC check, exp/nbf. */
+/* jwt.c: HS256 JWT verification: base64url parts, alg pinning, constant-time HMAC check, exp/nbf, aud/iss. */
 #include "jwt.h"
 
 #include <cjson/cJSON.h>
@@ -73,9 +73,41 @@ num_claim(const cJSON *o, const char *name, int64_t *out, bool *present)
 	return true;
 }
 
+/* RFC 7519 4.1.3: aud is one string or an array of strings; the expected one must be there. */
+static bool
+aud_has(const cJSON *aud, const char *want)
+{
+	const cJSON *it;
+
+	if (cJSON_IsString(aud))
+		return strcmp(aud->valuestring, want) == 0;
+	if (!cJSON_IsArray(aud))
+		return false;
+	cJSON_ArrayForEach(it, aud)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, want) == 0)
+			return true;
+	return false;
+}
+
+static int
+check_expected(const cJSON *body, const struct jwt_expect *want, struct err *e)
+{
+	const cJSON *iss;
+
+	if (want == NULL)
+		return 0;
+	if (want->aud != NULL && want->aud[0] != '\0' &&
+	    !aud_has(cJSON_GetObjectItemCaseSensitive(body, "aud"), want->aud))
+		return err_set(e, JWT_EAUDIENCE, "token audience is not accepted");
+	iss = cJSON_GetObjectItemCaseSensitive(body, "iss");
+	if (want->iss != NULL && want->iss[0] != '\0' && (!cJSON_IsString(iss) || strcmp(iss->valuestring, want->iss) != 0))
+		return err_set(e, JWT_EISSUER, "token issuer is not accepted");
+	return 0;
+}
+
 int
 jwt_verify_hs256(const char *token, const unsigned char *secret, size_t secret_len, int64_t now,
-    struct jwt_claims *out, struct err *e)
+    const struct jwt_expect *want, struct jwt_claims *out, struct err *e)
 {
 	const char *d1, *d2;
 	unsigned char mac[crypto_auth_hmacsha256_BYTES], *sig = NULL;
@@ -129,6 +161,8 @@ jwt_verify_hs256(const char *token, const unsigned char *secret, size_t secret_l
 		err_set(e, JWT_ENOTYET, "token not valid yet");
 		goto out;
 	}
+	if (check_expected(body, want, e) < 0)
+		goto out;
 	sub = cJSON_GetObjectItemCaseSensitive(body, "sub");
 	role = cJSON_GetObjectItemCaseSensitive(body, "role");
 	if (!cJSON_IsString(sub) || sub->valuestring[0] == '\0' || strlen(sub->valuestring) >= sizeof(out->sub)) {

@@ -20,7 +20,9 @@ enum ws_close {
 	WS_CLOSE_POLICY = 1008,       /* client message rate limit */
 	WS_CLOSE_TOO_BIG = 1009,      /* message over WEBSOCKET_MAX_MESSAGE_BYTES */
 	WS_CLOSE_INTERNAL = 1011,     /* out of memory */
-	WS_CLOSE_SLOW_CONSUMER = 4000 /* more than WEBSOCKET_EVENT_BUFFER_SIZE events waiting */
+	WS_CLOSE_SLOW_CONSUMER = 4000, /* more than WEBSOCKET_EVENT_BUFFER_SIZE events waiting */
+	WS_CLOSE_TOKEN_EXPIRED = 4001, /* the JWT the connection was opened with reached its exp */
+	WS_CLOSE_REVOKED = 4003        /* after a reload, the token no longer verifies (secret, aud, iss, admin tokens) */
 };
 
 struct ws_frame {

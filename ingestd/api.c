@@ -3,6 +3,7 @@
 #include "jparse.h"
 #include "log.h"
 #include "metrics.h"
+#include "wsproc.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -266,11 +267,12 @@ metrics(struct app *a, struct httpd_req *req)
 	rq_stats(a->rq, &rs);
 	g.db_up = db_up(a->db);
 	g.redis_up = rs.up;
-	g.http_connections = httpd_connections(a->http);
-	g.http_in_flight = httpd_in_flight(a->http);
+	g.ws_up = wsproc_running(a->ws);
+	g.ws_restarts = wsproc_restarts(a->ws);
+	httpd_stats(a->http, &g.http);
+	mc_stats(a->mc, &g.meters);
 	g.db_pending = db_pending(a->db);
 	g.store_pending = store_pending(a->store);
-	g.meters_cached = mc_size(a->mc);
 	g.queue_pushed = rs.pushed;
 	g.queue_push_failures = rs.push_failures;
 	g.queue_backlog_dropped = rs.backlog_dropped;
@@ -285,12 +287,12 @@ metrics(struct app *a, struct httpd_req *req)
 	free(text);
 }
 
-/* Methods each route answers (405 with Allow otherwise). */
+/* Methods each route answers (405 with Allow otherwise). Every GET route answers HEAD too. */
 static const char *const route_allow[RT_COUNT] = {
-	[RT_SUBMIT] = "POST", [RT_BATCH] = "POST", [RT_READING] = "GET", [RT_ADMIN_METERS] = "GET, POST",
-	[RT_ADMIN_METER] = "GET, PATCH", [RT_ADMIN_UNMINTED] = "GET", [RT_ADMIN_STATUS] = "GET",
-	[RT_ADMIN_TOGGLE] = "POST", [RT_ADMIN_TRIGGER] = "POST", [RT_ADMIN_RETRY] = "POST", [RT_ADMIN_ACK_HALT] = "POST", [RT_HEALTHZ] = "GET",
-	[RT_READYZ] = "GET", [RT_METRICS] = "GET",
+	[RT_SUBMIT] = "POST", [RT_BATCH] = "POST", [RT_READING] = "GET, HEAD", [RT_ADMIN_METERS] = "GET, HEAD, POST",
+	[RT_ADMIN_METER] = "GET, HEAD, PATCH", [RT_ADMIN_UNMINTED] = "GET, HEAD", [RT_ADMIN_STATUS] = "GET, HEAD",
+	[RT_ADMIN_TOGGLE] = "POST", [RT_ADMIN_TRIGGER] = "POST", [RT_ADMIN_RETRY] = "POST", [RT_ADMIN_ACK_HALT] = "POST",
+	[RT_HEALTHZ] = "GET, HEAD", [RT_READYZ] = "GET, HEAD", [RT_METRICS] = "GET, HEAD",
 };
 
 static bool
@@ -319,6 +321,9 @@ api_request(struct httpd_req *req, void *arg)
 		method_not_allowed(req, route_allow[req->route]);
 		return;
 	}
+	/* HEAD is GET whose reply httpd sends without the body (req->head_only). */
+	if (req->method == HM_HEAD)
+		req->method = HM_GET;
 	/* Admin routes: authenticate before looking at anything else. */
 	if (strncmp(req->path, "/api/admin/", 11) == 0 && !api_admin_ok(a, req))
 		return;

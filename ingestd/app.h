@@ -24,6 +24,7 @@ struct app {
 	struct rq *rq;
 	struct mcache *mc;
 	struct store *store;
+	struct wsproc *ws; /* the WebSocket service process */
 	char *events_prefix;
 	/* values from the configuration; the reloadable ones change on SIGHUP */
 	struct rdg_limits lim;

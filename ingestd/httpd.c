@@ -1,5 +1,11 @@
-/* httpd.c: HTTP/1.1 over bufferevents: one request at a time per connection, keep-alive, lingering close. */
+/*
+ * httpd.c: HTTP/1.1 over bufferevents: one request at a time per connection, a deadline for every phase,
+ * output backpressure, per-address limits and a global budget for buffered request bodies.
+ */
 #include "httpd.h"
+#include "httpparse.h"
+#include "log.h"
+#include "peers.h"
 #include "ts.h"
 
 #include <arpa/inet.h>
@@ -19,36 +25,66 @@
 #include <time.h>
 #include <unistd.h>
 
+#define LINGER_MS 2000
+#define CHUNK_LINE_MAX 1024 /* a chunk-size line with its extensions */
+#define SWEEP_MS 5000       /* how often idle per-address entries are dropped */
+#define ACCEPT_PAUSE_MS 100 /* out of descriptors: stop accepting this long */
+
+/*
+ * The connection's state machine; conn_set_state() is the one place it changes and it arms the
+ * deadline that belongs to the new state:
+ *
+ *   IDLE --first byte--> HEAD --head read--> BODY --body read--> HANDLER --reply--> IDLE | PAUSED | CLOSING
+ *   PAUSED --output written--> IDLE;  CLOSING --output written--> LINGER | freed;  LINGER --2 s--> freed
+ */
 enum conn_state {
-	CS_HEAD,    /* reading the request line and headers */
-	CS_BODY,    /* reading Content-Length bytes */
-	CS_HANDLER, /* the handler owns the request; reading paused */
-	CS_CLOSING, /* flushing the last response, then close */
+	CS_IDLE,    /* between requests (keep-alive idle deadline; before the first request: the head deadline) */
+	CS_HEAD,    /* reading the request line and headers (head deadline) */
+	CS_BODY,    /* reading the body, Content-Length bytes or chunks (body deadline) */
+	CS_HANDLER, /* the handler owns the request; not reading */
+	CS_PAUSED,  /* too much unsent output: not reading until it is written (write timeout) */
+	CS_CLOSING, /* writing the last response, then close (write timeout) */
 	CS_LINGER,  /* write side shut, discarding input for a moment so the client reads our reply */
 };
+
+enum chunk_state { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER };
+
+enum close_mode { KEEP_OPEN, CLOSE_LINGER, CLOSE_NOW };
 
 struct httpd_conn {
 	struct httpd *srv;
 	struct bufferevent *bev;
+	struct event *timer; /* the current state's deadline */
+	struct peer *peer;
 	enum conn_state state;
 	struct httpd_req *req;
 	bool keepalive;
-	bool linger; /* after the last response, linger instead of closing at once */
+	bool linger;    /* after the last response, linger instead of closing at once */
 	bool expect100; /* the client waits for "100 Continue" before sending the body */
+	bool eof;       /* the client has finished sending: answer what it sent, then close */
+	bool first;     /* no request head read yet: the head deadline runs from accept */
+	int64_t head_deadline_us;
 	size_t body_limit;
+	int unflushed; /* responses added to the output since it was last empty */
+	enum chunk_state ch;
+	uint64_t ch_left;
+	size_t trailer_bytes;
 	struct httpd_conn *prev, *next;
 };
 
 struct httpd {
 	struct event_base *base;
 	struct evconnlistener *lis;
+	struct event *sweep, *accept_pause;
+	struct peers *peers;
 	struct httpd_cbs cbs;
 	struct httpd_limits lim;
 	struct httpd_conn *conns;
-	size_t nconns, inflight;
+	struct httpd_stats st; /* connections, in_flight, paused, body_bytes kept live here */
 	bool draining;
 	uint32_t boot;
 	uint64_t counter;
+	int64_t accept_warned_us;
 	time_t date_sec;
 	char date[64];
 };
@@ -90,6 +126,51 @@ httpd_status_text(int s)
 }
 
 static void req_free(struct httpd_req *r);
+static void on_read(struct bufferevent *bev, void *arg);
+
+static void
+conn_set_state(struct httpd_conn *c, enum conn_state st)
+{
+	const struct httpd_limits *l = &c->srv->lim;
+	int64_t now = httpd_now_us(), ms = 0;
+	bool arm = true;
+
+	if (c->state == CS_PAUSED)
+		c->srv->st.paused--;
+	if (st == CS_PAUSED)
+		c->srv->st.paused++;
+	c->state = st;
+	evtimer_del(c->timer);
+	switch (st) {
+	case CS_IDLE:
+		ms = c->first ? (c->head_deadline_us - now) / 1000 : (int64_t)l->idle_timeout_secs * 1000;
+		break;
+	case CS_HEAD:
+		if (!c->first)
+			c->head_deadline_us = now + (int64_t)l->header_timeout_secs * 1000000;
+		ms = (c->head_deadline_us - now) / 1000;
+		break;
+	case CS_BODY:
+		ms = (int64_t)l->body_timeout_secs * 1000;
+		break;
+	case CS_LINGER:
+		ms = LINGER_MS;
+		break;
+	case CS_HANDLER:
+	case CS_PAUSED:
+	case CS_CLOSING:
+		arm = false; /* no deadline of ours: the handler has its own, unsent output the write timeout */
+		break;
+	}
+	if (arm) {
+		struct timeval tv;
+
+		if (ms < 0)
+			ms = 0; /* already past: fire from the loop */
+		tv = (struct timeval){ (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+		evtimer_add(c->timer, &tv);
+	}
+}
 
 static void
 conn_free(struct httpd_conn *c)
@@ -102,6 +183,11 @@ conn_free(struct httpd_conn *c)
 		else
 			req_free(c->req);
 	}
+	if (c->state == CS_PAUSED)
+		h->st.paused--;
+	if (c->peer != NULL)
+		peer_conn_del(c->peer);
+	event_free(c->timer);
 	bufferevent_free(c->bev);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -109,8 +195,26 @@ conn_free(struct httpd_conn *c)
 		h->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	h->nconns--;
+	h->st.connections--;
 	free(c);
+}
+
+/*
+ * Closes once what is in the output has been written (at once when nothing is). With linger, the
+ * write side is shut first and input discarded a moment: closing with unread input makes the kernel
+ * send RST, and the client could lose the answers it has not read yet.
+ */
+static void
+close_after_flush(struct httpd_conn *c, bool linger)
+{
+	c->keepalive = false;
+	c->linger = linger;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		conn_free(c);
+		return;
+	}
+	conn_set_state(c, CS_CLOSING);
 }
 
 static void
@@ -118,6 +222,7 @@ req_free(struct httpd_req *r)
 {
 	if (r == NULL)
 		return;
+	r->srv->st.body_bytes -= r->body_cap + r->charged;
 	free(r->path);
 	free(r->content_type);
 	if (r->authorization != NULL) {
@@ -142,6 +247,7 @@ date_header(struct httpd *h)
 	return h->date;
 }
 
+/* A response to HEAD has the headers of the body it would have had, and no body (RFC 9110 9.3.2). */
 static void
 write_reply(struct httpd_conn *c, struct httpd_req *r, int status, const char *ctype, const char *headers,
     const char *body, size_t len)
@@ -151,33 +257,51 @@ write_reply(struct httpd_conn *c, struct httpd_req *r, int status, const char *c
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\n"
 	    "X-Request-Id: %s\r\n%s%s\r\n", status, httpd_status_text(status), date_header(c->srv), ctype, len,
 	    r ? r->request_id : "-", headers ? headers : "", c->keepalive ? "" : "Connection: close\r\n");
-	evbuffer_add(out, body, len);
+	if (r == NULL || !r->head_only)
+		evbuffer_add(out, body, len);
 }
 
-/* Arms reading for the next request, or closes after the write drains. */
+/* After a response: read the next request, wait for the output to drain, or close once it has. */
 static void
 after_reply(struct httpd_conn *c)
 {
-	struct timeval tv = { c->srv->lim.idle_timeout_secs, 0 };
+	struct httpd *h = c->srv;
 
-	if (c->srv->draining)
+	if (h->draining) {
 		c->keepalive = false;
+		c->linger = true; /* the client may have sent more: do not let a RST eat this answer */
+	}
+	c->unflushed++;
 	if (!c->keepalive) {
-		c->state = CS_CLOSING;
 		bufferevent_disable(c->bev, EV_READ);
-		bufferevent_enable(c->bev, EV_WRITE);
+		conn_set_state(c, CS_CLOSING);
 		return;
 	}
-	c->state = CS_HEAD;
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
-	bufferevent_enable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > h->lim.write_high_water ||
+	    c->unflushed >= h->lim.max_pipelined) {
+		/* A client that sends without reading gets no more answers queued than this. */
+		h->st.backpressure_pauses++;
+		bufferevent_disable(c->bev, EV_READ);
+		conn_set_state(c, CS_PAUSED);
+		return;
+	}
+	conn_set_state(c, CS_IDLE);
+	if (!c->eof)
+		bufferevent_enable(c->bev, EV_READ);
 	/* Input may already hold the next (pipelined) request: look at it from the loop. */
 	bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
+static void
+new_request_id(struct httpd *h, char id[24])
+{
+	snprintf(id, 24, "%08x%012llx", h->boot, (unsigned long long)++h->counter);
+}
+
 /* httpd's own error replies, before a handler has the request. */
 static void
-local_error(struct httpd_conn *c, int status, const char *code, const char *msg, bool close)
+local_error(struct httpd_conn *c, int status, const char *code, const char *msg, enum close_mode close,
+    const char *headers)
 {
 	struct httpd *h = c->srv;
 	struct httpd_req tmp, *r = c->req;
@@ -186,17 +310,17 @@ local_error(struct httpd_conn *c, int status, const char *code, const char *msg,
 
 	if (r == NULL) {
 		memset(&tmp, 0, sizeof(tmp));
-		snprintf(tmp.request_id, sizeof(tmp.request_id), "%08x%012llx", h->boot,
-		    (unsigned long long)++h->counter);
+		tmp.srv = h;
+		new_request_id(h, tmp.request_id);
 		tmp.start_us = httpd_now_us();
 		r = &tmp;
 	}
 	n = h->cbs.error_body(r, status, code, msg, body, sizeof(body));
-	if (close) {
+	if (close != KEEP_OPEN) {
 		c->keepalive = false;
-		c->linger = true;
+		c->linger = close == CLOSE_LINGER;
 	}
-	write_reply(c, r, status, "application/json", NULL, body, n);
+	write_reply(c, r, status, "application/json", headers, body, n);
 	if (h->cbs.replied)
 		h->cbs.replied(r, status, h->cbs.arg);
 	if (c->req != NULL) {
@@ -218,7 +342,7 @@ httpd_reply_ct(struct httpd_req *r, int status, const char *ctype, const char *h
 	struct httpd_conn *c = r->conn;
 	struct httpd *h = r->srv;
 
-	h->inflight--;
+	h->st.in_flight--;
 	if (h->cbs.replied)
 		h->cbs.replied(r, status, h->cbs.arg);
 	if (c != NULL) {
@@ -229,154 +353,18 @@ httpd_reply_ct(struct httpd_req *r, int status, const char *ctype, const char *h
 	req_free(r);
 }
 
-static bool
-tchar(unsigned char ch)
+bool
+httpd_charge(struct httpd_req *r, size_t bytes)
 {
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-	    (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
+	struct httpd *h = r->srv;
 
-static char *
-dupn(const char *s, size_t n)
-{
-	char *p = malloc(n + 1);
-
-	if (p != NULL) {
-		memcpy(p, s, n);
-		p[n] = '\0';
+	if (h->st.body_bytes + bytes > h->lim.body_budget) {
+		h->st.body_budget_refused++;
+		return false;
 	}
-	return p;
-}
-
-static bool
-has_token(const char *v, size_t n, const char *tok)
-{
-	size_t tl = strlen(tok);
-
-	for (size_t i = 0; i + tl <= n; i++)
-		if (strncasecmp(v + i, tok, tl) == 0 && (i == 0 || v[i - 1] == ' ' || v[i - 1] == ',') &&
-		    (i + tl == n || v[i + tl] == ' ' || v[i + tl] == ','))
-			return true;
-	return false;
-}
-
-/*
- * Parses the head in s[0..n) (without the final CRLF CRLF) into c->req.
- * Returns 0, or an HTTP status for the error (with *code set).
- */
-static int
-parse_head(struct httpd_conn *c, const char *s, size_t n, const char **code)
-{
-	struct httpd_req *r = c->req;
-	const char *end = s + n, *eol, *sp1, *sp2, *q;
-	bool http10, have_cl = false, conn_close = false, conn_keep = false, expect = false;
-
-	*code = "bad_request";
-	eol = memmem(s, n, "\r\n", 2);
-	if (eol == NULL)
-		eol = end;
-	sp1 = memchr(s, ' ', (size_t)(eol - s));
-	if (sp1 == NULL || sp1 == s || sp1 - s >= (ptrdiff_t)sizeof(r->method_text))
-		return 400;
-	for (const char *p = s; p < sp1; p++)
-		if (!tchar((unsigned char)*p))
-			return 400;
-	memcpy(r->method_text, s, (size_t)(sp1 - s));
-	r->method_text[sp1 - s] = '\0';
-	sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
-	if (sp2 == NULL || sp2 == sp1 + 1 || sp1[1] != '/')
-		return 400;
-	for (const char *p = sp1 + 1; p < sp2; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return 400;
-	if (eol - sp2 - 1 != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0)
-		return *code = "http_version_not_supported", 505;
-	if (sp2[8] == '0')
-		http10 = true;
-	else if (sp2[8] == '1')
-		http10 = false;
-	else
-		return *code = "http_version_not_supported", 505;
-	if ((r->path = dupn(sp1 + 1, (size_t)(sp2 - sp1 - 1))) == NULL)
-		return *code = "out_of_memory", 503;
-	if ((q = strchr(r->path, '?')) != NULL) {
-		r->path[q - r->path] = '\0';
-		r->query = r->path + (q - r->path) + 1;
-	}
-	if (strcmp(r->method_text, "GET") == 0)
-		r->method = HM_GET;
-	else if (strcmp(r->method_text, "POST") == 0)
-		r->method = HM_POST;
-	else if (strcmp(r->method_text, "PATCH") == 0)
-		r->method = HM_PATCH;
-	else if (strcmp(r->method_text, "HEAD") == 0)
-		r->method = HM_HEAD;
-	else if (strcmp(r->method_text, "PUT") == 0)
-		r->method = HM_PUT;
-	else if (strcmp(r->method_text, "DELETE") == 0)
-		r->method = HM_DELETE;
-	for (const char *l = eol + 2; l < end; l = eol + 2) {
-		const char *colon, *v, *ve;
-		size_t nl;
-
-		eol = memmem(l, (size_t)(end - l), "\r\n", 2);
-		if (eol == NULL)
-			eol = end;
-		colon = memchr(l, ':', (size_t)(eol - l));
-		if (colon == NULL || colon == l)
-			return 400; /* also obs-fold continuation lines */
-		for (const char *p = l; p < colon; p++)
-			if (!tchar((unsigned char)*p))
-				return 400;
-		nl = (size_t)(colon - l);
-		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
-			;
-		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-			;
-		for (const char *p = v; p < ve; p++)
-			if ((unsigned char)*p < 0x20 && *p != '\t')
-				return 400;
-#define IS(name) (nl == sizeof(name) - 1 && strncasecmp(l, name, nl) == 0)
-		if (IS("content-length")) {
-			uint64_t cl = 0;
-
-			if (ve == v || ve - v > 15)
-				return *code = "bad_content_length", 400;
-			for (const char *p = v; p < ve; p++) {
-				if (*p < '0' || *p > '9')
-					return *code = "bad_content_length", 400;
-				cl = cl * 10 + (uint64_t)(*p - '0');
-			}
-			if (have_cl && cl != r->content_length)
-				return *code = "bad_content_length", 400;
-			have_cl = true;
-			r->content_length = cl;
-			r->has_body = true;
-		} else if (IS("transfer-encoding")) {
-			return *code = "transfer_encoding_unsupported", 501;
-		} else if (IS("connection")) {
-			conn_close |= has_token(v, (size_t)(ve - v), "close");
-			conn_keep |= has_token(v, (size_t)(ve - v), "keep-alive");
-		} else if (IS("content-type")) {
-			if (r->content_type != NULL)
-				return 400;
-			if ((r->content_type = dupn(v, (size_t)(ve - v))) == NULL)
-				return *code = "out_of_memory", 503;
-		} else if (IS("authorization")) {
-			if (r->authorization != NULL)
-				return 400;
-			if ((r->authorization = dupn(v, (size_t)(ve - v))) == NULL)
-				return *code = "out_of_memory", 503;
-		} else if (IS("expect")) {
-			if ((size_t)(ve - v) != 12 || strncasecmp(v, "100-continue", 12) != 0)
-				return *code = "expectation_failed", 400;
-			expect = true;
-		}
-#undef IS
-	}
-	c->keepalive = http10 ? conn_keep && !conn_close : !conn_close;
-	c->expect100 = expect && !http10;
-	return 0;
+	h->st.body_bytes += bytes;
+	r->charged += bytes;
+	return true;
 }
 
 static struct httpd_req *
@@ -390,8 +378,46 @@ req_new(struct httpd_conn *c)
 	r->conn = c;
 	r->srv = h;
 	r->start_us = httpd_now_us();
-	snprintf(r->request_id, sizeof(r->request_id), "%08x%012llx", h->boot, (unsigned long long)++h->counter);
+	new_request_id(h, r->request_id);
 	return r;
+}
+
+static void
+retry_header(const struct httpd *h, char *buf, size_t n, int secs)
+{
+	snprintf(buf, n, "Retry-After: %d\r\n", secs > 0 ? secs : h->lim.retry_after_secs);
+}
+
+/* Reserves `more` bytes of the global body budget for r and grows its body buffer to hold them. */
+static int
+body_grow(struct httpd_conn *c, size_t need)
+{
+	struct httpd *h = c->srv;
+	struct httpd_req *r = c->req;
+	size_t cap = r->body_cap, ncap;
+	char *nb;
+
+	if (need + 1 <= cap)
+		return 0;
+	ncap = cap * 2 > need + 1 ? cap * 2 : need + 1;
+	if (ncap > c->body_limit + 1)
+		ncap = c->body_limit + 1;
+	if (h->st.body_bytes + (ncap - cap) > h->lim.body_budget) {
+		char hdr[48];
+
+		h->st.body_budget_refused++;
+		retry_header(h, hdr, sizeof(hdr), 0);
+		local_error(c, 503, "server_busy", "too many request bodies in progress; retry later", CLOSE_LINGER, hdr);
+		return -1;
+	}
+	if ((nb = realloc(r->body, ncap)) == NULL) {
+		local_error(c, 503, "out_of_memory", "out of memory", CLOSE_LINGER, "Retry-After: 1\r\n");
+		return -1;
+	}
+	r->body = nb;
+	h->st.body_bytes += ncap - cap;
+	r->body_cap = ncap;
+	return 0;
 }
 
 /* Returns true when the connection can go on processing input. */
@@ -401,82 +427,194 @@ read_head(struct httpd_conn *c)
 	struct httpd *h = c->srv;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer_ptr p;
-	size_t avail, headlen;
-	const char *code;
-	char *head;
-	int st;
+	size_t avail = evbuffer_get_length(in), headlen;
+	struct http_head hi;
+	const char *code, *why;
+	char *head, hdr[48];
+	int st, wait;
 
-	/* Tolerate empty lines before a request (RFC 9112 2.2). */
-	while ((avail = evbuffer_get_length(in)) >= 2) {
-		unsigned char two[2];
-
-		evbuffer_copyout(in, two, 2);
-		if (two[0] != '\r' || two[1] != '\n')
-			break;
-		evbuffer_drain(in, 2);
-	}
-	if (avail == 0)
-		return false;
 	p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 	if (p.pos < 0) {
 		if (avail > h->lim.max_header_bytes)
-			local_error(c, 431, "headers_too_large", "request head too large", true);
+			local_error(c, 431, "headers_too_large", "request head too large", CLOSE_LINGER, NULL);
+		else if (c->eof)
+			close_after_flush(c, false);
 		return false;
 	}
 	headlen = (size_t)p.pos + 4;
 	if (headlen > h->lim.max_header_bytes) {
-		local_error(c, 431, "headers_too_large", "request head too large", true);
+		local_error(c, 431, "headers_too_large", "request head too large", CLOSE_LINGER, NULL);
 		return false;
 	}
 	if ((c->req = req_new(c)) == NULL) {
-		local_error(c, 503, "out_of_memory", "out of memory", true);
+		local_error(c, 503, "out_of_memory", "out of memory", CLOSE_LINGER, "Retry-After: 1\r\n");
 		return false;
 	}
+	c->first = false;
 	head = (char *)evbuffer_pullup(in, (ev_ssize_t)headlen);
-	st = parse_head(c, head, headlen - 4, &code);
+	st = httpp_head(c->req, head, headlen - 4, &hi, &code, &why);
 	evbuffer_drain(in, headlen);
 	if (st != 0) {
-		local_error(c, st, code, st == 505 ? "only HTTP/1.0 and HTTP/1.1" :
-		    st == 501 ? "transfer codings are not supported; send Content-Length" : "malformed request head",
-		    true);
+		local_error(c, st, code, why, CLOSE_LINGER, NULL);
+		return false;
+	}
+	c->keepalive = hi.keepalive;
+	c->expect100 = hi.expect100;
+	/* Per-address rate, before anything that costs (routing, bodies, signatures, the database). */
+	if (!peer_rate_take(c->peer, httpd_now_us(), h->lim.addr_rate_per_sec, h->lim.addr_rate_burst, &wait)) {
+		h->st.rate_limited++;
+		retry_header(h, hdr, sizeof(hdr), wait);
+		local_error(c, 429, "rate_limited", "too many requests from this address", c->req->has_body ?
+		    CLOSE_LINGER : KEEP_OPEN, hdr);
 		return false;
 	}
 	c->body_limit = h->cbs.headers(c->req, h->cbs.arg);
-	if (c->req->content_length > c->body_limit) {
-		local_error(c, 413, "body_too_large", "request body exceeds the limit for this route", true);
+	if (!c->req->chunked && c->req->content_length > c->body_limit) {
+		local_error(c, 413, "body_too_large", "request body exceeds the limit for this route", CLOSE_LINGER, NULL);
 		return false;
 	}
+	/* A Content-Length body is reserved whole now; a chunked one chunk by chunk. */
+	if (c->req->has_body && !c->req->chunked && body_grow(c, (size_t)c->req->content_length) < 0)
+		return false;
 	if (c->expect100) {
 		c->expect100 = false;
-		if (c->req->content_length > 0 && evbuffer_get_length(in) == 0)
+		if ((c->req->chunked || c->req->content_length > 0) && evbuffer_get_length(in) == 0)
 			evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
 	}
-	c->state = CS_BODY;
+	c->ch = CH_SIZE;
+	c->trailer_bytes = 0;
+	conn_set_state(c, CS_BODY);
 	return true;
+}
+
+static void
+dispatch(struct httpd_conn *c)
+{
+	struct httpd *h = c->srv;
+	struct httpd_req *r = c->req;
+
+	if (r->body != NULL) /* no body: handlers see NULL and body_len 0 */
+		r->body[r->body_len] = '\0';
+	bufferevent_disable(c->bev, EV_READ);
+	conn_set_state(c, CS_HANDLER);
+	h->st.in_flight++;
+	h->cbs.request(r, h->cbs.arg);
+	/* The handler may have replied already; after_reply re-arms reading either way. */
+}
+
+/* Copies up to `want` body bytes from the input; returns how many. */
+static size_t
+take_body(struct httpd_conn *c, struct evbuffer *in, uint64_t want)
+{
+	struct httpd_req *r = c->req;
+	size_t n = evbuffer_get_length(in);
+
+	if (n > want)
+		n = (size_t)want;
+	if (n > 0) {
+		evbuffer_remove(in, r->body + r->body_len, n);
+		r->body_len += n;
+	}
+	return n;
+}
+
+/* Chunked body (RFC 9112 7.1), decoded into r->body under the same limits as a Content-Length one. */
+static bool
+read_chunked(struct httpd_conn *c, struct evbuffer *in)
+{
+	struct httpd *h = c->srv;
+	struct httpd_req *r = c->req;
+
+	for (;;) {
+		struct evbuffer_ptr p;
+		unsigned char crlf[2];
+		uint64_t size;
+		char *line;
+
+		switch (c->ch) {
+		case CH_SIZE:
+			p = evbuffer_search(in, "\r\n", 2, NULL);
+			if (p.pos < 0 || p.pos > CHUNK_LINE_MAX) {
+				if (evbuffer_get_length(in) > CHUNK_LINE_MAX || p.pos > CHUNK_LINE_MAX)
+					local_error(c, 400, "bad_chunk", "chunk-size line too long", CLOSE_LINGER, NULL);
+				return false;
+			}
+			line = (char *)evbuffer_pullup(in, p.pos + 2);
+			if (!httpp_chunk_size(line, (size_t)p.pos, &size)) {
+				local_error(c, 400, "bad_chunk", "malformed chunk-size line", CLOSE_LINGER, NULL);
+				return false;
+			}
+			evbuffer_drain(in, (size_t)p.pos + 2);
+			if (size == 0) {
+				c->ch = CH_TRAILER;
+				break;
+			}
+			if (size > c->body_limit - r->body_len) {
+				local_error(c, 413, "body_too_large", "request body exceeds the limit for this route",
+				    CLOSE_LINGER, NULL);
+				return false;
+			}
+			if (body_grow(c, r->body_len + (size_t)size) < 0)
+				return false;
+			c->ch_left = size;
+			c->ch = CH_DATA;
+			break;
+		case CH_DATA:
+			c->ch_left -= take_body(c, in, c->ch_left);
+			if (c->ch_left > 0)
+				return false;
+			c->ch = CH_DATA_END;
+			break;
+		case CH_DATA_END:
+			if (evbuffer_get_length(in) < 2)
+				return false;
+			evbuffer_remove(in, crlf, 2);
+			if (crlf[0] != '\r' || crlf[1] != '\n') {
+				local_error(c, 400, "bad_chunk", "chunk data not followed by CRLF", CLOSE_LINGER, NULL);
+				return false;
+			}
+			c->ch = CH_SIZE;
+			break;
+		case CH_TRAILER:
+			/* Trailer fields are read and dropped, bounded like a head. */
+			p = evbuffer_search(in, "\r\n", 2, NULL);
+			if (p.pos < 0 || c->trailer_bytes + (size_t)p.pos > h->lim.max_header_bytes) {
+				if (p.pos >= 0 || c->trailer_bytes + evbuffer_get_length(in) > h->lim.max_header_bytes)
+					local_error(c, 431, "headers_too_large", "trailer section too large", CLOSE_LINGER, NULL);
+				return false;
+			}
+			evbuffer_drain(in, (size_t)p.pos + 2);
+			if (p.pos > 0) {
+				c->trailer_bytes += (size_t)p.pos + 2;
+				break;
+			}
+			if (body_grow(c, r->body_len) < 0) /* room for the NUL (also for an empty body) */
+				return false;
+			r->content_length = r->body_len;
+			dispatch(c);
+			return false;
+		}
+	}
 }
 
 static bool
 read_body(struct httpd_conn *c)
 {
-	struct httpd *h = c->srv;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct httpd_req *r = c->req;
-	size_t need = (size_t)r->content_length;
 
-	if (evbuffer_get_length(in) < need)
-		return false;
-	if ((r->body = malloc(need + 1)) == NULL) {
-		local_error(c, 503, "out_of_memory", "out of memory", true);
+	if (r->chunked) {
+		if (!read_chunked(c, in) && c->state == CS_BODY && c->eof)
+			close_after_flush(c, false); /* the client stopped in the middle of its body */
 		return false;
 	}
-	evbuffer_remove(in, r->body, need);
-	r->body[need] = '\0';
-	r->body_len = need;
-	c->state = CS_HANDLER;
-	bufferevent_disable(c->bev, EV_READ);
-	h->inflight++;
-	h->cbs.request(r, h->cbs.arg);
-	/* The handler may have replied already; after_reply re-arms reading either way. */
+	take_body(c, in, r->content_length - r->body_len);
+	if (r->body_len < r->content_length) {
+		if (c->eof)
+			close_after_flush(c, false);
+		return false;
+	}
+	dispatch(c);
 	return false;
 }
 
@@ -484,10 +622,27 @@ static void
 on_read(struct bufferevent *bev, void *arg)
 {
 	struct httpd_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
 
-	(void)bev;
 	for (;;) {
 		switch (c->state) {
+		case CS_IDLE:
+			/* Tolerate empty lines before a request (RFC 9112 2.2). */
+			while (evbuffer_get_length(in) >= 2) {
+				unsigned char two[2];
+
+				evbuffer_copyout(in, two, 2);
+				if (two[0] != '\r' || two[1] != '\n')
+					break;
+				evbuffer_drain(in, 2);
+			}
+			if (evbuffer_get_length(in) == 0) {
+				if (c->eof)
+					close_after_flush(c, false);
+				return;
+			}
+			conn_set_state(c, CS_HEAD);
+			break;
 		case CS_HEAD:
 			if (!read_head(c))
 				return;
@@ -497,9 +652,11 @@ on_read(struct bufferevent *bev, void *arg)
 				return;
 			break;
 		case CS_LINGER:
-			evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+			evbuffer_drain(in, evbuffer_get_length(in));
 			return;
-		default:
+		case CS_HANDLER:
+		case CS_PAUSED:
+		case CS_CLOSING:
 			return;
 		}
 	}
@@ -509,37 +666,125 @@ static void
 on_write(struct bufferevent *bev, void *arg)
 {
 	struct httpd_conn *c = arg;
-	struct timeval tv = { 2, 0 };
 
-	if (c->state != CS_CLOSING)
+	/* Called with the output empty (write low-water mark 0): every response so far is with the kernel. */
+	c->unflushed = 0;
+	switch (c->state) {
+	case CS_PAUSED:
+		conn_set_state(c, CS_IDLE);
+		if (!c->eof)
+			bufferevent_enable(bev, EV_READ);
+		bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 		return;
-	if (!c->linger) {
-		conn_free(c);
+	case CS_CLOSING:
+		if (!c->linger) {
+			conn_free(c);
+			return;
+		}
+		/* Closing with unread input would make the kernel send RST and the client might lose our reply. */
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+		conn_set_state(c, CS_LINGER);
+		bufferevent_enable(bev, EV_READ);
+		return;
+	default:
 		return;
 	}
-	/* Closing with unread input would make the kernel send RST and the client might lose our reply. */
-	shutdown(bufferevent_getfd(bev), SHUT_WR);
-	c->state = CS_LINGER;
-	bufferevent_set_timeouts(bev, &tv, NULL);
-	bufferevent_enable(bev, EV_READ);
 }
 
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct httpd_conn *c = arg;
+	struct httpd *h = c->srv;
 
 	(void)bev;
-	if ((what & BEV_EVENT_EOF) && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) &&
-	    (c->state == CS_HANDLER || c->state == CS_CLOSING)) {
-		/* The client finished sending (half-close): it still gets its answer, then we close. */
-		c->keepalive = false;
-		c->linger = false;
-		bufferevent_disable(c->bev, EV_READ);
+	if (what & BEV_EVENT_TIMEOUT) {
+		h->st.timeout_write++; /* our response sat unread for the idle timeout */
+		conn_free(c);
 		return;
 	}
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+	if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && c->state != CS_LINGER) {
+		/* The client finished sending (half-close): it still gets answers to what it sent, then we close. */
+		c->eof = true;
+		bufferevent_disable(c->bev, EV_READ);
+		if (c->state == CS_IDLE || c->state == CS_HEAD || c->state == CS_BODY)
+			on_read(c->bev, c);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		conn_free(c);
+}
+
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd_conn *c = arg;
+	struct httpd *h = c->srv;
+
+	(void)fd;
+	(void)what;
+	switch (c->state) {
+	case CS_IDLE:
+		if (c->first)
+			h->st.timeout_head++; /* connected and sent nothing */
+		else
+			h->st.timeout_idle++;
+		conn_free(c);
+		return;
+	case CS_HEAD:
+		h->st.timeout_head++;
+		local_error(c, 408, "request_timeout", "the request head did not arrive in time", CLOSE_NOW, NULL);
+		return;
+	case CS_BODY:
+		h->st.timeout_body++;
+		local_error(c, 408, "request_timeout", "the request body did not arrive in time", CLOSE_NOW, NULL);
+		return;
+	case CS_LINGER:
+		conn_free(c);
+		return;
+	case CS_HANDLER:
+	case CS_PAUSED:
+	case CS_CLOSING:
+		return;
+	}
+}
+
+static void
+resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd *h = arg;
+
+	(void)fd;
+	(void)what;
+	if (h->lis != NULL)
+		evconnlistener_enable(h->lis);
+}
+
+/* accept() failed (out of descriptors): stop accepting a moment instead of spinning on the ready socket. */
+static void
+on_accept_error(struct evconnlistener *lis, void *arg)
+{
+	struct httpd *h = arg;
+	struct timeval tv = { 0, ACCEPT_PAUSE_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+	int64_t now = httpd_now_us();
+
+	if (now - h->accept_warned_us > 10 * 1000000LL) {
+		h->accept_warned_us = now;
+		log_warn("http: accept failed (%s); pausing new connections for %d ms", strerror(err), ACCEPT_PAUSE_MS);
+	}
+	evconnlistener_disable(lis);
+	evtimer_add(h->accept_pause, &tv);
+}
+
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct httpd *h = arg;
+
+	(void)fd;
+	(void)what;
+	peers_sweep(h->peers, httpd_now_us());
 }
 
 static void
@@ -547,12 +792,31 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, i
 {
 	struct httpd *h = arg;
 	struct httpd_conn *c;
-	struct timeval tv = { h->lim.idle_timeout_secs, 0 };
+	struct timeval wtv = { h->lim.idle_timeout_secs, 0 };
+	struct peer *p;
 	int one = 1;
 
 	(void)lis;
 	(void)salen;
-	if (h->draining || h->nconns >= (size_t)h->lim.max_connections || (c = calloc(1, sizeof(*c))) == NULL) {
+	if (h->draining) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (h->st.connections >= (size_t)h->lim.max_connections) {
+		h->st.refused_max_conns++;
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((p = peers_get(h->peers, sa)) == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	if (peer_conns(p) >= h->lim.max_conns_per_addr) {
+		h->st.refused_per_addr++;
+		evutil_closesocket(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		evutil_closesocket(fd);
 		return;
 	}
@@ -560,18 +824,32 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, i
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->srv = h;
 	c->bev = bufferevent_socket_new(h->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		evutil_closesocket(fd);
+	c->timer = evtimer_new(h->base, on_deadline, c);
+	if (c->bev == NULL || c->timer == NULL) {
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		if (c->timer != NULL)
+			event_free(c->timer);
 		free(c);
 		return;
 	}
+	c->peer = p;
+	peer_conn_add(p);
 	c->next = h->conns;
 	if (h->conns)
 		h->conns->prev = c;
 	h->conns = c;
-	h->nconns++;
+	h->st.connections++;
+	c->first = true;
+	c->head_deadline_us = httpd_now_us() + (int64_t)h->lim.header_timeout_secs * 1000000;
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	/* Unsent output times out; reading is governed by the state deadlines above. */
+	bufferevent_set_timeouts(c->bev, NULL, &wtv);
+	/* Read ahead at most about two heads: bodies are moved out of the input as they arrive. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, h->lim.max_header_bytes * 2);
+	conn_set_state(c, CS_IDLE);
 	bufferevent_enable(c->bev, EV_READ);
 }
 
@@ -580,6 +858,7 @@ httpd_new(struct event_base *base, const char *listen, const struct httpd_limits
     const struct httpd_cbs *cbs, struct err *e)
 {
 	struct addrinfo hints = { 0 }, *ai = NULL;
+	struct timeval sweep = { SWEEP_MS / 1000, 0 };
 	char host[256];
 	const char *colon, *port;
 	struct httpd *h;
@@ -600,7 +879,8 @@ httpd_new(struct event_base *base, const char *listen, const struct httpd_limits
 	hints.ai_flags = AI_PASSIVE;
 	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0)
 		return err_set(e, 0, "listen address %s: %s", listen, gai_strerror(rc)), NULL;
-	if ((h = calloc(1, sizeof(*h))) == NULL) {
+	if ((h = calloc(1, sizeof(*h))) == NULL || (h->peers = peers_new()) == NULL) {
+		free(h);
 		freeaddrinfo(ai);
 		return err_set(e, 0, "out of memory"), NULL;
 	}
@@ -608,14 +888,18 @@ httpd_new(struct event_base *base, const char *listen, const struct httpd_limits
 	h->cbs = *cbs;
 	h->lim = *lim;
 	h->boot = randombytes_random();
+	h->sweep = event_new(base, -1, EV_PERSIST, on_sweep, h);
+	h->accept_pause = evtimer_new(base, resume_accept, h);
 	h->lis = evconnlistener_new_bind(base, on_accept, h, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
 	    LEV_OPT_CLOSE_ON_EXEC, 1024, ai->ai_addr, (int)ai->ai_addrlen);
 	freeaddrinfo(ai);
-	if (h->lis == NULL) {
-		err_set(e, 0, "listen on %s: %s", listen, strerror(errno));
-		free(h);
+	if (h->lis == NULL || h->sweep == NULL || h->accept_pause == NULL) {
+		err_set(e, 0, "listen on %s: %s", listen, h->lis == NULL ? strerror(errno) : "out of memory");
+		httpd_free(h);
 		return NULL;
 	}
+	evconnlistener_set_error_cb(h->lis, on_accept_error);
+	event_add(h->sweep, &sweep);
 	return h;
 }
 
@@ -638,21 +922,38 @@ httpd_shutdown(struct httpd *h)
 	for (c = h->conns; c != NULL; c = next) {
 		next = c->next;
 		c->keepalive = false;
-		if (c->state == CS_HEAD && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
-			conn_free(c);
+		/* Between requests: close, but only once what was already answered has been written. */
+		if ((c->state == CS_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) ||
+		    c->state == CS_PAUSED)
+			close_after_flush(c, /* linger= */ true);
 	}
 }
 
 size_t
 httpd_in_flight(const struct httpd *h)
 {
-	return h->inflight;
+	return h->st.in_flight;
 }
 
 size_t
 httpd_connections(const struct httpd *h)
 {
-	return h->nconns;
+	return h->st.connections;
+}
+
+void
+httpd_stats(const struct httpd *h, struct httpd_stats *st)
+{
+	*st = h->st;
+	st->addrs = peers_count(h->peers);
+	st->unsent_bytes = st->unsent_max = 0;
+	for (const struct httpd_conn *c = h->conns; c != NULL; c = c->next) {
+		size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+		st->unsent_bytes += n;
+		if (n > st->unsent_max)
+			st->unsent_max = n;
+	}
 }
 
 void
@@ -664,5 +965,10 @@ httpd_free(struct httpd *h)
 		evconnlistener_free(h->lis);
 	while (h->conns != NULL)
 		conn_free(h->conns);
+	if (h->sweep != NULL)
+		event_free(h->sweep);
+	if (h->accept_pause != NULL)
+		event_free(h->accept_pause);
+	peers_free(h->peers);
 	free(h);
 }

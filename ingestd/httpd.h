@@ -1,4 +1,4 @@
-/* httpd.h: a small HTTP/1.1 server on libevent bufferevents: keep-alive, body limits, JSON-only replies. */
+/* httpd.h: a small HTTP/1.1 server on libevent bufferevents: keep-alive, deadlines, backpressure, body limits. */
 #ifndef INGESTD_HTTPD_H
 #define INGESTD_HTTPD_H
 
@@ -22,16 +22,20 @@ enum httpd_method { HM_OTHER = 0, HM_GET, HM_HEAD, HM_POST, HM_PATCH, HM_PUT, HM
 struct httpd_req {
 	struct httpd_conn *conn; /* NULL once the client has gone */
 	struct httpd *srv;
-	enum httpd_method method;
+	enum httpd_method method; /* a router may turn HM_HEAD into HM_GET: head_only still holds the body back */
+	bool head_only;           /* HEAD: the reply carries the headers of the body, not the body */
 	char method_text[16];
 	char *path;          /* without the query; not percent-decoded */
 	char *query;         /* after '?', or NULL */
 	char *content_type;  /* header value or NULL */
 	char *authorization; /* header value or NULL (a secret: never log it) */
 	bool has_body;       /* Content-Length or chunked present */
-	uint64_t content_length;
+	bool chunked;        /* Transfer-Encoding: chunked */
+	uint64_t content_length; /* announced (Content-Length) or, once read, received (chunked) */
 	char *body;          /* NUL-terminated copy of the body (len body_len) */
 	size_t body_len;
+	size_t body_cap;     /* bytes of the global body budget its body holds */
+	size_t charged;      /* bytes of the budget its handler holds (httpd_charge) */
 	char request_id[24];
 	int64_t start_us;    /* monotonic */
 	int route;           /* set by the router, for metrics */
@@ -55,32 +59,62 @@ struct httpd_cbs {
 	void *arg;
 };
 
+/* Every limit has a configuration key (ingestd/conf.c); 0 is never "unlimited". */
 struct httpd_limits {
 	int max_connections;
-	int idle_timeout_secs;   /* keep-alive idle and slow-client timeout */
+	int max_conns_per_addr;     /* open connections per client address (IPv4, IPv6 /64) */
+	int addr_rate_per_sec;      /* requests per second per client address, checked on the head (429) */
+	int addr_rate_burst;
+	int header_timeout_secs;    /* total time for a request head (from accept, or from its first byte) */
+	int body_timeout_secs;      /* total time for a request body after its head */
+	int idle_timeout_secs;      /* keep-alive idle between requests; also a response left unread this long */
 	size_t max_header_bytes;
+	size_t write_high_water;    /* unsent bytes above which a connection is not read */
+	int max_pipelined;          /* unsent responses above which a connection is not read */
+	size_t body_budget;         /* request body bytes buffered at once, all connections (503 beyond) */
+	int retry_after_secs;       /* Retry-After of httpd's own 503 */
+};
+
+/* Counters and gauges for /metrics. */
+struct httpd_stats {
+	size_t connections, in_flight, paused, addrs, body_bytes;
+	size_t unsent_bytes, unsent_max; /* response bytes not yet taken by the kernel: in all, and on the worst connection */
+	uint64_t refused_max_conns, refused_per_addr, rate_limited, body_budget_refused, backpressure_pauses;
+	uint64_t timeout_head, timeout_body, timeout_idle, timeout_write;
 };
 
 /* Listens on "host:port" (IPv4, [IPv6] or name). NULL with e filled on failure. */
 struct httpd *httpd_new(struct event_base *base, const char *listen, const struct httpd_limits *lim,
     const struct httpd_cbs *cbs, struct err *e);
 void httpd_free(struct httpd *h);
+/* New limits apply to what happens next (deadlines already armed keep theirs). */
 void httpd_set_limits(struct httpd *h, const struct httpd_limits *lim);
 
 /*
  * Sends the response and releases req. `headers` is extra header lines, each
- * ending in "\r\n" (e.g. "Retry-After: 1\r\n"), or NULL. The body is copied.
+ * ending in "\r\n" (e.g. "Retry-After: 1\r\n"), or NULL. The body is copied
+ * (and left out for HEAD).
  */
 void httpd_reply(struct httpd_req *req, int status, const char *headers, const char *body, size_t len);
+/*
+ * Counts `bytes` that the handler keeps for this request (e.g. a batch's
+ * per-reading state) against the body budget until the reply. False when the
+ * budget cannot take them: answer 503 with Retry-After.
+ */
+bool httpd_charge(struct httpd_req *req, size_t bytes) WUR;
 /* The same with another Content-Type (e.g. Prometheus text). */
 void httpd_reply_ct(struct httpd_req *req, int status, const char *ctype, const char *headers, const char *body,
     size_t len);
 
-/* Stops accepting, closes idle connections and closes the others after their current response. */
+/*
+ * Stops accepting and lets every connection end after its current response:
+ * idle ones close once their output is written, the others after their reply.
+ */
 void httpd_shutdown(struct httpd *h);
 /* Requests received and not yet replied to. */
 size_t httpd_in_flight(const struct httpd *h);
 size_t httpd_connections(const struct httpd *h);
+void httpd_stats(const struct httpd *h, struct httpd_stats *st);
 
 const char *httpd_status_text(int status);
 int64_t httpd_now_us(void);

@@ -5,7 +5,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "privdrop.h"
-#include "wsserver.h"
+#include "wsproc.h"
 #include "sdnotify.h"
 #include "xmalloc.h"
 
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define DRAIN_TIMEOUT_US (15 * 1000000LL)
@@ -24,9 +25,9 @@
 extern char **environ;
 
 static struct app A;
-static struct wss *WS; /* the WebSocket events service, on its own listener */
 static const char *conf_path;
 static int verbose;
+static bool foreground;
 static bool draining, ready_sent;
 static int64_t drain_deadline;
 static struct event *drain_timer, *watchdog_timer;
@@ -70,10 +71,48 @@ static struct httpd_limits
 http_limits(const struct cfg *c)
 {
 	struct httpd_limits l = {
-		(int)cfg_int(c, "INGESTD_MAX_CONNECTIONS"), (int)cfg_int(c, "INGESTD_IDLE_TIMEOUT_SECS"), 16384,
+		.max_connections = (int)cfg_int(c, "INGESTD_MAX_CONNECTIONS"),
+		.max_conns_per_addr = (int)cfg_int(c, "INGESTD_MAX_CONNECTIONS_PER_ADDR"),
+		.addr_rate_per_sec = (int)cfg_int(c, "INGESTD_ADDR_RATE_PER_SEC"),
+		.addr_rate_burst = (int)cfg_int(c, "INGESTD_ADDR_RATE_BURST"),
+		.header_timeout_secs = (int)cfg_int(c, "INGESTD_HEADER_TIMEOUT_SECS"),
+		.body_timeout_secs = (int)cfg_int(c, "INGESTD_BODY_TIMEOUT_SECS"),
+		.idle_timeout_secs = (int)cfg_int(c, "INGESTD_IDLE_TIMEOUT_SECS"),
+		.max_header_bytes = 16384,
+		.write_high_water = (size_t)cfg_int(c, "INGESTD_WRITE_HIGH_WATERMARK_BYTES"),
+		.max_pipelined = (int)cfg_int(c, "INGESTD_MAX_PIPELINED_REQUESTS"),
+		.body_budget = (size_t)cfg_int(c, "INGESTD_BODY_BUDGET_BYTES"),
+		.retry_after_secs = (int)cfg_int(c, "INGESTD_RETRY_AFTER_SECS"),
 	};
 
 	return l;
+}
+
+/*
+ * Every connection is a descriptor: raise the soft limit to the hard one (systemd's LimitNOFILE= sets
+ * both) and say so when INGESTD_MAX_CONNECTIONS still cannot fit.
+ */
+static void
+raise_fd_limit(const struct cfg *c)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg_int(c, "INGESTD_MAX_CONNECTIONS") + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t old = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			log_info("descriptor limit raised from %llu to %llu", (unsigned long long)old,
+			    (unsigned long long)rl.rlim_cur);
+		else
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		log_warn("descriptor limit %llu is below INGESTD_MAX_CONNECTIONS + 256 = %llu: raise it (LimitNOFILE=, "
+		    "ulimit -n) or new connections are refused early", (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 static void
@@ -145,13 +184,14 @@ reload(void)
 	}
 	errlist_free(&errs);
 	app_apply_config(&A, c);
-	wss_reload(WS, c);
+	wsproc_reload(A.ws); /* it rereads the same configuration itself */
 	log_set_level(level_of(c));
 	lim = http_limits(c);
 	httpd_set_limits(A.http, &lim);
 	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
 	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"));
 	rq_set_maxlen(A.rq, cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN"));
+	mc_set_unknown_ttl(A.mc, cfg_int(c, "INGESTD_UNKNOWN_METER_TTL_SECS") * 1000000);
 	cfg_free(A.cfg);
 	A.cfg = c;
 	log_notice("configuration reloaded (%zu admin token(s))", A.nadmin);
@@ -167,10 +207,12 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	rq_stats(A.rq, &rs);
-	if ((httpd_in_flight(A.http) == 0 && store_pending(A.store) == 0 && (rs.inflight == 0 || !rs.up)) ||
-	    httpd_now_us() > drain_deadline) {
-		if (httpd_in_flight(A.http) > 0)
-			log_warn("drain timed out with %zu request(s) in flight", httpd_in_flight(A.http));
+	/* Done when every answer is given and written (connections close once their output is sent). */
+	if ((httpd_in_flight(A.http) == 0 && httpd_connections(A.http) == 0 && store_pending(A.store) == 0 &&
+	    (rs.inflight == 0 || !rs.up)) || httpd_now_us() > drain_deadline) {
+		if (httpd_in_flight(A.http) > 0 || httpd_connections(A.http) > 0)
+			log_warn("drain timed out with %zu request(s) in flight, %zu connection(s) open",
+			    httpd_in_flight(A.http), httpd_connections(A.http));
 		event_base_loopbreak(A.base);
 	}
 }
@@ -196,6 +238,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	    httpd_in_flight(A.http));
 	notify("STOPPING=1");
 	httpd_shutdown(A.http);
+	wsproc_terminate(A.ws);
 	drain_deadline = httpd_now_us() + DRAIN_TIMEOUT_US;
 	drain_timer = event_new(A.base, -1, EV_PERSIST, drain_check, NULL);
 	event_add(drain_timer, &tv);
@@ -240,6 +283,7 @@ serve(struct cfg *c)
 
 	A.cfg = c;
 	app_apply_config(&A, c);
+	raise_fd_limit(c);
 	if ((A.base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	A.events_prefix = xstrdup(cfg_str(c, "REDIS_EVENTS_PREFIX"));
@@ -259,14 +303,18 @@ serve(struct cfg *c)
 	rqo.max_inflight = (size_t)cfg_int(c, "INGESTD_REDIS_MAX_INFLIGHT");
 	if ((A.http = httpd_new(A.base, cfg_str(c, "INGESTD_LISTEN"), &lim, &cbs, &e)) == NULL)
 		fatal("%s", e.msg);
-	if ((WS = wss_start(A.base, c, &e)) == NULL)
+	if ((A.ws = wsproc_new(A.base, c, &e)) == NULL)
 		fatal("websocket: %s", e.msg);
-	/* Bound to the port (maybe privileged); from here on never root. */
+	/* Bound to the ports (maybe privileged); from here on never root. */
 	if (priv_drop(cfg_str(c, "RUN_AS_USER"), &e) < 0)
 		fatal("%s", e.msg);
+	/* Its own process: whatever happens to it, the meters' loop here does not wait on it. */
+	if (wsproc_start(A.ws, conf_path, verbose, foreground, &e) < 0)
+		fatal("websocket: %s", e.msg);
 	if ((A.db = db_new(A.base, &dbo)) == NULL)
 		fatal("out of memory");
-	if ((A.mc = mc_new(A.db, (size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"))) == NULL)
+	if ((A.mc = mc_new(A.db, (size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"), (size_t)cfg_int(c,
+	    "INGESTD_UNKNOWN_METER_CACHE_MAX"), cfg_int(c, "INGESTD_UNKNOWN_METER_TTL_SECS") * 1000000)) == NULL)
 		fatal("out of memory");
 	if ((A.store = store_new(A.db, A.dup_window_us, &ss)) == NULL)
 		fatal("out of memory");
@@ -292,7 +340,7 @@ serve(struct cfg *c)
 	}
 	event_base_dispatch(A.base);
 	log_notice("stopped accepting; closing connections");
-	wss_stop(WS);
+	wsproc_stop(A.ws, 5000);
 	/* Order matters: database callbacks answer requests, so httpd goes last. */
 	db_free(A.db);
 	rq_free(A.rq);
@@ -325,6 +373,7 @@ main(int argc, char **argv)
 		return rc;
 	conf_path = o.conf_path;
 	verbose = o.verbose;
+	foreground = o.foreground;
 	signal(SIGPIPE, SIG_IGN);
 	log_open("ingestd", level_of(c), o.foreground || getenv("JOURNAL_STREAM") != NULL);
 	if (sodium_init() < 0)

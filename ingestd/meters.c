@@ -1,42 +1,64 @@
-/* meters.c: meter cache keyed by serial; misses load from PostgreSQL (coalesced), NOTIFY invalidates. */
+/*
+ * meters.c: meter cache keyed by serial (a keyed hash: serials come from clients); misses load from
+ * PostgreSQL, coalesced per serial and gathered per batch; unknown serials are remembered a while;
+ * NOTIFY invalidates.
+ */
 #include "meters.h"
+#include "khash.h"
 #include "ts.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/queue.h>
 
-#define NEG_TTL_US (2 * 1000000LL) /* how long "no such meter" is remembered */
+#define LOAD_SQL "SELECT meter_serial, encode(public_key, 'hex'), wallet_address, coalesce(user_id::text, ''), " \
+	"active FROM meters WHERE meter_serial = ANY($1::text[])"
 
 enum me_state { ME_STALE, ME_LOADING, ME_FRESH, ME_ABSENT };
 
 struct waiter {
-	struct waiter *next;
+	STAILQ_ENTRY(waiter) link;
 	mc_fn fn;
 	void *arg;
 };
+STAILQ_HEAD(waiters, waiter);
 
 struct entry {
 	struct entry *next; /* hash chain */
 	enum me_state state;
 	int64_t absent_until;
 	struct meter m;
-	struct waiter *waiters;
+	struct waiters waiters; /* FIFO with a tail: appending is O(1) however many wait */
+	TAILQ_ENTRY(entry) absent_link; /* on mc->absent while ME_ABSENT, oldest first */
 	int64_t tat_us; /* GCRA theoretical arrival time */
 	bool gone;      /* invalidated while loading: load again */
+	bool gathered;  /* on the pending batch load */
+	int pin;        /* its waiters are being answered: not to be freed */
+};
+TAILQ_HEAD(entry_list, entry);
+
+/* The serials of one database lookup (copies: the answer may come after an invalidation). */
+struct load {
+	struct mcache *mc;
+	size_t n;
+	char (*serials)[METER_SERIAL_MAX + 1];
 };
 
 struct mcache {
 	struct db *db;
+	struct khash_key hk;
 	struct entry **tab;
 	size_t nbuckets, n, max;
+	struct entry_list absent;
+	size_t nabsent, max_absent;
+	int64_t absent_ttl_us;
+	/* mc_batch_begin .. mc_batch_end */
+	int batch_depth;
+	struct entry **gather;
+	size_t ngather, gather_cap;
+	uint64_t queries, serials;
 };
-
-struct load {
-	struct mcache *mc;
-	char serial[METER_SERIAL_MAX + 1];
-};
-
 
 bool
 mc_serial_ok(const char *s)
@@ -56,19 +78,15 @@ mc_serial_ok(const char *s)
 }
 
 static size_t
-hash(const char *s)
+slot(const struct mcache *mc, const char *serial, size_t nbuckets)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
+	return (size_t)khash(&mc->hk, serial, strlen(serial)) & (nbuckets - 1);
 }
 
 static struct entry *
 find(struct mcache *mc, const char *serial)
 {
-	for (struct entry *e = mc->tab[hash(serial) & (mc->nbuckets - 1)]; e != NULL; e = e->next)
+	for (struct entry *e = mc->tab[slot(mc, serial, mc->nbuckets)]; e != NULL; e = e->next)
 		if (strcmp(e->m.serial, serial) == 0)
 			return e;
 	return NULL;
@@ -86,9 +104,11 @@ grow(struct mcache *mc)
 		struct entry *e, *next;
 
 		for (e = mc->tab[i]; e != NULL; e = next) {
+			size_t b = slot(mc, e->m.serial, nb);
+
 			next = e->next;
-			e->next = t[hash(e->m.serial) & (nb - 1)];
-			t[hash(e->m.serial) & (nb - 1)] = e;
+			e->next = t[b];
+			t[b] = e;
 		}
 	}
 	free(mc->tab);
@@ -96,16 +116,49 @@ grow(struct mcache *mc)
 	mc->nbuckets = nb;
 }
 
+static void
+set_state(struct mcache *mc, struct entry *e, enum me_state st)
+{
+	if (e->state == ME_ABSENT && st != ME_ABSENT) {
+		TAILQ_REMOVE(&mc->absent, e, absent_link);
+		mc->nabsent--;
+	} else if (e->state != ME_ABSENT && st == ME_ABSENT) {
+		TAILQ_INSERT_TAIL(&mc->absent, e, absent_link);
+		mc->nabsent++;
+	}
+	e->state = st;
+}
+
+static bool
+removable(const struct entry *e)
+{
+	return STAILQ_EMPTY(&e->waiters) && e->state != ME_LOADING && !e->gathered && e->pin == 0;
+}
+
+static void
+unlink_entry(struct mcache *mc, struct entry *e)
+{
+	struct entry **pp = &mc->tab[slot(mc, e->m.serial, mc->nbuckets)];
+
+	while (*pp != e)
+		pp = &(*pp)->next;
+	*pp = e->next;
+	set_state(mc, e, ME_STALE);
+	mc->n--;
+	free(e);
+}
+
 /* Drops entries nobody waits on (absent ones first) to stay under the cap. */
 static void
-prune(struct mcache *mc, bool absent_only)
+prune(struct mcache *mc)
 {
 	for (size_t i = 0; i < mc->nbuckets; i++) {
 		struct entry **pp = &mc->tab[i], *e;
 
 		while ((e = *pp) != NULL) {
-			if (e->waiters == NULL && e->state != ME_LOADING && (!absent_only || e->state == ME_ABSENT)) {
+			if (removable(e)) {
 				*pp = e->next;
+				set_state(mc, e, ME_STALE);
 				free(e);
 				mc->n--;
 			} else {
@@ -115,24 +168,38 @@ prune(struct mcache *mc, bool absent_only)
 	}
 }
 
+/* Forgets the oldest unknown serials until at most `keep` are remembered. */
+static void
+evict_absent(struct mcache *mc, size_t keep)
+{
+	struct entry *e = TAILQ_FIRST(&mc->absent), *next;
+
+	for (; e != NULL && mc->nabsent > keep; e = next) {
+		next = TAILQ_NEXT(e, absent_link);
+		if (removable(e))
+			unlink_entry(mc, e);
+	}
+}
+
 static struct entry *
 insert(struct mcache *mc, const char *serial)
 {
 	struct entry *e;
 	size_t b;
 
-	if (mc->n >= mc->max) {
-		prune(mc, true);
-		if (mc->n >= mc->max)
-			prune(mc, false);
-	}
+	evict_absent(mc, mc->max_absent);
+	if (mc->n >= mc->max)
+		evict_absent(mc, 0);
+	if (mc->n >= mc->max)
+		prune(mc);
 	if (mc->n >= mc->nbuckets)
 		grow(mc);
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	strcpy(e->m.serial, serial); /* length checked by mc_serial_ok */
 	e->state = ME_STALE;
-	b = hash(serial) & (mc->nbuckets - 1);
+	STAILQ_INIT(&e->waiters);
+	b = slot(mc, serial, mc->nbuckets);
 	e->next = mc->tab[b];
 	mc->tab[b] = e;
 	mc->n++;
@@ -161,86 +228,143 @@ unhex(const char *s, uint8_t *out, size_t n)
 	return 0;
 }
 
-static void load(struct mcache *mc, struct entry *e);
-
+/* Answers everyone waiting on e (the entry's state says what). */
 static void
-loaded(PGresult *res, void *arg)
+wake(struct entry *e, bool unavailable)
 {
-	struct load *l = arg;
-	struct mcache *mc = l->mc;
-	struct entry *e = find(mc, l->serial);
-	struct waiter *w, *next;
-	bool unavailable = false;
+	struct waiters ws = STAILQ_HEAD_INITIALIZER(ws);
+	struct waiter *w;
 
-	free(l);
-	if (e == NULL)
-		return; /* cannot happen: loading entries are never pruned */
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		unavailable = true;
-		e->state = ME_STALE;
-	} else if (PQntuples(res) == 0) {
-		e->state = ME_ABSENT;
-		e->absent_until = ts_mono_us() + NEG_TTL_US;
-	} else if (strlen(PQgetvalue(res, 0, 0)) != 64 || unhex(PQgetvalue(res, 0, 0), e->m.pubkey, 32) < 0 ||
-	    strlen(PQgetvalue(res, 0, 1)) >= sizeof(e->m.wallet) || strlen(PQgetvalue(res, 0, 2)) >= sizeof(e->m.user_id)) {
-		unavailable = true; /* schema guarantees this cannot happen */
-		e->state = ME_STALE;
-	} else {
-		strcpy(e->m.wallet, PQgetvalue(res, 0, 1));
-		strcpy(e->m.user_id, PQgetvalue(res, 0, 2));
-		e->m.active = PQgetvalue(res, 0, 3)[0] == 't';
-		e->state = ME_FRESH;
-	}
-	if (e->gone && !unavailable) {
-		/* Invalidated while the answer was on its way: it may predate the change. */
-		e->gone = false;
-		load(mc, e);
-		return;
-	}
-	e->gone = false;
-	w = e->waiters;
-	e->waiters = NULL;
-	for (; w != NULL; w = next) {
-		next = w->next;
+	/* Detached first: a callback may look this serial up again. Pinned: nor may it prune e. */
+	STAILQ_CONCAT(&ws, &e->waiters);
+	e->pin++;
+	while ((w = STAILQ_FIRST(&ws)) != NULL) {
+		STAILQ_REMOVE_HEAD(&ws, link);
 		if (unavailable)
 			w->fn(NULL, true, w->arg);
 		else
 			w->fn(e->state == ME_FRESH ? &e->m : NULL, false, w->arg);
 		free(w);
 	}
+	e->pin--;
+}
+
+static void load(struct mcache *mc, struct entry **es, size_t n);
+
+/* One row of LOAD_SQL into its entry; false when the row is not what the schema promises. */
+static bool
+apply_row(struct entry *e, const PGresult *res, int i)
+{
+	const char *key = PQgetvalue(res, i, 1), *wallet = PQgetvalue(res, i, 2), *user = PQgetvalue(res, i, 3);
+
+	if (strlen(key) != 64 || unhex(key, e->m.pubkey, 32) < 0 || strlen(wallet) >= sizeof(e->m.wallet) ||
+	    strlen(user) >= sizeof(e->m.user_id))
+		return false;
+	strcpy(e->m.wallet, wallet);
+	strcpy(e->m.user_id, user);
+	e->m.active = PQgetvalue(res, i, 4)[0] == 't';
+	return true;
 }
 
 static void
-load(struct mcache *mc, struct entry *e)
+loaded(PGresult *res, void *arg)
 {
-	struct load *l = malloc(sizeof(*l));
-	const char *params[1] = { e->m.serial };
-	struct waiter *w, *next;
+	struct load *l = arg;
+	struct mcache *mc = l->mc;
+	bool unavailable = res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK;
+	struct entry **again = calloc(l->n, sizeof(*again));
+	size_t nagain = 0;
 
-	if (l != NULL) {
+	for (size_t i = 0; i < l->n; i++) {
+		/* Entries still loading cannot have been pruned or evicted since. */
+		struct entry *e = find(mc, l->serials[i]);
+		int row = -1;
+		bool bad = false;
+
+		if (e == NULL || e->state != ME_LOADING)
+			continue;
+		for (int r = 0; !unavailable && r < PQntuples(res) && row < 0; r++)
+			if (strcmp(PQgetvalue(res, r, 0), e->m.serial) == 0)
+				row = r;
+		if (unavailable || (row >= 0 && (bad = !apply_row(e, res, row)))) {
+			set_state(mc, e, ME_STALE); /* bad: the schema guarantees this cannot happen */
+		} else if (e->gone && again != NULL) {
+			/* Invalidated while the answer was on its way: it may predate the change. Stays loading. */
+			e->gone = false;
+			again[nagain++] = e;
+			continue;
+		} else if (row >= 0) {
+			set_state(mc, e, ME_FRESH);
+		} else {
+			set_state(mc, e, ME_ABSENT);
+			e->absent_until = ts_mono_us() + mc->absent_ttl_us;
+		}
+		e->gone = false;
+		wake(e, unavailable || bad);
+	}
+	free(l->serials);
+	free(l);
+	evict_absent(mc, mc->max_absent);
+	if (nagain > 0) {
+		for (size_t i = 0; i < nagain; i++)
+			set_state(mc, again[i], ME_STALE);
+		load(mc, again, nagain);
+	}
+	free(again);
+}
+
+/* Appends `s` to a PostgreSQL array literal; serials are [A-Za-z0-9._:-] so quoting is all it needs. */
+static size_t
+array_add(char *buf, size_t off, const char *s, bool first)
+{
+	off += (size_t)sprintf(buf + off, "%s\"%s\"", first ? "" : ",", s);
+	return off;
+}
+
+/* Reads the entries (each ME_STALE, with waiters or not) with one query; on failure answers "unavailable". */
+static void
+load(struct mcache *mc, struct entry **es, size_t n)
+{
+	struct load *l = calloc(1, sizeof(*l));
+	char *arr = malloc(n * (METER_SERIAL_MAX + 3) + 3);
+	const char *params[1] = { arr };
+	size_t off = 0;
+
+	/* Loading before the query is queued: a connection that breaks at once answers from inside db_query. */
+	for (size_t i = 0; i < n; i++)
+		set_state(mc, es[i], ME_LOADING);
+	if (l != NULL && arr != NULL && (l->serials = calloc(n, sizeof(*l->serials))) != NULL) {
 		l->mc = mc;
-		strcpy(l->serial, e->m.serial);
-		e->state = ME_LOADING;
-		if (db_query(mc->db, "SELECT encode(public_key, 'hex'), wallet_address, coalesce(user_id::text, ''), active "
-		    "FROM meters WHERE meter_serial = $1", 1, params, loaded, l) == 0)
+		l->n = n;
+		arr[off++] = '{';
+		for (size_t i = 0; i < n; i++) {
+			strcpy(l->serials[i], es[i]->m.serial);
+			off = array_add(arr, off, es[i]->m.serial, i == 0);
+		}
+		arr[off++] = '}';
+		arr[off] = '\0';
+		if (db_query(mc->db, LOAD_SQL, 1, params, loaded, l) == 0) {
+			mc->queries++;
+			mc->serials += n;
+			free(arr);
 			return;
-		free(l);
+		}
+		free(l->serials);
 	}
-	e->state = ME_STALE;
-	w = e->waiters;
-	e->waiters = NULL;
-	for (; w != NULL; w = next) {
-		next = w->next;
-		w->fn(NULL, true, w->arg);
-		free(w);
-	}
+	free(l);
+	free(arr);
+	for (size_t i = 0; i < n; i++)
+		if (es[i]->state == ME_LOADING)
+			set_state(mc, es[i], ME_STALE);
+	for (size_t i = 0; i < n; i++)
+		wake(es[i], /* unavailable= */ true);
 }
 
 void
 mc_lookup(struct mcache *mc, const char *serial, mc_fn fn, void *arg)
 {
 	struct entry *e = find(mc, serial);
-	struct waiter *w, **pp;
+	struct waiter *w;
 
 	if (e == NULL && (e = insert(mc, serial)) == NULL) {
 		fn(NULL, true, arg);
@@ -260,13 +384,49 @@ mc_lookup(struct mcache *mc, const char *serial, mc_fn fn, void *arg)
 	}
 	w->fn = fn;
 	w->arg = arg;
-	w->next = NULL;
 	/* First come, first served: a batch's readings of one meter keep their order. */
-	for (pp = &e->waiters; *pp != NULL; pp = &(*pp)->next)
-		;
-	*pp = w;
-	if (e->state != ME_LOADING)
-		load(mc, e);
+	STAILQ_INSERT_TAIL(&e->waiters, w, link);
+	if (e->state == ME_LOADING || e->gathered)
+		return;
+	if (e->state == ME_ABSENT)
+		set_state(mc, e, ME_STALE); /* remembered too long: ask again */
+	if (mc->batch_depth > 0) {
+		if (mc->ngather == mc->gather_cap) {
+			size_t cap = mc->gather_cap ? mc->gather_cap * 2 : 64;
+			struct entry **g = realloc(mc->gather, cap * sizeof(*g));
+
+			if (g == NULL) {
+				load(mc, &e, 1);
+				return;
+			}
+			mc->gather = g;
+			mc->gather_cap = cap;
+		}
+		e->gathered = true;
+		mc->gather[mc->ngather++] = e;
+		return;
+	}
+	load(mc, &e, 1);
+}
+
+void
+mc_batch_begin(struct mcache *mc)
+{
+	mc->batch_depth++;
+}
+
+void
+mc_batch_end(struct mcache *mc)
+{
+	size_t n;
+
+	if (--mc->batch_depth > 0 || mc->ngather == 0)
+		return;
+	n = mc->ngather;
+	mc->ngather = 0;
+	for (size_t i = 0; i < n; i++)
+		mc->gather[i]->gathered = false;
+	load(mc, mc->gather, n);
 }
 
 void
@@ -278,7 +438,7 @@ mc_invalidate(struct mcache *mc, const char *serial)
 				if (e->state == ME_LOADING)
 					e->gone = true;
 				else
-					e->state = ME_STALE;
+					set_state(mc, e, ME_STALE);
 			}
 		return;
 	}
@@ -289,7 +449,7 @@ mc_invalidate(struct mcache *mc, const char *serial)
 	if (e->state == ME_LOADING)
 		e->gone = true;
 	else
-		e->state = ME_STALE;
+		set_state(mc, e, ME_STALE);
 }
 
 int
@@ -316,15 +476,34 @@ mc_size(const struct mcache *mc)
 	return mc->n;
 }
 
+void
+mc_stats(const struct mcache *mc, struct mc_stats *st)
+{
+	st->entries = mc->n;
+	st->unknown = mc->nabsent;
+	st->queries = mc->queries;
+	st->serials = mc->serials;
+}
+
+void
+mc_set_unknown_ttl(struct mcache *mc, int64_t unknown_ttl_us)
+{
+	mc->absent_ttl_us = unknown_ttl_us;
+}
+
 struct mcache *
-mc_new(struct db *db, size_t max_entries)
+mc_new(struct db *db, size_t max_entries, size_t max_unknown, int64_t unknown_ttl_us)
 {
 	struct mcache *mc = calloc(1, sizeof(*mc));
 
 	if (mc == NULL)
 		return NULL;
 	mc->db = db;
-	mc->max = max_entries;
+	khash_key_new(&mc->hk);
+	mc->max = max_entries + max_unknown;
+	mc->max_absent = max_unknown;
+	mc->absent_ttl_us = unknown_ttl_us;
+	TAILQ_INIT(&mc->absent);
 	mc->nbuckets = 1024;
 	if ((mc->tab = calloc(mc->nbuckets, sizeof(*mc->tab))) == NULL) {
 		free(mc);
@@ -342,16 +521,17 @@ mc_free(struct mcache *mc)
 		struct entry *e, *next;
 
 		for (e = mc->tab[i]; e != NULL; e = next) {
-			struct waiter *w, *wn;
+			struct waiter *w;
 
 			next = e->next;
-			for (w = e->waiters; w != NULL; w = wn) {
-				wn = w->next;
+			while ((w = STAILQ_FIRST(&e->waiters)) != NULL) {
+				STAILQ_REMOVE_HEAD(&e->waiters, link);
 				free(w);
 			}
 			free(e);
 		}
 	}
+	free(mc->gather);
 	free(mc->tab);
 	free(mc);
 }

@@ -148,6 +148,13 @@ put(struct out *o, const char *fmt, ...)
 	}
 }
 
+/* One sample with its # HELP and # TYPE lines. */
+static void
+metric(struct out *o, const char *name, const char *type, const char *help, uint64_t v)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, (unsigned long long)v);
+}
+
 static void
 put_hist(struct out *o, const char *name, const char *help, const struct hist *h, double scale)
 {
@@ -186,22 +193,58 @@ met_render(const struct met_gauges *g, size_t *len)
 	put_hist(&o, "ingestd_store_latency_seconds", "Time from queueing a reading to its commit answer.", &h_lat, 1e-6);
 	put_hist(&o, "ingestd_group_commit_rows", "Readings per group-commit INSERT.", &h_group, 1);
 	put_hist(&o, "ingestd_batch_request_readings", "Readings per batch request.", &h_batch, 1);
-	put(&o, "# TYPE ingestd_queue_pushed_total counter\ningestd_queue_pushed_total %llu\n"
-	    "# HELP ingestd_queue_push_failures_total XADDs of reading ids that failed (kept in the backlog or swept by mintd).\n"
-	    "# TYPE ingestd_queue_push_failures_total counter\ningestd_queue_push_failures_total %llu\n"
-	    "# TYPE ingestd_queue_backlog_dropped_total counter\ningestd_queue_backlog_dropped_total %llu\n"
-	    "# TYPE ingestd_queue_backlog gauge\ningestd_queue_backlog %zu\n"
-	    "# TYPE ingestd_events_published_total counter\ningestd_events_published_total %llu\n"
-	    "# TYPE ingestd_events_dropped_total counter\ningestd_events_dropped_total %llu\n",
-	    (unsigned long long)g->queue_pushed, (unsigned long long)g->queue_push_failures,
-	    (unsigned long long)g->queue_backlog_dropped, g->queue_backlog,
-	    (unsigned long long)g->events_published, (unsigned long long)g->events_dropped);
-	put(&o, "# TYPE ingestd_database_up gauge\ningestd_database_up %d\n# TYPE ingestd_redis_up gauge\ningestd_redis_up %d\n"
-	    "# TYPE ingestd_http_connections gauge\ningestd_http_connections %zu\n"
-	    "# TYPE ingestd_http_in_flight gauge\ningestd_http_in_flight %zu\n"
-	    "# TYPE ingestd_db_jobs gauge\ningestd_db_jobs %zu\n# TYPE ingestd_store_pending gauge\ningestd_store_pending %zu\n"
-	    "# TYPE ingestd_meters_cached gauge\ningestd_meters_cached %zu\n",
-	    g->db_up, g->redis_up, g->http_connections, g->http_in_flight, g->db_pending, g->store_pending, g->meters_cached);
+	metric(&o, "ingestd_queue_pushed_total", "counter", "Reading ids added to the readings stream (XADD).", g->queue_pushed);
+	metric(&o, "ingestd_queue_push_failures_total", "counter",
+	    "XADDs of reading ids that failed (kept in the backlog or swept by mintd).", g->queue_push_failures);
+	metric(&o, "ingestd_queue_backlog_dropped_total", "counter",
+	    "Reading ids dropped from a full backlog while Redis was away (mintd's sweep finds them).",
+	    g->queue_backlog_dropped);
+	metric(&o, "ingestd_queue_backlog", "gauge", "Reading ids waiting in memory for Redis.", g->queue_backlog);
+	metric(&o, "ingestd_events_published_total", "counter", "Events published on Redis.", g->events_published);
+	metric(&o, "ingestd_events_dropped_total", "counter", "Events not published (Redis away or backlog full).",
+	    g->events_dropped);
+	metric(&o, "ingestd_database_up", "gauge", "1 when at least one PostgreSQL connection is usable.", (uint64_t)g->db_up);
+	metric(&o, "ingestd_redis_up", "gauge", "1 when the Redis connection is usable.", (uint64_t)g->redis_up);
+	metric(&o, "ingestd_db_jobs", "gauge", "Database jobs queued or running.", g->db_pending);
+	metric(&o, "ingestd_store_pending", "gauge", "Readings waiting for their group commit.", g->store_pending);
+	metric(&o, "ingestd_meters_cached", "gauge", "Meters in the cache (registered and unknown).", g->meters.entries);
+	metric(&o, "ingestd_meters_unknown_cached", "gauge", "Unregistered serials remembered by the negative cache.",
+	    g->meters.unknown);
+	metric(&o, "ingestd_meter_lookups_total", "counter", "Database queries made to look meters up.", g->meters.queries);
+	metric(&o, "ingestd_meter_lookup_serials_total", "counter", "Serials asked for by those queries.", g->meters.serials);
+	metric(&o, "ingestd_http_connections", "gauge", "Open HTTP connections.", g->http.connections);
+	metric(&o, "ingestd_http_in_flight", "gauge", "HTTP requests received and not answered yet.", g->http.in_flight);
+	metric(&o, "ingestd_http_paused_connections", "gauge",
+	    "Connections not read because their unsent output is over the limits.", g->http.paused);
+	metric(&o, "ingestd_http_client_addresses", "gauge", "Client addresses with connections or a recent request.",
+	    g->http.addrs);
+	metric(&o, "ingestd_http_unsent_bytes", "gauge", "Response bytes written but not yet taken by the kernel.",
+	    g->http.unsent_bytes);
+	metric(&o, "ingestd_http_unsent_bytes_max", "gauge", "The most unsent response bytes on one connection.",
+	    g->http.unsent_max);
+	metric(&o, "ingestd_http_body_bytes", "gauge", "Request body bytes buffered (of INGESTD_BODY_BUDGET_BYTES).",
+	    g->http.body_bytes);
+	metric(&o, "ingestd_http_backpressure_pauses_total", "counter",
+	    "Times a connection stopped being read until its output was sent.", g->http.backpressure_pauses);
+	metric(&o, "ingestd_http_rate_limited_total", "counter", "Requests refused by the per-address rate (429).",
+	    g->http.rate_limited);
+	metric(&o, "ingestd_http_body_budget_refused_total", "counter",
+	    "Requests refused because the body budget was spent (503).", g->http.body_budget_refused);
+	put(&o, "# HELP ingestd_http_refused_connections_total Connections closed at accept, by reason.\n"
+	    "# TYPE ingestd_http_refused_connections_total counter\n"
+	    "ingestd_http_refused_connections_total{reason=\"max_connections\"} %llu\n"
+	    "ingestd_http_refused_connections_total{reason=\"per_address\"} %llu\n",
+	    (unsigned long long)g->http.refused_max_conns, (unsigned long long)g->http.refused_per_addr);
+	put(&o, "# HELP ingestd_http_timeouts_total Connections closed by a deadline, by phase.\n"
+	    "# TYPE ingestd_http_timeouts_total counter\n"
+	    "ingestd_http_timeouts_total{phase=\"head\"} %llu\ningestd_http_timeouts_total{phase=\"body\"} %llu\n"
+	    "ingestd_http_timeouts_total{phase=\"idle\"} %llu\ningestd_http_timeouts_total{phase=\"write\"} %llu\n",
+	    (unsigned long long)g->http.timeout_head, (unsigned long long)g->http.timeout_body,
+	    (unsigned long long)g->http.timeout_idle, (unsigned long long)g->http.timeout_write);
+	metric(&o, "ingestd_websocket_service_up", "gauge", "1 while the WebSocket service process (ingestd-ws) runs.",
+	    (uint64_t)g->ws_up);
+	metric(&o, "ingestd_websocket_service_restarts_total", "counter",
+	    "Times the WebSocket service process was started again after it exited.", g->ws_restarts);
 	if (o.oom) {
 		free(o.p);
 		return NULL;

@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "httpd.h"
+#include "meters.h"
+
 enum route {
 	RT_UNKNOWN = 0,
 	RT_SUBMIT,
@@ -36,10 +39,13 @@ void met_batch_readings(int n);
 
 /* Gauges and counters owned elsewhere, sampled when /metrics is read. */
 struct met_gauges {
-	int db_up, redis_up;
-	size_t http_connections, http_in_flight, db_pending, store_pending, meters_cached;
+	int db_up, redis_up, ws_up;
+	size_t db_pending, store_pending;
 	uint64_t queue_pushed, queue_push_failures, queue_backlog_dropped, events_published, events_dropped;
 	size_t queue_backlog;
+	uint64_t ws_restarts;
+	struct httpd_stats http;
+	struct mc_stats meters;
 };
 
 /* The exposition text; caller frees. NULL on out of memory. */

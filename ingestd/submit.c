@@ -400,6 +400,16 @@ submit_batch(struct app *a, struct httpd_req *req)
 		return;
 	}
 	met_batch_readings(n);
+	/* What the readings cost while they wait (on a slow database, say) counts against the body budget. */
+	_Static_assert(sizeof(struct sub) + sizeof(struct store_item *) <= 2048, "the budget check in conf.c counts 2 KiB");
+	if (!httpd_charge(req, (size_t)n * (sizeof(struct sub) + sizeof(struct store_item *)))) {
+		char hdr[48];
+
+		cJSON_Delete(body);
+		snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", a->retry_after);
+		api_error(req, 503, "server_busy", NULL, hdr, "too many readings in progress; retry later");
+		return;
+	}
 	if ((b = calloc(1, sizeof(*b))) == NULL || (b->subs = calloc((size_t)n + 1, sizeof(*b->subs))) == NULL ||
 	    (b->items = calloc((size_t)n + 1, sizeof(*b->items))) == NULL) {
 		if (b != NULL)
@@ -415,6 +425,8 @@ submit_batch(struct app *a, struct httpd_req *req)
 	/* +1 holds the batch open until every item has started (some finish synchronously). */
 	b->outstanding = n + 1;
 	b->validating = n + 1;
+	/* The meters the cache does not know are read with one query, not one per reading. */
+	mc_batch_begin(a->mc);
 	for (i = 0, it = arr->child; it != NULL && i < n; it = it->next, i++) {
 		struct sub *s = &b->subs[i];
 
@@ -425,6 +437,7 @@ submit_batch(struct app *a, struct httpd_req *req)
 		sub_start(s, it);
 	}
 	cJSON_Delete(body);
+	mc_batch_end(a->mc);
 	b->outstanding--; /* cannot reach 0: validating still holds one */
 	batch_validated(b);
 }

@@ -21,8 +21,10 @@ done
 DIR=$(mktemp -d -t gtx-bench-XXXXXX)
 trap '"$ROOT/test/stack" down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 
-# Benchmark settings for ingestd: quiet logs, no per-meter rate limit (the fleet is synthetic).
-export LOG_LEVEL=warning INGESTD_METER_RATE_PER_MIN=100000000 INGESTD_METER_RATE_BURST=100000000
+# Benchmark settings for ingestd: quiet logs, no per-meter or per-address rate limit (the fleet is synthetic,
+# and wrk sends everything from one address).
+export LOG_LEVEL=warning INGESTD_METER_RATE_PER_MIN=100000000 INGESTD_METER_RATE_BURST=100000000 \
+	INGESTD_ADDR_RATE_PER_SEC=10000000 INGESTD_ADDR_RATE_BURST=10000000
 "$ROOT/test/stack" up "$DIR" postgres redis ingestd >/dev/null
 # shellcheck disable=SC1091
 . "$DIR/env"

@@ -130,7 +130,7 @@ test('malformed HTTP framing: answered with JSON errors or closed, never a crash
     'POST /api/meters/submit-reading HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n',
     'POST /api/meters/submit-reading HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n{"a"', // short body
     `GET /${'a'.repeat(20000)} HTTP/1.1\r\n\r\n`, `GET / HTTP/1.1\r\nX: ${'b'.repeat(20000)}\r\n\r\n`,
-    'GET /healthz HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n', // pipelined
+    'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', // pipelined
     '\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n',
   ];
   for (let i = 0; i < 40; i++) cases.push(randomBytes(randomInt(1, 300)).toString('latin1'));

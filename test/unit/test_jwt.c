@@ -27,7 +27,7 @@ TEST(jwt_verify_good_and_claims)
 	struct jwt_claims c;
 	struct err e = { 0 };
 
-	CHECK(jwt_verify_hs256(t, SECRET, SLEN, NOW, &c, &e) == 0);
+	CHECK(jwt_verify_hs256(t, SECRET, SLEN, NOW, NULL, &c, &e) == 0);
 	CHECK_STR(c.sub, "6f1d2c3b-0000-4000-8000-00000000000a");
 	CHECK_STR(c.role, "user");
 	CHECK_INT(c.exp, 1700000100);
@@ -56,7 +56,7 @@ TEST(jwt_claim_rejections)
 		struct jwt_claims c;
 		struct err e = { 0 };
 
-		if (!CHECK(jwt_verify_hs256(t, SECRET, SLEN, claim_cases[i].now, &c, &e) < 0))
+		if (!CHECK(jwt_verify_hs256(t, SECRET, SLEN, claim_cases[i].now, NULL, &c, &e) < 0))
 			t_fail(__FILE__, __LINE__, "case %s accepted", claim_cases[i].name);
 		else if (e.code != claim_cases[i].code)
 			t_fail(__FILE__, __LINE__, "case %s: code %d (%s)", claim_cases[i].name, e.code, e.msg);
@@ -85,19 +85,52 @@ TEST(jwt_alg_confusion_and_signature)
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		b64(algs[i], h, sizeof(h));
 		snprintf(tok, sizeof(tok), "%s.%s.", h, p); /* alg none: empty signature */
-		CHECK(jwt_verify_hs256(tok, SECRET, SLEN, NOW, &c, &e) < 0 && e.code == JWT_EALG);
+		CHECK(jwt_verify_hs256(tok, SECRET, SLEN, NOW, NULL, &c, &e) < 0 && e.code == JWT_EALG);
 		snprintf(tok, sizeof(tok), "%s.%s.%s", h, p, sig);
-		CHECK(jwt_verify_hs256(tok, SECRET, SLEN, NOW, &c, &e) < 0 && e.code == JWT_EALG);
+		CHECK(jwt_verify_hs256(tok, SECRET, SLEN, NOW, NULL, &c, &e) < 0 && e.code == JWT_EALG);
 	}
-	CHECK(jwt_verify_hs256(good, (const unsigned char *)"another-secret-another-secret!!!", 32, NOW, &c, &e) < 0 &&
+	CHECK(jwt_verify_hs256(good, (const unsigned char *)"another-secret-another-secret!!!", 32, NOW, NULL, &c, &e) < 0 &&
 	    e.code == JWT_ESIGNATURE);
 	/* a flipped payload byte keeps the signature from matching */
 	snprintf(tok, sizeof(tok), "%s", good);
 	tok[strchr(tok, '.') - tok + 3] ^= 1;
-	CHECK(jwt_verify_hs256(tok, SECRET, SLEN, NOW, &c, &e) < 0);
-	CHECK(jwt_verify_hs256("a.b", SECRET, SLEN, NOW, &c, &e) < 0 && e.code == JWT_EMALFORMED);
-	CHECK(jwt_verify_hs256("a.b.c.d", SECRET, SLEN, NOW, &c, &e) < 0 && e.code == JWT_EMALFORMED);
-	CHECK(jwt_verify_hs256("", SECRET, SLEN, NOW, &c, &e) < 0);
+	CHECK(jwt_verify_hs256(tok, SECRET, SLEN, NOW, NULL, &c, &e) < 0);
+	CHECK(jwt_verify_hs256("a.b", SECRET, SLEN, NOW, NULL, &c, &e) < 0 && e.code == JWT_EMALFORMED);
+	CHECK(jwt_verify_hs256("a.b.c.d", SECRET, SLEN, NOW, NULL, &c, &e) < 0 && e.code == JWT_EMALFORMED);
+	CHECK(jwt_verify_hs256("", SECRET, SLEN, NOW, NULL, &c, &e) < 0);
 	CHECK(strstr(e.msg, (const char *)SECRET) == NULL);
 	free(good);
+}
+
+static const struct {
+	const char *name, *claims;
+	int code; /* 0: accepted */
+} expect_cases[] = {
+	{ "aud string", "{\"sub\":\"u\",\"exp\":1800000000,\"aud\":\"gtx\",\"iss\":\"login\"}", 0 },
+	{ "aud array", "{\"sub\":\"u\",\"exp\":1800000000,\"aud\":[\"x\",\"gtx\"],\"iss\":\"login\"}", 0 },
+	{ "aud other", "{\"sub\":\"u\",\"exp\":1800000000,\"aud\":\"gtx2\",\"iss\":\"login\"}", JWT_EAUDIENCE },
+	{ "aud array without", "{\"sub\":\"u\",\"exp\":1800000000,\"aud\":[\"x\",1],\"iss\":\"login\"}", JWT_EAUDIENCE },
+	{ "aud missing", "{\"sub\":\"u\",\"exp\":1800000000,\"iss\":\"login\"}", JWT_EAUDIENCE },
+	{ "iss other", "{\"sub\":\"u\",\"exp\":1800000000,\"aud\":\"gtx\",\"iss\":\"login2\"}", JWT_EISSUER },
+	{ "iss missing", "{\"sub\":\"u\",\"exp\":1800000000,\"aud\":\"gtx\"}", JWT_EISSUER },
+	{ "iss number", "{\"sub\":\"u\",\"exp\":1800000000,\"aud\":\"gtx\",\"iss\":7}", JWT_EISSUER },
+};
+
+TEST(jwt_expected_audience_and_issuer)
+{
+	const struct jwt_expect want = { "gtx", "login" }, none = { "", NULL };
+
+	for (size_t i = 0; i < sizeof(expect_cases) / sizeof(expect_cases[0]); i++) {
+		char *t = jwt_sign_hs256(expect_cases[i].claims, SECRET, SLEN);
+		struct jwt_claims c;
+		struct err e = { 0 };
+		int rc = jwt_verify_hs256(t, SECRET, SLEN, NOW, &want, &c, &e);
+
+		if (expect_cases[i].code == 0 ? rc != 0 : rc == 0 || e.code != expect_cases[i].code)
+			t_fail(__FILE__, __LINE__, "case %s: rc %d code %d", expect_cases[i].name, rc, e.code);
+		/* without expectations every one of them verifies */
+		if (jwt_verify_hs256(t, SECRET, SLEN, NOW, &none, &c, &e) != 0)
+			t_fail(__FILE__, __LINE__, "case %s refused without expectations", expect_cases[i].name);
+		free(t);
+	}
 }

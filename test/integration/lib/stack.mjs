@@ -20,30 +20,34 @@ export function readEnv(dir) {
 }
 
 // Starts the named components (all by default) in a new temp dir; returns {dir, env, ...}.
+// extraEnv.GTX_BIN picks another build (the hostile tests use the release build) for this stack's daemons.
 export function up(components = [], extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'gtx-stack-'));
   // As root the daemons drop to nobody, and some tests hand them configuration files in this directory
   // (read again on SIGHUP): let others pass through it. This is the tests' own directory; test/stack
   // itself never changes the permissions of the directory it is given.
   if (process.getuid() === 0) chmodSync(dir, 0o711);
+  const bin = extraEnv.GTX_BIN || GTX_BIN;
   const r = spawnSync(STACK, ['up', dir, ...components], {
-    env: { ...process.env, GTX_BIN, ...extraEnv }, encoding: 'utf8', timeout: 120000,
+    env: { ...process.env, GTX_BIN: bin, ...extraEnv }, encoding: 'utf8', timeout: 120000,
   });
   if (r.status !== 0) {
     spawnSync(STACK, ['down', dir]);
     throw new Error(`stack up failed (${r.status}): ${r.stderr}\n${r.stdout}`);
   }
-  return makeStack(dir);
+  return makeStack(dir, bin);
 }
 
-function makeStack(dir) {
+function makeStack(dir, bin) {
+  const env = () => ({ ...process.env, GTX_BIN: bin });
   return {
     dir,
+    bin,
     get env() { return readEnv(dir); },
-    stop(name, kill = false) { execFileSync(STACK, ['stop', dir, name, ...(kill ? ['--kill'] : [])], { env: { ...process.env, GTX_BIN } }); },
-    start(name) { execFileSync(STACK, ['start', dir, name], { env: { ...process.env, GTX_BIN }, stdio: ['ignore', 'ignore', 'pipe'] }); },
+    stop(name, kill = false) { execFileSync(STACK, ['stop', dir, name, ...(kill ? ['--kill'] : [])], { env: env() }); },
+    start(name) { execFileSync(STACK, ['start', dir, name], { env: env(), stdio: ['ignore', 'ignore', 'pipe'] }); },
     down() {
-      spawnSync(STACK, ['down', dir], { env: { ...process.env, GTX_BIN } });
+      spawnSync(STACK, ['down', dir], { env: env() });
       const bad = logProblems(dir);
       return bad;
     },

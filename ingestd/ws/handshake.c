@@ -1,12 +1,11 @@
-/* wshandshake.c: the HTTP/1.1 upgrade request of GET /ws, and who the client is (JWT or admin token). */
-#include "wsint.h"
+/* handshake.c: the HTTP/1.1 upgrade request of GET /ws, and who the client is (JWT or admin token). */
+#include "handshake.h"
 
 #include <ctype.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 /* True when the comma-separated header value `v` has the token `tok` (case-insensitive). */
 static bool
@@ -69,6 +68,7 @@ wsh_parse(char *head, struct ws_upgrade *u, int *status, const char **why)
 {
 	char *line, *save = NULL, *target, *ver, *query;
 	bool upgrade = false, connection = false, version = false, first = true;
+	int nhost = 0;
 
 	*status = 400;
 	for (line = strtok_r(head, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
@@ -99,7 +99,9 @@ wsh_parse(char *head, struct ws_upgrade *u, int *status, const char **why)
 		*colon = '\0';
 		for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
 			;
-		if (strcasecmp(line, "Upgrade") == 0) {
+		if (strcasecmp(line, "Host") == 0) {
+			nhost++;
+		} else if (strcasecmp(line, "Upgrade") == 0) {
 			upgrade = has_token(v, "websocket");
 		} else if (strcasecmp(line, "Connection") == 0) {
 			connection = has_token(v, "upgrade");
@@ -118,6 +120,8 @@ wsh_parse(char *head, struct ws_upgrade *u, int *status, const char **why)
 	}
 	if (first)
 		return *why = "empty request", -1;
+	if (nhost != 1)
+		return *why = "HTTP/1.1 requests need exactly one Host header", -1;
 	if (!upgrade || !connection)
 		return *status = 426, *why = "expected Upgrade: websocket and Connection: Upgrade", -1;
 	if (!version)
@@ -128,35 +132,42 @@ wsh_parse(char *head, struct ws_upgrade *u, int *status, const char **why)
 }
 
 int
-wsh_auth(struct wss *s, struct wsconn *c, const char *token, const char **why)
+wsh_auth(const struct ws_creds *cr, const char *token, int64_t now, struct ws_ident *id, const char **why)
 {
+	const struct jwt_expect want = { cr->aud, cr->iss };
 	struct jwt_claims cl;
 	struct err e = { 0 };
 
+	memset(id, 0, sizeof(*id));
 	if (token[0] == '\0') {
-		if (s->auth_required)
+		if (cr->auth_required)
 			return *why = "missing bearer token", -1;
-		c->admin = true; /* auth disabled by configuration: everything, as the old endpoint did */
-		strcpy(c->role, "anonymous");
+		id->who = WHO_ANONYMOUS;
+		id->admin = true; /* auth disabled by configuration: everything, as the old endpoint did */
+		strcpy(id->role, "anonymous");
 		return 0;
 	}
-	if (s->nadmin > 0 && strchr(token, '.') == NULL) {
-		if (ingestd_admin_token_ok(token, strlen(token), (const uint8_t (*)[32])s->admin_sha, s->nadmin)) {
-			c->admin = true;
-			strcpy(c->role, "admin");
+	if (cr->nadmin > 0 && strchr(token, '.') == NULL) {
+		if (ingestd_admin_token_ok(token, strlen(token), (const uint8_t (*)[32])cr->admin_sha, cr->nadmin)) {
+			id->who = WHO_ADMIN_TOKEN;
+			id->admin = true;
+			strcpy(id->role, "admin");
 			return 0;
 		}
 		return *why = "invalid token", -1;
 	}
-	if (s->jwt_secret_len == 0)
+	if (cr->jwt_secret_len == 0)
 		return *why = "invalid token", -1;
-	if (jwt_verify_hs256(token, s->jwt_secret, s->jwt_secret_len, (int64_t)time(NULL), &cl, &e) < 0) {
+	if (jwt_verify_hs256(token, cr->jwt_secret, cr->jwt_secret_len, now, &want, &cl, &e) < 0) {
 		*why = e.code == JWT_EEXPIRED ? "token expired" : e.code == JWT_EALG ? "token algorithm not accepted" :
-		    e.code == JWT_ESIGNATURE ? "token signature invalid" : "malformed token";
+		    e.code == JWT_ESIGNATURE ? "token signature invalid" : e.code == JWT_EAUDIENCE ?
+		    "token audience not accepted" : e.code == JWT_EISSUER ? "token issuer not accepted" : "malformed token";
 		return -1;
 	}
-	strcpy(c->user, cl.sub);
-	strcpy(c->role, cl.role);
-	c->admin = strcmp(cl.role, "admin") == 0;
+	id->who = WHO_JWT;
+	strcpy(id->user, cl.sub);
+	strcpy(id->role, cl.role);
+	id->admin = strcmp(cl.role, "admin") == 0;
+	id->exp = cl.exp;
 	return 0;
 }

@@ -1,0 +1,38 @@
+/* peers.h: per-client-address accounting for the HTTP server: open connections and a request-rate bucket. */
+#ifndef INGESTD_PEERS_H
+#define INGESTD_PEERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/*
+ * A client address: an IPv4 address, or the /64 prefix of an IPv6 one (one
+ * host usually holds a whole /64, so counting single IPv6 addresses would let
+ * it open as many "clients" as it likes). AF_UNIX and other families share one
+ * entry. Entries live while they have connections or a partly used rate
+ * bucket; peers_sweep() drops the others.
+ */
+struct peer;
+struct peers;
+
+struct peers *peers_new(void);
+void peers_free(struct peers *ps);
+
+/* The entry of sa's address, created when new; NULL on out of memory. Valid until peers_sweep/peers_free. */
+struct peer *peers_get(struct peers *ps, const struct sockaddr *sa);
+/* Connections open from the peer: counted by the caller with these. */
+int peer_conns(const struct peer *p);
+void peer_conn_add(struct peer *p);
+void peer_conn_del(struct peer *p);
+/*
+ * Takes one request from the peer's bucket (GCRA: `burst` at once, `per_sec`
+ * sustained). True when allowed; false with *retry_secs (>= 1) otherwise.
+ */
+bool peer_rate_take(struct peer *p, int64_t now_us, int per_sec, int burst, int *retry_secs);
+/* Frees the entries without connections whose bucket has refilled by now. */
+void peers_sweep(struct peers *ps, int64_t now_us);
+size_t peers_count(const struct peers *ps);
+
+#endif
