@@ -393,6 +393,24 @@ stx_add(struct stx *t, const struct solix *ixs, size_t n, struct err *e)
 	return 0;
 }
 
+int
+stx_replace(struct stx *t, size_t i, const struct solix *ix, struct err *e)
+{
+	const struct solix *old;
+
+	if (i >= t->nix)
+		return err_set(e, STX_E_ARG, "transaction: no instruction %zu", i);
+	old = &t->ix[i];
+	if (!pubkey_eq(&old->program, &ix->program) || old->naccounts != ix->naccounts || old->ndata != ix->ndata)
+		return err_set(e, STX_E_ARG, "transaction: instruction %zu replaced by one of another shape", i);
+	for (size_t a = 0; a < ix->naccounts; a++)
+		if (!pubkey_eq(&old->accounts[a].key, &ix->accounts[a].key) || old->accounts[a].signer != ix->accounts[a].signer ||
+		    old->accounts[a].writable != ix->accounts[a].writable)
+			return err_set(e, STX_E_ARG, "transaction: instruction %zu replaced by one with other accounts", i);
+	memcpy(&t->ix[i], ix, sizeof(*ix));
+	return 0;
+}
+
 size_t
 stx_mark(const struct stx *t)
 {

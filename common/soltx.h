@@ -96,6 +96,9 @@ size_t stx_size(const struct stx *t);
 size_t stx_size_if_added(const struct stx *t, const struct solix *ixs, size_t n); /* SIZE_MAX if impossible */
 size_t stx_nkeys(const struct stx *t);
 size_t stx_nix(const struct stx *t);
+/* Replaces instruction i (copied) with one of the same program, accounts (keys and roles) and data length, so
+ * the message keeps its size and layout (e.g. a new compute-unit limit). Fails (t unchanged) otherwise. */
+int stx_replace(struct stx *t, size_t i, const struct solix *ix, struct err *e) WUR;
 /* A mark is the instruction count; rollback drops every instruction added after it. */
 size_t stx_mark(const struct stx *t);
 void stx_rollback(struct stx *t, size_t mark);
