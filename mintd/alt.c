@@ -69,6 +69,7 @@ static size_t nown;
 static uint64_t seq;
 static char boot[16];
 static int64_t next_db_ms, next_extend_ms;
+static uint64_t table_errors_seen;
 static struct alt_gauges gauges;
 
 void
@@ -150,6 +151,8 @@ table_add(const char *b58, bool active)
 	return t;
 }
 
+static void forget_table(struct table *t);
+
 static void
 load_tables(void)
 {
@@ -171,23 +174,45 @@ load_tables(void)
 		if (t != NULL)
 			listed[t->index] = true;
 	}
-	/* A creation that failed or never landed: the address holds nothing of ours. */
+	/* A creation that failed or never landed, or a table another instance retired. */
 	for (size_t i = 0; i < ntabs; i++)
-		if (!listed[i] && !tabs[i]->active)
-			tabs[i]->dead = true;
+		if (!listed[i])
+			forget_table(tabs[i]);
 	free(listed);
 	free(rows);
 }
 
 /* ---- what the chain shows (the proof) ---- */
 
+/* t is never offered again; its accounts are named in full until another table's read shows them. */
 static void
-kill_table(struct table *t, const char *why)
+forget_table(struct table *t)
 {
 	if (t->dead)
 		return;
 	t->dead = true;
-	log_err("lookup table %s: %s; mintd will not use it again", t->b58, why);
+	for (size_t i = 0; i < t->n; i++) {
+		uint32_t at;
+
+		if (keymap_get(where, &t->addrs[i], &at) && at == t->index)
+			keymap_del(where, &t->addrs[i]);
+	}
+}
+
+/* A finalized read showed t unusable for good: forgotten, retired in the database, its accounts queued again. */
+static void
+kill_table(struct table *t, const char *why)
+{
+	struct err e = { 0 };
+
+	if (t->dead)
+		return;
+	forget_table(t);
+	log_err("lookup table %s: %s; not used again, its accounts go to another table", t->b58, why);
+	if (store_alt_retire(st, t->b58, &e) < 0) {
+		M.db_errors++;
+		log_warn("lookup table %s: cannot retire it: %s", t->b58, e.msg);
+	}
 }
 
 /* One finalized read of table t at context slot ctx (acc: its account). */
@@ -671,6 +696,13 @@ alt_tick(bool may_send)
 
 	if (!S.lookup_tables || st == NULL || !store_ok(st))
 		return;
+	if (flight_table_errors() != table_errors_seen) {
+		/* A send said a table is gone or lacks an index: read every table again now, not at the refresh. */
+		table_errors_seen = flight_table_errors();
+		for (size_t i = 0; i < ntabs; i++)
+			tabs[i]->next_read_ms = 0;
+		next_db_ms = 0;
+	}
 	if (now >= next_db_ms)
 		load_tables();
 	flush_queue();

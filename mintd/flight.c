@@ -84,6 +84,13 @@ static int64_t next_status_ms;
 static bool landed_waiting; /* the last round saw a transaction landed but not yet at its commitment */
 static int64_t next_history_ms;
 static bool history_inflight;
+static uint64_t table_errors;
+
+uint64_t
+flight_table_errors(void)
+{
+	return table_errors;
+}
 
 void
 flight_init(struct store *s, struct rpcm *r, struct kp *k, struct atacache *c, flight_settle_fn fn,
@@ -376,6 +383,8 @@ on_send(void *arg, const struct rpcm_reply *r)
 		struct fgroup *g = f->g;
 
 		note_send_error(f, why);
+		if (strstr(why, "AddressLookupTable") != NULL)
+			table_errors++; /* a table mintd offered is gone or changed: read them all again (alt.c) */
 		if (x->kind == RPC_E_PREFLIGHT && payer_error(x->data_err)) {
 			chain_payer_short(); /* transaction-level: never an attempt, never a split */
 			return;

@@ -80,6 +80,8 @@ size_t flight_stuck(void);
 /* Groups whose transactions were sent longer ago than a node's status cache covers and never seen, while the
  * node cannot search history (-32011): they wait for a node that can (for /readyz). */
 size_t flight_needing_history(void);
+/* Sends refused because a lookup table the message loads from is gone or does not hold the index (counter). */
+uint64_t flight_table_errors(void);
 /* Drops everything from memory (the records stay in the database). */
 void flight_clear(void);
 

@@ -224,6 +224,8 @@ int store_alt_claim(struct store *s, const char *mint, const char *token, int li
  */
 int store_alt_pick(struct store *s, const char *mint, int fixed, const char (*exclude)[45], size_t nex, bool *found,
     char address[45], int *room, struct err *e) WUR;
+/* A table a finalized read showed unusable: retired, and its accounts queued again for another table. */
+int store_alt_retire(struct store *s, const char *table, struct err *e) WUR;
 /* The table a table transaction created or extended (*found false when none). */
 int store_alt_tx_table(struct store *s, int64_t tx_id, bool *found, char address[45], struct err *e) WUR;
 /* Queued, extending and added entries, and tables (active + creating), of the mint. */

@@ -130,6 +130,28 @@ store_alt_pick(struct store *s, const char *mint, int fixed, const char (*exclud
 }
 
 int
+store_alt_retire(struct store *s, const char *table, struct err *e)
+{
+	const char *p[1] = { table };
+	PGresult *r;
+
+	if (store_begin(s, e) < 0)
+		return -1;
+	if ((r = store_q(s, "UPDATE lookup_tables SET state = 'retired', updated_at = now() WHERE address = $1 "
+		 "AND state = 'active'", 1, p, e)) == NULL)
+		goto fail;
+	PQclear(r);
+	if ((r = store_q(s, "UPDATE lookup_table_entries SET state = 'queued', table_address = NULL, extend_tx_id = NULL, "
+		 "queued_at = now(), updated_at = now() WHERE table_address = $1 AND state = 'added'", 1, p, e)) == NULL)
+		goto fail;
+	PQclear(r);
+	return store_commit(s, NULL, e);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int
 store_alt_tx_table(struct store *s, int64_t tx_id, bool *found, char address[45], struct err *e)
 {
 	char id[24];

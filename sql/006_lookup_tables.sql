@@ -21,12 +21,14 @@ CREATE UNIQUE INDEX mint_transactions_one_per_nonce ON mint_transactions (nonce_
 --   creating  its creation is written ahead (create_tx_id) and not decided yet
 --   active    its creation landed: it exists, with mintd's authority
 --   failed    its creation failed or never landed: the address holds nothing of ours
+--   retired   a finalized read showed it unusable (deactivated, e.g. by an operator reclaiming its rent, or
+--             frozen): its accounts are queued again for another table
 CREATE TABLE lookup_tables (
     address      text PRIMARY KEY CHECK (address ~ '^[1-9A-HJ-NP-Za-km-z]{32,44}$'),
     mint         text NOT NULL,
     authority    text NOT NULL,
     recent_slot  bigint NOT NULL,
-    state        text NOT NULL DEFAULT 'creating' CHECK (state IN ('creating', 'active', 'failed')),
+    state        text NOT NULL DEFAULT 'creating' CHECK (state IN ('creating', 'active', 'failed', 'retired')),
     create_tx_id bigint NOT NULL REFERENCES mint_transactions (id),
     created_at   timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now()
@@ -66,8 +68,12 @@ BEGIN
     IF NEW.state = 'confirmed' THEN
         UPDATE lookup_tables SET state = 'active', updated_at = now()
             WHERE create_tx_id = NEW.id AND state = 'creating';
-        UPDATE lookup_table_entries SET state = 'added', updated_at = now()
-            WHERE extend_tx_id = NEW.id AND state = 'extending';
+        UPDATE lookup_table_entries e SET state = 'added', updated_at = now()
+            WHERE e.extend_tx_id = NEW.id AND e.state = 'extending'
+              AND EXISTS (SELECT 1 FROM lookup_tables t WHERE t.address = e.table_address AND t.state = 'active');
+        -- An extension of a table retired meanwhile: its accounts go to another table.
+        UPDATE lookup_table_entries SET state = 'queued', table_address = NULL, extend_tx_id = NULL,
+            updated_at = now() WHERE extend_tx_id = NEW.id AND state = 'extending';
     ELSIF NEW.state IN ('failed', 'expired') THEN
         UPDATE lookup_table_entries SET state = 'queued', table_address = NULL, extend_tx_id = NULL,
             updated_at = now() WHERE extend_tx_id = NEW.id AND state = 'extending';
