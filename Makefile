@@ -58,9 +58,13 @@ UNIT_OBJ    := $(UNIT_SRC:%.c=$(O)/obj/%.o)
 TOOLS       := $(TOOL_SRC:test/tools/%.c=$(O)/%)
 
 LIBCOMMON := $(O)/libcommon.a
+# Each daemon's modules but its main, as a library: the daemon links its main with it, and the unit tests
+# link the modules they test from it (nothing is compiled twice, nothing duplicated into test/).
+LIBINGESTD := $(O)/libingestd.a
+LIBMINTD   := $(O)/libmintd.a
 BINS      := $(O)/ingestd $(O)/ingestd-ws $(O)/mintd
 
-.PHONY: all check unit integration run bench install deps clean examples
+.PHONY: all check unit integration depcheck run bench install deps clean examples
 all: $(BINS) $(TOOLS) $(O)/unit-tests
 
 # The installation paths compiled into the binaries (SQL_DIR's default): a change of PREFIX or SHAREDIR
@@ -78,20 +82,28 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/ingestd: $(INGESTD_OBJ) $(LIBCOMMON)
+$(LIBINGESTD): $(filter-out %/main.o,$(INGESTD_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBMINTD): $(filter-out %/main.o,$(MINTD_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/ingestd: $(O)/obj/ingestd/main.o $(LIBINGESTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/obj/ingestd/ws/%.o: CPPFLAGS += -Iingestd
 $(O)/ingestd-ws: $(WS_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/mintd: $(MINTD_OBJ) $(LIBCOMMON)
+$(O)/mintd: $(O)/obj/mintd/main.o $(LIBMINTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Pure parsers of the daemons are unit-tested too.
-UNIT_DAEMON_OBJ := $(O)/obj/ingestd/httpparse.o
-$(O)/obj/test/unit/%.o: CPPFLAGS += -Iingestd
-$(O)/unit-tests: $(UNIT_OBJ) $(UNIT_DAEMON_OBJ) $(LIBCOMMON)
+# The daemons' parsers and pure logic are unit-tested too (test/unit/test_<module>.c includes the daemon's
+# header by its directory: "ingestd/jparse.h", "mintd/plan.h"). GTX_SRCDIR: where tests read sql/ from.
+$(O)/obj/test/unit/%.o: CPPFLAGS += -I. -DGTX_SRCDIR='"$(CURDIR)"'
+$(O)/unit-tests: $(UNIT_OBJ) $(LIBMINTD) $(LIBINGESTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/%: $(O)/obj/test/tools/%.o $(LIBCOMMON)
@@ -108,6 +120,10 @@ check: deps
 	$(MAKE) SAN=1 WERROR=1 all
 	$(MAKE) WERROR=1 all
 	$(MAKE) SAN=1 unit integration
+
+# Dependencies run one way: no include or call cycle between modules, common/ under the daemons.
+depcheck: $(BINS)
+	test/depcheck $(O)/obj $(CPPFLAGS)
 
 unit: $(O)/unit-tests
 	$(O)/unit-tests

@@ -102,8 +102,7 @@ api_reading_json(const struct store_row *row)
 	cJSON_AddStringToObject(o, "token_amount", tok);
 	api_add_ts(o, "reading_timestamp", row->ts_us);
 	api_add_ts(o, "submitted_at", row->submitted_us);
-	/* 'claimed' is mintd's short-lived lease: to the API the reading is still pending. */
-	cJSON_AddStringToObject(o, "status", strcmp(row->status, "claimed") == 0 ? "pending" : row->status);
+	cJSON_AddStringToObject(o, "status", rstate_name(rstate_public(row->status)));
 	return o;
 }
 

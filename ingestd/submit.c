@@ -471,7 +471,7 @@ on_reading(PGresult *res, void *arg)
 		if (!PQgetisnull(res, 0, c + 2)) {
 			cJSON_AddNumberToObject(o, "attempts", atoi(PQgetvalue(res, 0, c + 2)));
 			cJSON_AddStringToObject(o, "last_error", PQgetvalue(res, 0, c + 3));
-			if (strcmp(row.status, "retrying") == 0)
+			if (row.status == RS_RETRYING)
 				api_add_ts(o, "next_retry_at", strtoll(PQgetvalue(res, 0, c + 4), NULL, 10));
 		}
 		api_json(g->req, 200, NULL, o);

@@ -581,10 +581,8 @@ settled_out(PGresult *r, struct settled **out, size_t *nout, struct err *e)
 		const char *st = PQgetvalue(r, i, READING_NCOLS);
 
 		row_reading(r, i, &(*out)[i].r);
-		(*out)[i].to = strcmp(st, "minted") == 0 ? RS_MINTED
-		    : strcmp(st, "failed") == 0          ? RS_FAILED
-		    : strcmp(st, "pending") == 0         ? RS_PENDING
-							 : RS_RETRYING;
+		if (rstate_parse(st, strlen(st), &(*out)[i].to) < 0)
+			return err_set(e, 0, "reading %s: unknown status \"%s\"", (*out)[i].r.id, st);
 		(*out)[i].latency_us = strtoll(PQgetvalue(r, i, READING_NCOLS + 1), NULL, 10);
 	}
 	return 0;

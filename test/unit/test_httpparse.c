@@ -1,5 +1,5 @@
 /* test_httpparse.c: ingestd's HTTP/1.x head parser and chunk-size lines, table-driven. */
-#include "httpparse.h"
+#include "ingestd/httpparse.h"
 #include "t.h"
 
 #include <stdlib.h>
