@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #define WS_FD 3
+#define PROG_FD 4 /* ingestd-ws itself, in the child until the exec */
 #define STABLE_US (10 * 1000000LL) /* a service that ran this long restarts without backoff */
 
 extern char **environ;
@@ -31,6 +32,7 @@ extern char **environ;
 struct wsproc {
 	struct event_base *base;
 	int lfd;
+	int prog_fd;         /* ingestd-ws, opened before the privilege drop (its directory may be closed to us after) */
 	char prog[PATH_MAX];
 	char *argv[8];
 	char **envp;
@@ -84,20 +86,29 @@ child_env(void)
 static void __attribute__((noreturn))
 exec_child(struct wsproc *w, pid_t parent)
 {
+	int prog;
+
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(0);
+	/* Out of the way first: the listener and the program may sit on the descriptors they move to. */
+	if ((prog = fcntl(w->prog_fd, F_DUPFD_CLOEXEC, 16)) < 0)
+		_exit(126);
 	if (w->lfd == WS_FD) {
 		if (fcntl(WS_FD, F_SETFD, 0) < 0)
 			_exit(126);
 	} else if (dup2(w->lfd, WS_FD) < 0) {
 		_exit(126);
 	}
+	/* The program's descriptor goes to PROG_FD, close-on-exec: the service never sees it. */
+	if (dup3(prog, PROG_FD, O_CLOEXEC) < 0)
+		_exit(126);
 	/* Nothing else of ours crosses over: client sockets, database and Redis connections stay with ingestd. */
-	if (syscall(SYS_close_range, WS_FD + 1, ~0U, 0) < 0)
-		for (long fd = WS_FD + 1, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+	if (syscall(SYS_close_range, PROG_FD + 1, ~0U, 0) < 0)
+		for (long fd = PROG_FD + 1, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
 			close((int)fd);
-	execve(w->prog, w->argv, w->envp);
+	/* By descriptor: after the privilege drop the path may not be reachable (a checkout under a 0700 home). */
+	fexecve(PROG_FD, w->argv, w->envp);
 	_exit(127);
 }
 
@@ -169,21 +180,6 @@ on_sigchld(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct wsproc *
-wsproc_new(struct event_base *base, const struct cfg *c, struct err *e)
-{
-	struct wsproc *w;
-	int fd = bind_listener(cfg_str(c, "WEBSOCKET_LISTEN"), e);
-
-	if (fd < 0)
-		return NULL;
-	w = xcalloc(1, sizeof(*w));
-	w->base = base;
-	w->lfd = fd;
-	backoff_init(&w->bo, 100, 5000);
-	return w;
-}
-
 /* ingestd-ws next to the running ingestd (build/rel/, /usr/local/bin/, ...). */
 static int
 find_program(char *out, size_t n, struct err *e)
@@ -205,13 +201,37 @@ find_program(char *out, size_t n, struct err *e)
 	return 0;
 }
 
+struct wsproc *
+wsproc_new(struct event_base *base, const struct cfg *c, struct err *e)
+{
+	char prog[PATH_MAX];
+	struct wsproc *w;
+	int fd, pfd;
+
+	if (find_program(prog, sizeof(prog), e) < 0)
+		return NULL;
+	if ((pfd = open(prog, O_RDONLY | O_CLOEXEC)) < 0) {
+		err_set(e, 0, "%s: %s", prog, strerror(errno));
+		return NULL;
+	}
+	if ((fd = bind_listener(cfg_str(c, "WEBSOCKET_LISTEN"), e)) < 0) {
+		close(pfd);
+		return NULL;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->base = base;
+	w->lfd = fd;
+	w->prog_fd = pfd;
+	snprintf(w->prog, sizeof(w->prog), "%s", prog);
+	backoff_init(&w->bo, 100, 5000);
+	return w;
+}
+
 int
 wsproc_start(struct wsproc *w, const char *conf_path, int verbose, bool foreground, struct err *e)
 {
 	int a = 0;
 
-	if (find_program(w->prog, sizeof(w->prog), e) < 0)
-		return -1;
 	w->argv[a++] = xstrdup(w->prog);
 	if (foreground)
 		w->argv[a++] = xstrdup("-d");
@@ -281,6 +301,7 @@ wsproc_stop(struct wsproc *w, int timeout_ms)
 		free(w->envp);
 	}
 	close(w->lfd);
+	close(w->prog_fd);
 	free(w);
 }
 

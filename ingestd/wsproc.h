@@ -18,10 +18,13 @@
  */
 struct wsproc;
 
-/* Binds the listener. Call before privileges are dropped. NULL with *e on failure. */
+/*
+ * Binds the listener and opens ingestd-ws (next to the running ingestd) for executing by descriptor. Call
+ * before privileges are dropped: the dropped user may not reach the binary's directory. NULL with *e.
+ */
 struct wsproc *wsproc_new(struct event_base *base, const struct cfg *c, struct err *e);
 /*
- * Starts ingestd-ws (found next to the running ingestd) with the same
+ * Starts ingestd-ws (opened by wsproc_new) with the same
  * configuration file, verbosity and log destination. It is started again, with
  * backoff, whenever it exits until wsproc_stop. Returns -1 with *e when the
  * program cannot be found.

@@ -8,6 +8,7 @@
 static const char *point;
 static long after = 1;
 static long seen;
+static int sig = SIGKILL;
 
 void
 crash_init(void)
@@ -15,7 +16,10 @@ crash_init(void)
 	const char *p = getenv("MINTD_TEST_CRASH_POINT");
 	const char *a = getenv("MINTD_TEST_CRASH_AFTER");
 
+	const char *act = getenv("MINTD_TEST_CRASH_ACTION");
+
 	point = p != NULL && *p != '\0' ? p : NULL;
+	sig = act != NULL && strcmp(act, "stop") == 0 ? SIGSTOP : SIGKILL;
 	if (a != NULL && *a != '\0') {
 		char *end;
 		long v = strtol(a, &end, 10);
@@ -30,8 +34,8 @@ crash_point(const char *name)
 {
 	if (point == NULL || strcmp(point, name) != 0)
 		return;
-	if (++seen >= after)
-		raise(SIGKILL);
+	if (++seen == after || (sig == SIGKILL && seen > after))
+		raise(sig);
 }
 
 const char *

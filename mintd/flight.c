@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A status-cache lookup only finds what landed in the node's last ~150 blocks; older ones need history. */
+/* A status-cache lookup only finds what landed in the node's last ~300 slots; older ones need history. */
+#define STATUS_CACHE_SLOTS 300
 #define HISTORY_AFTER_MS 20000
 #define HISTORY_EVERY_MS 5000
 #define ADVANCE_CU_LIMIT 2000 /* AdvanceNonceAccount (150 CU) and the two budget instructions (150 each) */
@@ -37,6 +38,7 @@ struct ftx {
 	bool send_inflight;
 	int64_t next_send_ms;
 	int64_t since_ms;         /* in flight here since */
+	uint64_t sent_slot;       /* confirmed slot at its first send, when known (0 = unknown) */
 	bool found;               /* some status answer had it */
 	char last_send_err[256];
 	/* mint transactions */
@@ -160,6 +162,26 @@ flight_stuck(void)
 	return n;
 }
 
+/* Sent so long ago that a node's status cache no longer covers it, and never seen: only history can show it. */
+static bool
+beyond_cache(const struct ftx *f, uint64_t slot)
+{
+	return f != NULL && !f->found && f->sent_slot != 0 && slot > f->sent_slot + STATUS_CACHE_SLOTS;
+}
+
+size_t
+flight_needing_history(void)
+{
+	const struct chain_facts *cf = chain_facts();
+	size_t n = 0;
+
+	if (!cf->history_unavailable)
+		return 0;
+	for (struct fgroup *g = groups; g != NULL; g = g->next)
+		n += beyond_cache(g->mint, cf->slot) && (g->adv == NULL || beyond_cache(g->adv, cf->slot));
+	return n;
+}
+
 static void
 ftx_free(struct ftx *f)
 {
@@ -247,6 +269,8 @@ record_sent(struct ftx *f)
 	if (f->sent_recorded)
 		return;
 	/* Informational (sent_at, sent_slot for the history floor); safety never rests on it. */
+	if (f->sent_slot == 0)
+		f->sent_slot = chain_facts()->slot;
 	if (store_mark_sent(st, f->id, chain_facts()->slot, &e) < 0) {
 		M.db_errors++;
 		log_warn("tx %" PRId64 " %s: cannot record sent_at: %s", f->id, f->sig, e.msg);
@@ -825,6 +849,7 @@ flight_adopt(struct pending_tx *p)
 	f = ftx_new(p->id, p->advance, p->signature, p->raw, p->raw_len);
 	f->g = g;
 	f->sent_recorded = p->sent;
+	f->sent_slot = p->sent_slot;
 	f->wallets = p->wallets;
 	f->ix_wallets = p->ix_wallets;
 	f->nix = p->nix;

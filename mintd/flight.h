@@ -71,9 +71,11 @@ void flight_tick(void);
 size_t flight_count(void);
 size_t flight_count_own(void);
 size_t flight_batches_own(void);
-/* Groups that cannot be resolved: no nonce (written before nonces), or older than the status cache with no
- * history on the node; for /readyz. */
+/* Groups that cannot be resolved: no nonce (written by an older mintd), for /readyz. */
 size_t flight_stuck(void);
+/* Groups whose transactions were sent longer ago than a node's status cache covers and never seen, while the
+ * node cannot search history (-32011): they wait for a node that can (for /readyz). */
+size_t flight_needing_history(void);
 /* Drops everything from memory (the records stay in the database). */
 void flight_clear(void);
 

@@ -841,9 +841,11 @@ mint_not_ready_why(void)
 	}
 	if (recovering || draining || supply_halted(NULL) || cf->payer_short || !supply_baseline_known())
 		return paused_why();
-	if (cf->history_unavailable && flight_count() > 0 && M.g.oldest_pending_tx_age_s > 60) {
-		return "solana rpc cannot search transaction history (-32011): transactions older than its status cache "
-		       "cannot be resolved from this node";
+	if (flight_needing_history() > 0) {
+		snprintf(why, sizeof(why), "solana rpc cannot search transaction history (-32011) and %zu recorded "
+		    "transactions were sent longer ago than its status cache covers: they wait for a node with history",
+		    flight_needing_history());
+		return why;
 	}
 	if (flight_stuck() > 0)
 		return "a pending transaction without a durable nonce (written by an older mintd) needs its status";

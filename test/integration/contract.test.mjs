@@ -54,7 +54,10 @@ test('docs/openapi.yaml documents exactly the routes and methods of ingestd/api.
   for (const m of body.matchAll(/if \((?:strcmp\(path, "([^"]+)"\) == 0|segment\(path, (PFX_\w+), "([^"]*)"\))\)\s*return (RT_\w+);/g))
     paths.set(m[4], m[1] ?? `${pfx[m[2]]}{}${m[3]}`);
   assert.ok(paths.size >= 13, `parsed ${paths.size} routes from api.c`);
-  const allow = Object.fromEntries([...src.matchAll(/\[(RT_\w+)\] = "([A-Z, ]+)"/g)].map((m) => [m[1], m[2].split(', ').sort()]));
+  // Every GET route answers HEAD too (the GET's headers, no body); the document says so once, in info.
+  const raw = [...src.matchAll(/\[(RT_\w+)\] = "([A-Z, ]+)"/g)].map((m) => [m[1], m[2].split(', ')]);
+  for (const [rt, m] of raw) if (m.includes('GET')) assert.ok(m.includes('HEAD'), `${rt}: a GET route that does not answer HEAD`);
+  const allow = Object.fromEntries(raw.map(([rt, m]) => [rt, m.filter((x) => x !== 'HEAD').sort()]));
   const code = new Map([...paths].map(([rt, p]) => [p, allow[rt]]));
   const doc = new Map(Object.entries(openapi.paths).map(([p, item]) => [p.replace(/\{[^}]+\}/g, '{}'),
     Object.keys(item).filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k)).map((k) => k.toUpperCase()).sort()]));
