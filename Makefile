@@ -44,8 +44,9 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
 
 COMMON_SRC  := $(sort $(wildcard common/*.c))
 INGESTD_SRC := $(sort $(wildcard ingestd/*.c))
-# ingestd-ws, the WebSocket service process: its own files plus the key table and the async PostgreSQL pool.
-WS_SRC      := $(sort $(wildcard ingestd/ws/*.c)) ingestd/conf.c ingestd/db.c
+# ingestd-ws, the WebSocket service process: its own files, and from ingestd's library what they use (the key
+# table, the async PostgreSQL pool, the HTTP head parser, admin tokens).
+WS_SRC      := $(sort $(wildcard ingestd/ws/*.c))
 MINTD_SRC   := $(sort $(wildcard mintd/*.c))
 UNIT_SRC    := $(sort $(wildcard test/unit/*.c))
 TOOL_SRC    := $(sort $(wildcard test/tools/*.c))
@@ -62,6 +63,7 @@ LIBCOMMON := $(O)/libcommon.a
 # link the modules they test from it (nothing is compiled twice, nothing duplicated into test/).
 LIBINGESTD := $(O)/libingestd.a
 LIBMINTD   := $(O)/libmintd.a
+LIBWS      := $(O)/libingestd-ws.a
 BINS      := $(O)/ingestd $(O)/ingestd-ws $(O)/mintd
 
 .PHONY: all check unit integration depcheck run bench install deps clean examples
@@ -90,11 +92,15 @@ $(LIBMINTD): $(filter-out %/main.o,$(MINTD_OBJ))
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+$(LIBWS): $(filter-out %/main.o,$(WS_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
 $(O)/ingestd: $(O)/obj/ingestd/main.o $(LIBINGESTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/obj/ingestd/ws/%.o: CPPFLAGS += -Iingestd
-$(O)/ingestd-ws: $(WS_OBJ) $(LIBCOMMON)
+$(O)/ingestd-ws: $(O)/obj/ingestd/ws/main.o $(LIBWS) $(LIBINGESTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/mintd: $(O)/obj/mintd/main.o $(LIBMINTD) $(LIBCOMMON)
@@ -102,8 +108,8 @@ $(O)/mintd: $(O)/obj/mintd/main.o $(LIBMINTD) $(LIBCOMMON)
 
 # The daemons' parsers and pure logic are unit-tested too (test/unit/test_<module>.c includes the daemon's
 # header by its directory: "ingestd/jparse.h", "mintd/plan.h"). GTX_SRCDIR: where tests read sql/ from.
-$(O)/obj/test/unit/%.o: CPPFLAGS += -I. -DGTX_SRCDIR='"$(CURDIR)"'
-$(O)/unit-tests: $(UNIT_OBJ) $(LIBMINTD) $(LIBINGESTD) $(LIBCOMMON)
+$(O)/obj/test/unit/%.o: CPPFLAGS += -I. -Iingestd -DGTX_SRCDIR='"$(CURDIR)"'
+$(O)/unit-tests: $(UNIT_OBJ) $(LIBMINTD) $(LIBWS) $(LIBINGESTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/%: $(O)/obj/test/tools/%.o $(LIBCOMMON)

@@ -49,8 +49,6 @@ void wsf_unmask(unsigned char *p, size_t n, const unsigned char mask[4], uint64_
 /* Writes an unmasked server frame header for a final frame of `len` bytes; returns its size (2..10). */
 size_t wsf_header(unsigned char out[10], enum ws_opcode op, uint64_t len);
 
-/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-bool wsf_utf8_valid(const unsigned char *p, size_t n);
 
 /*
  * Validates a close frame payload from a client: empty, or a 2-byte code
