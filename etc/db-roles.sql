@@ -30,3 +30,12 @@ GRANT USAGE ON SEQUENCE mint_transactions_id_seq, minting_retry_queue_id_seq, mi
 -- Neither may lower durability for its sessions: a 2xx promises a synchronous commit.
 ALTER ROLE gridtokenx_ingestd SET synchronous_commit = on;
 ALTER ROLE gridtokenx_mintd SET synchronous_commit = on;
+
+-- A session stalled inside a transaction (a frozen or partitioned instance) must not hold row locks that
+-- freeze every other instance: the server ends it, and nobody waits long on a lock. The daemons also set
+-- these themselves (mintd: MINTD_PG_*); the role defaults cover every other client using the role.
+ALTER ROLE gridtokenx_mintd SET statement_timeout = '10s';
+ALTER ROLE gridtokenx_mintd SET lock_timeout = '2s';
+ALTER ROLE gridtokenx_mintd SET idle_in_transaction_session_timeout = '10s';
+ALTER ROLE gridtokenx_ingestd SET lock_timeout = '2s';
+ALTER ROLE gridtokenx_ingestd SET idle_in_transaction_session_timeout = '10s';

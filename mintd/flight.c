@@ -732,7 +732,7 @@ static void
 make_advance(struct fgroup *g)
 {
 	const struct chain_facts *cf = chain_facts();
-	uint64_t price = cf->fee_micro;
+	uint64_t price;
 	struct solix ix[3];
 	struct stx *t;
 	uint8_t *raw = NULL;
@@ -743,10 +743,12 @@ make_advance(struct fgroup *g)
 	struct err e = { 0 };
 	int rc;
 
-	if (g->mint != NULL && g->mint->cu_price * 2 > price)
-		price = g->mint->cu_price * 2; /* outbid the transaction it has to beat to the nonce */
-	if (price > S.fee_ceiling)
-		price = S.fee_ceiling;
+	/*
+	 * An advance is tiny (ADVANCE_CU_LIMIT), and it must beat the transaction it abandons to the nonce even
+	 * when the cluster is congested beyond what that one paid: it pays the highest price allowed (at 2,000
+	 * CU and the default ceiling, 2,000 lamports).
+	 */
+	price = S.fee_ceiling > cf->fee_micro ? S.fee_ceiling : cf->fee_micro;
 	solix_nonce_advance(&ix[0], &g->nonce_pk, kp_pubkey(kp));
 	solix_cu_limit(&ix[1], ADVANCE_CU_LIMIT);
 	solix_cu_price(&ix[2], price);
@@ -903,9 +905,15 @@ flight_tick(void)
 	for (struct fgroup *g = groups; g != NULL; g = g->next) {
 		struct ftx *fs[2] = { g->mint, g->adv };
 
-		for (int k = 0; k < 2; k++)
-			if (fs[k] != NULL && !fs[k]->send_inflight && now >= fs[k]->next_send_ms)
+		for (int k = 0; k < 2; k++) {
+			if (fs[k] == NULL)
+				continue;
+			/* Sent no later than now, when the record does not say (adopted, or sent before a slot was known). */
+			if (fs[k]->sent_slot == 0 && chain_facts()->height_known)
+				fs[k]->sent_slot = chain_facts()->slot;
+			if (!fs[k]->send_inflight && now >= fs[k]->next_send_ms)
 				send_once(fs[k]);
+		}
 	}
 	M.inflight = (int64_t)flight_count_own();
 }

@@ -839,8 +839,6 @@ mint_not_ready_why(void)
 		snprintf(why, sizeof(why), "solana rpc does not serve %s, which minting exactly once needs", cf->missing_method);
 		return why;
 	}
-	if (recovering || draining || supply_halted(NULL) || cf->payer_short || !supply_baseline_known())
-		return paused_why();
 	if (flight_needing_history() > 0) {
 		snprintf(why, sizeof(why), "solana rpc cannot search transaction history (-32011) and %zu recorded "
 		    "transactions were sent longer ago than its status cache covers: they wait for a node with history",
@@ -849,6 +847,8 @@ mint_not_ready_why(void)
 	}
 	if (flight_stuck() > 0)
 		return "a pending transaction without a durable nonce (written by an older mintd) needs its status";
+	if (recovering || draining || supply_halted(NULL) || cf->payer_short || !supply_baseline_known())
+		return paused_why();
 	return NULL;
 }
 

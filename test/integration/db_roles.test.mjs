@@ -71,6 +71,14 @@ test('the roles cannot do what they do not need', async () => {
     await assert.rejects(mint.query(`DELETE FROM meter_readings`), { code: '42501' });
     await assert.rejects(mint.query(`UPDATE settings SET value = 'false'`), { code: '42501' });
     await assert.rejects(ing.query(`CREATE TABLE evil (x int)`), { code: '42501' });
+    // The supply baseline and the halts change only through mintd's inserts and the acknowledgement function.
+    await assert.rejects(mint.query(`UPDATE supply_baseline SET amount = 0`), { code: '42501' });
+    await assert.rejects(ing.query(`UPDATE minting_halts SET acknowledged_at = now()`), { code: '42501' });
+    await assert.rejects(mint.query(`SELECT acknowledge_minting_halt(1, 'me', 'x')`), { code: '42501' });
+    // A stalled session cannot hold its row locks for long: the roles carry the timeouts.
+    assert.equal((await mint.query('SHOW lock_timeout')).rows[0].lock_timeout, '2s');
+    assert.equal((await mint.query('SHOW idle_in_transaction_session_timeout')).rows[0].idle_in_transaction_session_timeout, '10s');
+    assert.equal((await ing.query('SHOW lock_timeout')).rows[0].lock_timeout, '2s');
   } finally {
     await ing.end(); await mint.end();
   }

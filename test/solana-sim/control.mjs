@@ -44,6 +44,14 @@ export function control(node, method, path, query, body) {
       if (cur + lamports > 0xffffffffffffffffn) throw bad('balance would overflow u64');
       return { lamports: ledger.fund(pubkey, lamports).toString() };
     }
+    case 'POST /control/set-balance': {
+      // Sets an account's lamports exactly (a payer running dry, and funded again).
+      const pubkey = pubkeyField(obj, 'pubkey');
+      const lamports = parseU64(obj.lamports);
+      if (lamports === null) throw bad('lamports must be a u64 (number or decimal string)');
+      const cur = ledger.account(pubkey)?.lamports ?? 0n;
+      return { lamports: ledger.fund(pubkey, lamports - cur).toString() };
+    }
     case 'POST /control/fault':
       try { return { id: faults.add(obj) }; } catch (e) { if (e instanceof FaultError) throw bad(e.message); throw e; }
     case 'POST /control/clear-faults':

@@ -231,7 +231,7 @@ export class Ledger {
     const slot = this.slotNow();
     this.beforeWrite([pubkey], slot);
     const a = this.account(pubkey);
-    const next = (a ? a.lamports : 0n) + lamports;
+    const next = (a ? a.lamports : 0n) + lamports; // lamports may be negative (set-balance)
     this.svm.setAccount({
       address: address(pubkey), lamports: next, programAddress: a ? a.programAddress : address(SYSTEM),
       executable: a ? a.executable : false, data: a ? a.data : new Uint8Array(),
