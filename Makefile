@@ -125,7 +125,7 @@ deps:
 check: deps
 	$(MAKE) SAN=1 WERROR=1 all
 	$(MAKE) WERROR=1 all
-	$(MAKE) SAN=1 unit integration
+	$(MAKE) SAN=1 depcheck unit integration
 
 # Dependencies run one way: no include or call cycle between modules, common/ under the daemons.
 depcheck: $(BINS)
