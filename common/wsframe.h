@@ -41,7 +41,7 @@ struct ws_frame {
  * must be masked; control frames must be final and at most 125 bytes.
  */
 int wsf_parse_header(const unsigned char *buf, size_t n, uint64_t max_payload, struct ws_frame *f,
-    int *close_code);
+    int *close_code) WUR;
 
 /* XORs the payload with the mask; `offset` is the position of p[0] within the payload. */
 void wsf_unmask(unsigned char *p, size_t n, const unsigned char mask[4], uint64_t offset);

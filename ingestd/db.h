@@ -56,7 +56,7 @@ struct db_opts {
 	void *arg;
 };
 
-struct db *db_new(struct event_base *base, const struct db_opts *o);
+struct db *db_new(struct event_base *base, const struct db_opts *o) WUR;
 void db_free(struct db *d);
 
 /* True when at least one connection is usable. */

@@ -56,7 +56,7 @@ struct httpd_stats {
 
 /* Listens on "host:port" (IPv4, [IPv6] or name). NULL with e filled on failure. */
 struct httpd *httpd_new(struct event_base *base, const char *listen, const struct httpd_limits *lim,
-    const struct httpd_cbs *cbs, struct err *e);
+    const struct httpd_cbs *cbs, struct err *e) WUR;
 void httpd_free(struct httpd *h);
 /* New limits apply to what happens next (deadlines already armed keep theirs). */
 void httpd_set_limits(struct httpd *h, const struct httpd_limits *lim);

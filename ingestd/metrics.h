@@ -2,6 +2,7 @@
 #ifndef INGESTD_METRICS_H
 #define INGESTD_METRICS_H
 
+#include "err.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,6 @@ struct met_gauges {
 };
 
 /* The exposition text; caller frees. NULL on out of memory. */
-char *met_render(const struct met_gauges *g, size_t *len);
+char *met_render(const struct met_gauges *g, size_t *len) WUR;
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef INGESTD_REPLY_H
 #define INGESTD_REPLY_H
 
+#include "err.h"
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,7 +31,7 @@ size_t reply_error_body(const struct httpd_req *req, int status, const char *cod
     size_t bufsz);
 
 /* The API view of a stored reading (the caller owns it). NULL on out of memory. */
-cJSON *reply_reading_json(const struct store_row *row);
+cJSON *reply_reading_json(const struct store_row *row) WUR;
 /* Adds an RFC 3339 UTC string of microseconds to o (null when the time is unknown). Borrowed from o. */
 cJSON *reply_add_ts(cJSON *o, const char *name, int64_t us);
 

@@ -28,7 +28,7 @@ struct rq_stats {
 };
 
 /* Connects in the background (and keeps reconnecting). NULL only on a bad URL (e filled). */
-struct rq *rq_new(struct event_base *base, const struct rq_opts *o, struct err *e);
+struct rq *rq_new(struct event_base *base, const struct rq_opts *o, struct err *e) WUR;
 void rq_free(struct rq *q);
 
 /* XADD <stream> * reading_id <id>, pipelined; kept in a bounded backlog while Redis is unreachable. */

@@ -2,6 +2,7 @@
 #ifndef INGESTD_STORE_H
 #define INGESTD_STORE_H
 
+#include "err.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -62,7 +63,7 @@ struct store_stats {
 	void *arg;
 };
 
-struct store *store_new(struct db *db, int64_t dup_window_us, const struct store_stats *stats);
+struct store *store_new(struct db *db, int64_t dup_window_us, const struct store_stats *stats) WUR;
 void store_free(struct store *s);
 /* Rows per group and groups handed to the database at once (the rest gather while they wait). */
 void store_set_max_rows(struct store *s, int max_rows, int max_inflight);

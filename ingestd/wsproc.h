@@ -22,7 +22,7 @@ struct wsproc;
  * Binds the listener and opens ingestd-ws (next to the running ingestd) for executing by descriptor. Call
  * before privileges are dropped: the dropped user may not reach the binary's directory. NULL with *e.
  */
-struct wsproc *wsproc_new(struct event_base *base, const struct cfg *c, struct err *e);
+struct wsproc *wsproc_new(struct event_base *base, const struct cfg *c, struct err *e) WUR;
 /*
  * Starts ingestd-ws (opened by wsproc_new) with the same
  * configuration file, verbosity and log destination. It is started again, with
