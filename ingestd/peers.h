@@ -1,4 +1,8 @@
 /* peers.h: per-client-address accounting for the HTTP server: open connections and a request-rate bucket. */
+/*
+ * Ownership: peers_new's caller owns the table (peers_free). A struct peer belongs to the table: valid
+ * until peers_sweep removes it (only when nothing refers to it: its connection count is 0) or peers_free.
+ */
 #ifndef INGESTD_PEERS_H
 #define INGESTD_PEERS_H
 

@@ -1,4 +1,9 @@
 /* rq.h: the Redis side of ingestd: reading ids onto the stream, events onto pub/sub; survives Redis going away. */
+/*
+ * Ownership: rq_new's caller owns the struct rq (rq_free; NULL is a no-op). rq_push_reading copies the id
+ * (which waits in rq's own memory, at most backlog_max of them, while Redis is away); rq_publish takes the
+ * struct evt_msg and frees it, published or dropped.
+ */
 #ifndef INGESTD_RQ_H
 #define INGESTD_RQ_H
 

@@ -1,4 +1,8 @@
 /* wsproc.h: the WebSocket service as a child process (ingestd-ws): started, supervised and restarted by ingestd. */
+/*
+ * Ownership: wsproc_new's caller owns the struct wsproc for the life of the process (wsproc_stop ends the
+ * child); the struct cfg passed in is read during the call only.
+ */
 #ifndef INGESTD_WSPROC_H
 #define INGESTD_WSPROC_H
 

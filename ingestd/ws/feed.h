@@ -1,4 +1,9 @@
 /* feed.h: the WebSocket service's events from Redis: live events (SUBSCRIBE) and replays (XRANGE); knows no clients. */
+/*
+ * Ownership: feed_new's caller owns the feed (feed_free); cbs is copied. Events handed to callbacks are
+ * the feed's until the callback returns (take a wsmsg reference to keep one); a feed_replay belongs to
+ * the feed until its last callback, or until feed_replay_cancel.
+ */
 #ifndef INGESTD_WS_FEED_H
 #define INGESTD_WS_FEED_H
 
