@@ -1,4 +1,4 @@
-/* app.h: the state ingestd's handlers share (one event loop, so no locking). */
+/* app.h: the state ingestd's handlers share (one event loop, so no locking). Errors: apierr.h. */
 #ifndef INGESTD_APP_H
 #define INGESTD_APP_H
 

@@ -63,6 +63,33 @@ nonces(size_t n)
 	return v;
 }
 
+/* One test's readings, nonces and cache (fx_done frees them). */
+struct fx {
+	struct atacache *cache;
+	struct reading *r;
+	struct plan_nonce *nv;
+	struct plan p;
+	struct err e;
+};
+
+static void
+fx_start(struct fx *f, size_t n, size_t wallets, bool known, size_t nnonces)
+{
+	memset(f, 0, sizeof(*f));
+	setup();
+	f->cache = atacache_new();
+	f->r = readings(n, wallets, known ? f->cache : NULL);
+	f->nv = nonces(nnonces);
+}
+
+static void
+fx_done(struct fx *f)
+{
+	free(f->r);
+	free(f->nv);
+	atacache_free(f->cache);
+}
+
 /* Every planned reading once, each transaction within the wire limit and on its own nonce, amounts summed. */
 static size_t
 check_plan(const struct plan *p, const struct reading *r, size_t n, const struct plan_nonce *nv)
@@ -93,100 +120,72 @@ check_plan(const struct plan *p, const struct reading *r, size_t n, const struct
 
 TEST(plan_packs_known_accounts_as_many_wallets_as_fit)
 {
-	struct atacache *c = atacache_new();
-	struct reading *r;
-	struct plan_nonce *nv = nonces(4);
-	struct plan p;
-	struct err e = { 0 };
+	struct fx f;
 
-	setup();
-	r = readings(60, 30, c); /* two readings per wallet */
-	CHECK(plan_build(r, 60, "b", nv, 4, 1000, authority, c, &p, &e) == 0);
-	CHECK_INT(p.ntx, 2);
-	CHECK(p.tx[0].wallets >= 17); /* the README's figure for a legacy transaction, at least */
-	CHECK_INT(p.tx[0].wallets + p.tx[1].wallets, 30);
-	CHECK_INT(p.tx[0].creates + p.tx[1].creates, 0);
-	CHECK_INT(check_plan(&p, r, 60, nv), 60);
-	CHECK_INT(p.nrejected, 0);
-	plan_free(&p);
-	free(r);
-	free(nv);
-	atacache_free(c);
+	fx_start(&f, 60, 30, true, 4); /* two readings per wallet */
+	CHECK(plan_build(f.r, 60, "b", f.nv, 4, 1000, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK_INT(f.p.ntx, 2);
+	CHECK(f.p.tx[0].wallets >= 17); /* the README's figure for a legacy transaction, at least */
+	CHECK_INT(f.p.tx[0].wallets + f.p.tx[1].wallets, 30);
+	CHECK_INT(f.p.tx[0].creates + f.p.tx[1].creates, 0);
+	CHECK_INT(check_plan(&f.p, f.r, 60, f.nv), 60);
+	CHECK_INT(f.p.nrejected, 0);
+	plan_free(&f.p);
+	fx_done(&f);
 }
 
 TEST(plan_creates_at_most_10_accounts_a_transaction)
 {
-	struct atacache *c = atacache_new();
-	struct reading *r;
-	struct plan_nonce *nv = nonces(8);
-	struct plan p;
-	struct err e = { 0 };
+	struct fx f;
 
-	setup();
-	r = readings(25, 25, NULL); /* no token account known */
-	CHECK(plan_build(r, 25, "b", nv, 8, 0, authority, c, &p, &e) == 0);
-	CHECK_INT(p.ntx, 3);
-	for (size_t t = 0; t < p.ntx; t++)
-		CHECK(p.tx[t].creates <= MINTD_MAX_CREATES && p.tx[t].creates == p.tx[t].wallets);
-	CHECK_INT(check_plan(&p, r, 25, nv), 25);
-	plan_free(&p);
-	free(r);
-	free(nv);
-	atacache_free(c);
+	fx_start(&f, 25, 25, false, 8); /* no token account known */
+	CHECK(plan_build(f.r, 25, "b", f.nv, 8, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK_INT(f.p.ntx, 3);
+	for (size_t t = 0; t < f.p.ntx; t++)
+		CHECK(f.p.tx[t].creates <= MINTD_MAX_CREATES && f.p.tx[t].creates == f.p.tx[t].wallets);
+	CHECK_INT(check_plan(&f.p, f.r, 25, f.nv), 25);
+	plan_free(&f.p);
+	fx_done(&f);
 }
 
 TEST(plan_retried_wallets_alone_bad_wallets_rejected_nonces_bound_it)
 {
-	struct atacache *c = atacache_new();
-	struct reading *r;
-	struct plan_nonce *nv = nonces(3);
-	struct plan p;
-	struct err e = { 0 };
+	struct fx f;
 
-	setup();
-	r = readings(12, 6, c);
-	r[0].attempts = 2;                 /* wallet 0 failed before: it gets a transaction of its own */
-	snprintf(r[5].wallet, sizeof(r[5].wallet), "not-base58-0OIl"); /* wallet 5's first reading: invalid */
-	CHECK(plan_build(r, 12, "b", nv, 3, 0, authority, c, &p, &e) == 0);
-	CHECK_INT(p.nrejected, 1);
-	CHECK(p.rejected[0] == &r[5]);
-	CHECK(strstr(p.reject_reason, "invalid wallet address") != NULL);
-	CHECK_INT(p.ntx, 2);
-	CHECK_INT(p.tx[0].wallets, 5); /* the others together, first */
-	CHECK_INT(p.tx[1].wallets, 1); /* wallet 0 alone */
-	CHECK_INT(p.tx[1].nreadings, 2);
-	CHECK_INT(check_plan(&p, r, 12, nv), 11);
-	plan_free(&p);
+	fx_start(&f, 12, 6, true, 3);
+	f.r[0].attempts = 2; /* wallet 0 failed before: it gets a transaction of its own */
+	snprintf(f.r[5].wallet, sizeof(f.r[5].wallet), "not-base58-0OIl"); /* wallet 5's first reading: invalid */
+	CHECK(plan_build(f.r, 12, "b", f.nv, 3, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK_INT(f.p.nrejected, 1);
+	CHECK(f.p.rejected[0] == &f.r[5]);
+	CHECK(strstr(f.p.reject_reason, "invalid wallet address") != NULL);
+	CHECK_INT(f.p.ntx, 2);
+	CHECK_INT(f.p.tx[0].wallets, 5); /* the others together, first */
+	CHECK_INT(f.p.tx[1].wallets, 1); /* wallet 0 alone */
+	CHECK_INT(f.p.tx[1].nreadings, 2);
+	CHECK_INT(check_plan(&f.p, f.r, 12, f.nv), 11);
+	plan_free(&f.p);
 	/* one nonce: only the first transaction is planned; the rest waits for the next batch */
-	CHECK(plan_build(r, 12, "b", nv, 1, 0, authority, c, &p, &e) == 0);
-	CHECK_INT(p.ntx, 1);
-	CHECK_INT(check_plan(&p, r, 12, nv), 9);
-	plan_free(&p);
-	free(r);
-	free(nv);
-	atacache_free(c);
+	CHECK(plan_build(f.r, 12, "b", f.nv, 1, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK_INT(f.p.ntx, 1);
+	CHECK_INT(check_plan(&f.p, f.r, 12, f.nv), 9);
+	plan_free(&f.p);
+	fx_done(&f);
 }
 
 TEST(plan_max_wallets_and_empty)
 {
-	struct atacache *c = atacache_new();
-	struct reading *r;
-	struct plan_nonce *nv = nonces(4);
-	struct plan p;
-	struct err e = { 0 };
+	struct fx f;
 
-	setup();
+	fx_start(&f, 10, 10, true, 4);
 	S.max_wallets = 4;
-	r = readings(10, 10, c);
-	CHECK(plan_build(r, 10, "b", nv, 4, 0, authority, c, &p, &e) == 0);
-	CHECK_INT(p.ntx, 3);
-	CHECK_INT(p.tx[0].wallets, 4);
-	CHECK_INT(p.tx[2].wallets, 2);
-	plan_free(&p);
-	CHECK(plan_build(r, 0, "b", nv, 4, 0, authority, c, &p, &e) == 0);
-	CHECK_INT(p.ntx, 0);
-	plan_free(&p);
-	free(r);
-	free(nv);
-	atacache_free(c);
+	CHECK(plan_build(f.r, 10, "b", f.nv, 4, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK_INT(f.p.ntx, 3);
+	CHECK_INT(f.p.tx[0].wallets, 4);
+	CHECK_INT(f.p.tx[2].wallets, 2);
+	plan_free(&f.p);
+	CHECK(plan_build(f.r, 0, "b", f.nv, 4, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK_INT(f.p.ntx, 0);
+	plan_free(&f.p);
+	fx_done(&f);
 }
