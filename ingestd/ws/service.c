@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "feed.h"
 #include "handshake.h"
+#include "httpparse.h"
 #include "log.h"
 #include "owners.h"
 #include "route.h"
@@ -529,8 +530,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	if (s->nclients >= (size_t)s->max_conns) {
 		static const char body[] = "{\"error\":\"unavailable\",\"message\":\"too many connections\"}";
 		char busy[256];
-		int bl = snprintf(busy, sizeof(busy), "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-		    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", sizeof(body) - 1, body);
+		int bl = snprintf(busy, sizeof(busy), "HTTP/1.1 503 %s\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", httpp_status_text(503), sizeof(body) - 1, body);
 		ssize_t w = send(fd, busy, (size_t)bl, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		(void)w;
