@@ -11,7 +11,9 @@
  * field concerned (a literal, or NULL) and a human message without secrets. Whoever holds the request
  * answers it (reply_fail) and logs; nothing below replies on its own. Functions that cannot fail in a
  * way the client must hear of return bool. common/ keeps its own convention (err.h): 0/-1 and struct
- * err, which a caller here turns into a struct apierr where it knows the status.
+ * err, which a caller here turns into a struct apierr where it knows the status; so do the constructors
+ * that run at start-up (httpd_new, rq_new, wsproc_new, svc_new, feed_new), whose errors reach an
+ * operator's log, never a client.
  */
 struct apierr {
 	int status;

@@ -24,11 +24,8 @@ struct sub {
 	char request_id[24];
 	struct rdg r;
 	struct store_item it;
-	/* outcome */
-	int status;
-	const char *code;
-	const char *field;
-	char msg[200];
+	/* outcome: the answer's status (2xx too) and, for a rejection, the error */
+	struct apierr out;
 	char existing_id[37];
 	int retry_after; /* 429 */
 	bool ready;      /* batch item validated, waiting for its siblings */
@@ -52,10 +49,10 @@ sub_error_json(const struct sub *s)
 {
 	cJSON *e = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(e, "code", s->code);
-	cJSON_AddStringToObject(e, "message", s->msg);
-	if (s->field)
-		cJSON_AddStringToObject(e, "field", s->field);
+	cJSON_AddStringToObject(e, "code", s->out.code);
+	cJSON_AddStringToObject(e, "message", s->out.msg);
+	if (s->out.field)
+		cJSON_AddStringToObject(e, "field", s->out.field);
 	if (s->existing_id[0])
 		cJSON_AddStringToObject(e, "existing_reading_id", s->existing_id);
 	return e;
@@ -69,8 +66,8 @@ sub_done(struct sub *s)
 	char hdr[48];
 	cJSON *o;
 
-	if (s->status >= 400)
-		met_rejected(s->code);
+	if (s->out.status >= 400)
+		met_rejected(s->out.code);
 	if (s->b != NULL) {
 		struct batch *b = s->b;
 
@@ -79,18 +76,18 @@ sub_done(struct sub *s)
 		batch_item_done(s);
 		return;
 	}
-	if (s->status < 300) {
-		reply_json(s->req, s->status, NULL, reply_reading_json(&s->it.row));
+	if (s->out.status < 300) {
+		reply_json(s->req, s->out.status, NULL, reply_reading_json(&s->it.row));
 	} else {
 		hdr[0] = '\0';
-		if (s->status == 503)
+		if (s->out.status == 503)
 			snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", a->retry_after);
-		else if (s->status == 429)
+		else if (s->out.status == 429)
 			snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", s->retry_after);
 		o = cJSON_CreateObject();
 		cJSON_AddItemToObject(o, "error", sub_error_json(s));
 		cJSON_AddStringToObject(o, "request_id", s->request_id);
-		reply_json(s->req, s->status, hdr[0] ? hdr : NULL, o);
+		reply_json(s->req, s->out.status, hdr[0] ? hdr : NULL, o);
 	}
 	free(s);
 }
@@ -98,10 +95,10 @@ sub_done(struct sub *s)
 static void
 reject(struct sub *s, int status, const char *code, const char *field, const char *msg)
 {
-	s->status = status;
-	s->code = code;
-	s->field = field;
-	snprintf(s->msg, sizeof(s->msg), "%s", msg);
+	s->out.status = status;
+	s->out.code = code;
+	s->out.field = field;
+	snprintf(s->out.msg, sizeof(s->out.msg), "%s", msg);
 	log_info("reading rejected request_id=%s meter=%s status=%d reason=%s%s%s", s->request_id,
 	    s->r.serial[0] ? s->r.serial : "-", status, code, field ? " field=" : "", field ? field : "");
 	sub_done(s);
@@ -148,7 +145,7 @@ on_stored(struct store_item *it, void *arg)
 		struct who who = { row->wallet, row->user_id, row->meter_serial };
 		cJSON *f = cJSON_CreateObject();
 
-		s->status = 201;
+		s->out.status = 201;
 		met_accepted();
 		log_info("reading accepted request_id=%s reading_id=%s meter=%s kwh=%s", s->request_id, row->id,
 		    row->meter_serial, s->r.kwh_text);
@@ -169,7 +166,7 @@ on_stored(struct store_item *it, void *arg)
 		return;
 	}
 	case STO_REPLAY:
-		s->status = 200;
+		s->out.status = 200;
 		met_replayed();
 		log_info("reading replayed request_id=%s reading_id=%s meter=%s", s->request_id, row->id, row->meter_serial);
 		sub_done(s);
@@ -323,12 +320,12 @@ batch_reply(struct batch *b)
 		cJSON *r = cJSON_CreateObject();
 
 		cJSON_AddNumberToObject(r, "index", i);
-		cJSON_AddNumberToObject(r, "status", s->status);
-		if (s->status < 300) {
+		cJSON_AddNumberToObject(r, "status", s->out.status);
+		if (s->out.status < 300) {
 			cJSON_AddStringToObject(r, "id", s->it.row.id);
 			cJSON_AddItemToObject(r, "reading", reply_reading_json(&s->it.row));
 		} else {
-			if (s->status == 429)
+			if (s->out.status == 429)
 				cJSON_AddNumberToObject(r, "retry_after", s->retry_after);
 			cJSON_AddItemToObject(r, "error", sub_error_json(s));
 		}
@@ -367,9 +364,9 @@ batch_item_done(struct sub *s)
 {
 	struct batch *b = s->b;
 
-	if (s->status == 201)
+	if (s->out.status == 201)
 		b->accepted++;
-	else if (s->status == 200)
+	else if (s->out.status == 200)
 		b->replayed++;
 	else
 		b->rejected++;
