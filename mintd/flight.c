@@ -5,6 +5,7 @@
 #include "chain.h"
 #include "crash.h"
 #include "log.h"
+#include "nonces.h"
 #include "pda.h"
 #include "rpcjson.h"
 #include "rpcreq.h"
@@ -22,7 +23,8 @@
 #define STATUS_CACHE_SLOTS 300
 #define HISTORY_AFTER_MS 20000
 #define HISTORY_EVERY_MS 5000
-#define ADVANCE_CU_LIMIT 2000 /* AdvanceNonceAccount (150 CU) and the two budget instructions (150 each) */
+#define ADVANCE_CU_LIMIT 2000
+#define STATUS_SOON_MS 100   /* next status round when a landed transaction awaits its commitment */ /* AdvanceNonceAccount (150 CU) and the two budget instructions (150 each) */
 
 struct fgroup;
 
@@ -77,6 +79,8 @@ static struct atacache *cache;
 static flight_settle_fn settle;
 static flight_alarm_fn alarm_fn;
 static int status_rounds_inflight;
+static int64_t next_status_ms;
+static bool landed_waiting; /* the last round saw a transaction landed but not yet at its commitment */
 static int64_t next_history_ms;
 static bool history_inflight;
 
@@ -439,33 +443,48 @@ report(struct ftx *f, enum txstate to, const char *error, uint64_t fee, const ch
 	settle(&res);
 }
 
-/* Proof: T's own status, found without error at SOLANA_COMMITMENT. */
+/*
+ * Proof: each transaction's own status, found without error at SOLANA_COMMITMENT. Recorded together, in one
+ * database transaction (one fsync for a status round's confirmations, not one each).
+ */
 static void
-verdict_confirm(struct ftx *f, const struct rpc_sigstatus *s)
+verdict_confirm_many(struct ftx *const *fs, const uint64_t *slots, size_t n)
 {
-	struct settled *out = NULL;
-	char batch[MINTD_UUID_SZ] = "";
-	size_t n = 0;
+	struct confirmed *c;
 	struct err e = { 0 };
-	int rc;
 
+	if (n == 0)
+		return;
 	crash_point("after_confirm_before_db");
-	rc = store_confirm(st, f->id, s->slot, f->fee, batch, &out, &n, &e);
-	if (rc < 0) {
+	c = xcalloc(n, sizeof(*c));
+	for (size_t i = 0; i < n; i++) {
+		c[i].tx_id = fs[i]->id;
+		c[i].slot = slots[i];
+		c[i].fee = fs[i]->fee;
+	}
+	if (store_confirm_many(st, c, n, &e) < 0) {
 		M.db_errors++;
-		log_err("tx %" PRId64 " %s: cannot record confirmed: %s (will retry)", f->id, f->sig, e.msg);
+		log_err("cannot record %zu confirmations: %s (will retry)", n, e.msg);
+		free(c);
 		return;
 	}
-	if (rc == 1) {
-		log_info("tx %" PRId64 " %s: already resolved elsewhere", f->id, f->sig);
-	} else {
-		M.tx_confirmed++;
-		for (int i = 0; i < f->ncreated; i++)
-			atacache_add(cache, &f->created[i]);
-		report(f, TX_CONFIRMED, NULL, f->fee, batch, out, n, 0);
+	for (size_t i = 0; i < n; i++) {
+		struct ftx *f = fs[i];
+
+		if (!c[i].applied) {
+			log_info("tx %" PRId64 " %s: already resolved elsewhere", f->id, f->sig);
+		} else {
+			M.tx_confirmed++;
+			for (int k = 0; k < f->ncreated; k++)
+				atacache_add(cache, &f->created[k]);
+			if (!f->g->legacy)
+				nonces_consumed(f->g->nonce, f->g->value, slots[i]);
+			report(f, TX_CONFIRMED, NULL, f->fee, c[i].batch_id, c[i].r, c[i].n, 0);
+		}
+		group_free(f->g);
 	}
-	free(out);
-	group_free(f->g);
+	confirmed_free(c, n);
+	free(c);
 }
 
 /* Proof: T's own status, found with an error, at finalized (a failed transaction still consumes the nonce). */
@@ -488,6 +507,8 @@ verdict_fail(struct ftx *f, const struct rpc_sigstatus *s)
 	}
 	if (rc == 0) {
 		M.tx_failed++;
+		if (!f->g->legacy)
+			nonces_consumed(f->g->nonce, f->g->value, s->slot);
 		log_warn("tx %" PRId64 " %s: failed on chain at slot %" PRIu64 ": %s%s%s", f->id, f->sig, s->slot, s->err,
 		    w ? "; charged to wallet " : "", w ? w : "");
 		forget_account(w);
@@ -592,21 +613,26 @@ reached(const struct rpc_sigstatus *s, enum rpc_commitment want)
 	return c != RPC_COMMIT_DEFAULT && c >= want;
 }
 
-/* Decides one transaction from one status answer; only a found status can move anything. */
-static void
+/*
+ * Decides one transaction from one status answer; only a found status can move anything. Returns true when
+ * the answer proves a mint transaction confirmed: the caller records those together (verdict_confirm_many).
+ */
+static bool
 decide(struct ftx *f, const struct rpc_sigstatus *s)
 {
 	struct fgroup *g = f->g;
 
 	if (!s->found)
-		return;
+		return false;
 	f->found = true;
 	if (!f->advance) {
 		if (!s->failed && reached(s, S.commitment))
-			verdict_confirm(f, s);
-		else if (s->failed && reached(s, RPC_COMMIT_FINALIZED))
+			return true;
+		if (s->failed && reached(s, RPC_COMMIT_FINALIZED))
 			verdict_fail(f, s);
-		return;
+		else
+			landed_waiting = true;
+		return false;
 	}
 	if (reached(s, RPC_COMMIT_FINALIZED) && !g->verdict_inflight) {
 		struct rpcreq_cfg cfg = { .commitment = RPC_COMMIT_FINALIZED, .min_context_slot = s->slot, .base64 = true };
@@ -618,10 +644,11 @@ decide(struct ftx *f, const struct rpc_sigstatus *s)
 		if (rpcm_call(rpc, "getAccountInfo", rpcreq_key(&g->nonce_pk, &cfg), on_void_read, ref, &e) < 0) {
 			free(ref);
 			log_warn("%s", e.msg);
-			return;
+			return false;
 		}
 		g->verdict_inflight = true;
 	}
+	return false;
 }
 
 /* ---- status rounds ---- */
@@ -644,10 +671,12 @@ on_statuses(void *arg, const struct rpcm_reply *r)
 		free(ref);
 		return;
 	}
-	if (ref->history)
+	if (ref->history) {
 		history_inflight = false;
-	else
-		status_rounds_inflight--;
+	} else if (--status_rounds_inflight == 0) {
+		/* Something landed and is one confirmation away: look again soon, not a whole interval later. */
+		next_status_ms = mono_ms() + (landed_waiting ? STATUS_SOON_MS : S.confirm_poll_ms);
+	}
 	if (r->result == NULL) {
 		chain_note_error(r->method, r->x);
 		if (ref->history && r->x->kind == RPC_E_NO_HISTORY)
@@ -662,13 +691,22 @@ on_statuses(void *arg, const struct rpcm_reply *r)
 	if (rpcjson_statuses(r->result, ref->n, stat, NULL, &e) < 0) {
 		log_warn("getSignatureStatuses: %s", e.msg);
 	} else {
-		/* decide() may free groups: look every transaction up again by id. */
+		struct ftx **ok = xcalloc(ref->n, sizeof(*ok));
+		uint64_t *slots = xcalloc(ref->n, sizeof(*slots));
+		size_t nok = 0;
+
+		/* decide() may free groups (a failure): look every transaction up again by id. */
 		for (size_t i = 0; i < ref->n; i++) {
 			struct ftx *f = find_tx(ref->ids[i]);
 
-			if (f != NULL && strcmp(f->sig, ref->sigs[i]) == 0)
-				decide(f, &stat[i]);
+			if (f != NULL && strcmp(f->sig, ref->sigs[i]) == 0 && decide(f, &stat[i])) {
+				ok[nok] = f;
+				slots[nok++] = stat[i].slot;
+			}
 		}
+		verdict_confirm_many(ok, slots, nok);
+		free(ok);
+		free(slots);
 	}
 	free(stat);
 	free(ref);
@@ -895,8 +933,13 @@ flight_tick(void)
 
 	if (groups == NULL)
 		return;
-	if (status_rounds_inflight == 0)
+	if (status_rounds_inflight == 0 && now >= next_status_ms) {
+		landed_waiting = false;
+		next_status_ms = INT64_MAX; /* set when this round's last answer is in */
 		status_round(/* history= */ false);
+		if (status_rounds_inflight == 0)
+			next_status_ms = now + S.confirm_poll_ms; /* nothing could be asked */
+	}
 	if (!history_inflight && now >= next_history_ms) {
 		next_history_ms = now + HISTORY_EVERY_MS;
 		status_round(/* history= */ true);

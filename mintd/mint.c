@@ -61,7 +61,7 @@ static struct sentry *buf;
 static size_t nbuf, capbuf;
 static int64_t first_ms;
 
-static int64_t next_poll_ms, next_flight_ms, next_sweep_ms, next_reconnect_ms, next_claim_sweep_ms;
+static int64_t next_poll_ms, next_sweep_ms, next_reconnect_ms, next_claim_sweep_ms;
 static int64_t no_nonce_until_ms; /* the last reservation found the pool empty: wait a little */
 static char autoclaim_cursor[STREAM_EID_SZ] = "0-0";
 
@@ -296,32 +296,41 @@ plan_batch(struct batch *b)
 		chain_payer_short();
 		goto out;
 	}
-	for (size_t i = 0; i < p.ntx; i++) {
-		const struct ptx *t = &p.tx[i];
-		struct wa_tx wa = { .batch_id = batch_id, .signature = t->sig, .raw = t->raw, .raw_len = t->raw_len,
-			.mint = S.mint_b58, .nonce_account = t->nonce_account, .nonce_value = t->nonce_value,
-			.amount = t->amount, .wallets = t->wallets, .ix_wallets = (const char *const *)t->ix_wallets,
-			.nix = t->nix, .readings = t->readings, .nreadings = t->nreadings };
-		int64_t tx_id;
+	if (p.ntx > 0) {
+		struct wa_tx *wa = xcalloc(p.ntx, sizeof(*wa));
+		int64_t *ids = xcalloc(p.ntx, sizeof(*ids));
 		bool unknown = false;
 		int rc;
 
+		for (size_t i = 0; i < p.ntx; i++) {
+			const struct ptx *t = &p.tx[i];
+
+			wa[i] = (struct wa_tx){ .batch_id = batch_id, .signature = t->sig, .raw = t->raw, .raw_len = t->raw_len,
+				.mint = S.mint_b58, .nonce_account = t->nonce_account, .nonce_value = t->nonce_value,
+				.amount = t->amount, .wallets = t->wallets, .ix_wallets = (const char *const *)t->ix_wallets,
+				.nix = t->nix, .readings = t->readings, .nreadings = t->nreadings };
+		}
 		crash_point("after_sign");
-		rc = store_writeahead(st, &wa, b->token, &tx_id, &unknown, &e);
+		rc = store_writeahead_many(st, wa, p.ntx, b->token, ids, &unknown, &e);
 		if (rc == 0) {
 			crash_point("after_writeahead");
-			log_debug("batch %s tx %" PRId64 " %s: %zu readings, %d wallets, %d new accounts, %zu bytes, nonce %s",
-			    batch_id, tx_id, t->sig, t->nreadings, t->wallets, t->creates, t->raw_len, t->nonce_account);
-			flight_add_new(t, tx_id, batch_id);
+			for (size_t i = 0; i < p.ntx; i++) {
+				const struct ptx *t = &p.tx[i];
+
+				log_debug("batch %s tx %" PRId64 " %s: %zu readings, %d wallets, %d new accounts, %zu bytes, nonce %s",
+				    batch_id, ids[i], t->sig, t->nreadings, t->wallets, t->creates, t->raw_len, t->nonce_account);
+				flight_add_new(t, ids[i], batch_id);
+			}
 		} else if (rc == 1) {
-			log_warn("batch %s: %s; not sending %s", batch_id, e.msg, t->sig);
+			log_warn("batch %s: %s; sending nothing", batch_id, e.msg);
 		} else {
-			/* Not sent. If the COMMIT did happen, resync adopts the record; it resolves like any other. */
+			/* Not sent. If the COMMIT did happen, resync adopts the records; they resolve like any other. */
 			db_failed(unknown ? "write-ahead (outcome unknown)" : "write-ahead", &e);
 			if (unknown)
 				resync = true;
-			break;
 		}
+		free(wa);
+		free(ids);
 	}
 out:
 	plan_free(&p);
@@ -706,13 +715,11 @@ mint_tick(void)
 		return 200;
 	nonces_tick();
 	supply_tick();
-	if (now >= next_flight_ms) {
-		next_flight_ms = now + S.confirm_poll_ms;
-		flight_tick();
-		if (recovering && flight_count() == 0) {
-			recovering = false;
-			log_info("recovery complete: taking new work");
-		}
+	/* Every tick: flight keeps its own schedule (status rounds, rebroadcasts, abandonments). */
+	flight_tick();
+	if (recovering && flight_count() == 0) {
+		recovering = false;
+		log_info("recovery complete: taking new work");
 	}
 	if (now >= next_sweep_ms) {
 		next_sweep_ms = now + (int64_t)S.poll_secs * 1000;

@@ -29,6 +29,7 @@ static bool warned_foreign;
 /* A batch of pool entries being read; values from the database at the time of the read. */
 struct read_ref {
 	bool advanced;
+	bool immediate;      /* one account, read right after its value was consumed (not the periodic read) */
 	size_t n;
 	struct nonce_row rows[RPC_MAX_ACCOUNTS];
 	struct sol_pubkey keys[RPC_MAX_ACCOUNTS];
@@ -227,7 +228,9 @@ on_read(void *arg, const struct rpcm_reply *r)
 		free(ref);
 		return;
 	}
-	if (ref->advanced)
+	if (ref->immediate)
+		;
+	else if (ref->advanced)
 		adv_inflight = false;
 	else
 		new_inflight = false;
@@ -326,6 +329,51 @@ read_state(bool advanced)
 		new_inflight = true;
 }
 
+/* Consumed values whose next value is read at the next tick, all in one call (up to RPC_MAX_ACCOUNTS). */
+static struct read_ref *consumed;
+
+void
+nonces_consumed(const char *addr, const char *old_value, uint64_t slot)
+{
+	struct nonce_row *row;
+
+	if (consumed == NULL) {
+		consumed = xcalloc(1, sizeof(*consumed));
+		consumed->advanced = true;
+		consumed->immediate = true;
+	}
+	if (consumed->n == RPC_MAX_ACCOUNTS)
+		return; /* the periodic read gets it */
+	row = &consumed->rows[consumed->n];
+	snprintf(row->address, sizeof(row->address), "%s", addr);
+	snprintf(row->value, sizeof(row->value), "%s", old_value);
+	row->after_slot = slot;
+	if (pubkey_from_b58(addr, &consumed->keys[consumed->n], NULL) == 0)
+		consumed->n++;
+}
+
+/* Reads the values consumed since the last tick, at SOLANA_COMMITMENT, at or after the latest of their slots. */
+static void
+read_consumed(void)
+{
+	struct rpcreq_cfg cfg = { .commitment = S.commitment, .base64 = true };
+	struct read_ref *ref = consumed;
+	struct err e = { 0 };
+
+	consumed = NULL;
+	if (ref == NULL || ref->n == 0) {
+		free(ref);
+		return;
+	}
+	for (size_t i = 0; i < ref->n; i++)
+		if (ref->rows[i].after_slot > cfg.min_context_slot)
+			cfg.min_context_slot = ref->rows[i].after_slot;
+	if (rpcm_call(rpc, "getMultipleAccounts", rpcreq_keys(ref->keys, ref->n, &cfg), on_read, ref, &e) < 0) {
+		free(ref); /* the periodic read gets them */
+		log_debug("nonce pool: %s", e.msg);
+	}
+}
+
 void
 nonces_init(struct store *s, struct rpcm *r, struct kp *k)
 {
@@ -343,6 +391,7 @@ nonces_tick(void)
 	int64_t now = mono_ms();
 
 	ensure_rows();
+	read_consumed();
 	if (!new_inflight && now >= next_new_ms) {
 		next_new_ms = now + 1000;
 		read_state(/* advanced= */ false);

@@ -18,5 +18,8 @@
 void nonces_init(struct store *st, struct rpcm *rpc, struct kp *authority);
 /* Starts what is due: create missing accounts, learn new and consumed values (never waits). */
 void nonces_tick(void);
+/* A verdict just recorded the account's value old_value consumed at slot: read its next value now (at
+ * SOLANA_COMMITMENT, minContextSlot slot) instead of at the next periodic read; the pool frees it sooner. */
+void nonces_consumed(const char *addr, const char *old_value, uint64_t slot);
 
 #endif

@@ -184,17 +184,24 @@ store_count(PGresult *r)
 
 /* ---- readings ---- */
 
+/* A reading from READING_COLS starting at column c0. */
+static void
+row_reading_at(const PGresult *r, int row, int c0, struct reading *x)
+{
+	memset(x, 0, sizeof(*x));
+	snprintf(x->id, sizeof(x->id), "%s", PQgetvalue(r, row, c0));
+	snprintf(x->wallet, sizeof(x->wallet), "%s", PQgetvalue(r, row, c0 + 1));
+	snprintf(x->meter, sizeof(x->meter), "%s", PQgetvalue(r, row, c0 + 2));
+	snprintf(x->user, sizeof(x->user), "%s", PQgetvalue(r, row, c0 + 3));
+	x->kwh_micro = store_u64(r, row, c0 + 4);
+	x->amount = store_u64(r, row, c0 + 5);
+	x->attempts = atoi(PQgetvalue(r, row, c0 + 6));
+}
+
 static void
 row_reading(const PGresult *r, int row, struct reading *x)
 {
-	memset(x, 0, sizeof(*x));
-	snprintf(x->id, sizeof(x->id), "%s", PQgetvalue(r, row, 0));
-	snprintf(x->wallet, sizeof(x->wallet), "%s", PQgetvalue(r, row, 1));
-	snprintf(x->meter, sizeof(x->meter), "%s", PQgetvalue(r, row, 2));
-	snprintf(x->user, sizeof(x->user), "%s", PQgetvalue(r, row, 3));
-	x->kwh_micro = store_u64(r, row, 4);
-	x->amount = store_u64(r, row, 5);
-	x->attempts = atoi(PQgetvalue(r, row, 6));
+	row_reading_at(r, row, 0, x);
 }
 
 /* A zeroed array with one element of `size` per result row (NULL when there are none). */
@@ -379,20 +386,32 @@ hex_bytea(const uint8_t *raw, size_t n)
 	return hex;
 }
 
-int
-store_writeahead(struct store *s, const struct wa_tx *t, const char *token, int64_t *tx_id, bool *unknown,
-    struct err *e)
+/*
+ * One transaction's record as one statement (the transaction, its readings claimed -> submitted under the
+ * token, the links, the nonce reserved -> busy under the token and value); returns the new id and whether
+ * both guards held, through *ok. Runs inside the caller's transaction.
+ */
+static int
+writeahead_one(struct store *s, const struct wa_tx *t, const char *token, int64_t *tx_id, bool *ok, struct err *e)
 {
-	char *hex = NULL, *ids = NULL, *amounts = NULL, *ixw = NULL;
-	char nw[16], nr[16], id[24];
-	PGresult *r = NULL;
+	static const char sql[] =
+	    "WITH ins AS (INSERT INTO mint_transactions (batch_id, signature, raw_tx, blockhash, last_valid_block_height, "
+	    " wallets, readings, ix_wallets, kind, mint, nonce_account, nonce_value, amount) "
+	    " VALUES ($1, $2, $3::bytea, $4, 0, $5, $6, $7::text[], 'mint', $8, $9, $4, $10::numeric) RETURNING id), "
+	    "r AS (UPDATE meter_readings SET status = 'submitted', mint_tx_id = (SELECT id FROM ins), claimed_by = NULL, "
+	    " claimed_at = NULL WHERE id = ANY($11::uuid[]) AND status = 'claimed' AND claimed_by = $13 RETURNING id), "
+	    "n AS (UPDATE nonce_accounts SET state = 'busy', reserved_by = NULL, reserved_at = NULL, updated_at = now() "
+	    " WHERE address = $9 AND state = 'reserved' AND reserved_by = $13 AND value = $4 RETURNING address), "
+	    "l AS (INSERT INTO mint_transaction_readings (mint_tx_id, reading_id, token_amount) "
+	    " SELECT (SELECT id FROM ins), x.id, x.amount FROM unnest($11::uuid[], $12::bigint[]) AS x(id, amount)) "
+	    "SELECT (SELECT id FROM ins), (SELECT count(*) FROM r), (SELECT count(*) FROM n)";
+	char *hex = hex_bytea(t->raw, t->raw_len), *ids = malloc(t->nreadings * MINTD_UUID_SZ + 3);
+	char *amounts = malloc(t->nreadings * 21 + 3), *ixw = text_array(t->ix_wallets, t->nix);
+	char nw[16], nr[16];
+	PGresult *r;
 	int rc = -1;
 
-	*unknown = false;
-	hex = hex_bytea(t->raw, t->raw_len);
-	ids = malloc(t->nreadings * MINTD_UUID_SZ + 3);
-	amounts = malloc(t->nreadings * 21 + 3);
-	ixw = text_array(t->ix_wallets, t->nix);
+	*ok = false;
 	if (hex == NULL || ids == NULL || amounts == NULL || ixw == NULL) {
 		err_set(e, 0, "out of memory");
 		goto out;
@@ -411,74 +430,49 @@ store_writeahead(struct store *s, const struct wa_tx *t, const char *token, int6
 	}
 	snprintf(nw, sizeof(nw), "%d", t->wallets);
 	snprintf(nr, sizeof(nr), "%zu", t->nreadings);
-
-	if (store_begin(s, e) < 0)
-		goto out;
 	{
-		const char *p[11] = { t->batch_id, t->signature, hex, t->nonce_value, nw, nr, ixw, t->mint,
-			t->nonce_account, t->nonce_value, t->amount };
+		const char *p[13] = { t->batch_id, t->signature, hex, t->nonce_value, nw, nr, ixw, t->mint, t->nonce_account,
+			t->amount, ids, amounts, token };
 
-		r = store_q(s, "INSERT INTO mint_transactions (batch_id, signature, raw_tx, blockhash, "
-			 "last_valid_block_height, wallets, readings, ix_wallets, kind, mint, nonce_account, nonce_value, amount) "
-			 "VALUES ($1, $2, $3::bytea, $4, 0, $5, $6, $7::text[], 'mint', $8, $9, $10, $11::numeric) RETURNING id",
-		    11, p, e);
-		if (r == NULL)
-			goto fail;
-		snprintf(id, sizeof(id), "%s", PQgetvalue(r, 0, 0));
-		PQclear(r);
-	}
-	{
-		const char *p[3] = { id, ids, token };
-
-		r = store_q(s, "UPDATE meter_readings SET status = 'submitted', mint_tx_id = $1, claimed_by = NULL, "
-			 "claimed_at = NULL WHERE id = ANY($2::uuid[]) AND status = 'claimed' AND claimed_by = $3", 3, p, e);
-		if (r == NULL)
-			goto fail;
-		if (store_count(r) != (long)t->nreadings) {
-			/* Some reading is no longer ours (lease expired, released): this transaction must never be sent. */
-			store_rollback(s);
-			err_set(e, 0, "claim %s lost: not every reading still held", token);
-			rc = 1;
+		if ((r = store_q(s, sql, 13, p, e)) == NULL)
 			goto out;
-		}
 	}
-	{
-		const char *p[3] = { t->nonce_account, token, t->nonce_value };
-
-		r = store_q(s, "UPDATE nonce_accounts SET state = 'busy', reserved_by = NULL, reserved_at = NULL, "
-			 "updated_at = now() WHERE address = $1 AND state = 'reserved' AND reserved_by = $2 AND value = $3",
-		    3, p, e);
-		if (r == NULL)
-			goto fail;
-		if (store_count(r) != 1) {
-			store_rollback(s);
-			err_set(e, 0, "nonce %s no longer reserved by claim %s with that value", t->nonce_account, token);
-			rc = 1;
-			goto out;
-		}
-	}
-	{
-		const char *p[3] = { id, ids, amounts };
-
-		r = store_q(s, "INSERT INTO mint_transaction_readings (mint_tx_id, reading_id, token_amount) "
-			 "SELECT $1, x.id, x.amount FROM unnest($2::uuid[], $3::bigint[]) AS x(id, amount)", 3, p, e);
-		if (r == NULL)
-			goto fail;
-		PQclear(r);
-	}
-	if (store_commit(s, unknown, e) < 0)
-		goto out;
-	*tx_id = strtoll(id, NULL, 10);
+	*tx_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	*ok = atol(PQgetvalue(r, 0, 1)) == (long)t->nreadings && atol(PQgetvalue(r, 0, 2)) == 1;
+	PQclear(r);
 	rc = 0;
-	goto out;
-fail:
-	store_rollback(s);
 out:
 	free(hex);
 	free(ids);
 	free(amounts);
 	free(ixw);
 	return rc;
+}
+
+int
+store_writeahead_many(struct store *s, const struct wa_tx *t, size_t n, const char *token, int64_t *tx_ids,
+    bool *unknown, struct err *e)
+{
+	*unknown = false;
+	if (n == 0)
+		return 0;
+	if (store_begin(s, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		bool ok;
+
+		if (writeahead_one(s, &t[i], token, &tx_ids[i], &ok, e) < 0) {
+			store_rollback(s);
+			return -1;
+		}
+		if (!ok) {
+			/* Some reading or the nonce is no longer ours (lease expired, released): none may be sent. */
+			store_rollback(s);
+			err_set(e, 0, "claim %s lost: a reading or a nonce of transaction %zu is no longer held", token, i);
+			return 1;
+		}
+	}
+	return store_commit(s, unknown, e);
 }
 
 int
@@ -709,68 +703,147 @@ nonce_consumed(struct store *s, const struct finished_tx *t, uint64_t slot, stru
 	return 0;
 }
 
-int
-store_confirm(struct store *s, int64_t tx_id, uint64_t slot, uint64_t fee, char batch_id[MINTD_UUID_SZ],
-    struct settled **out, size_t *nout, struct err *e)
+/* Fills readings out of rows of (tx id, batch id, READING_COLS..., status, latency) after a bulk confirm. */
+static int
+confirmed_out(PGresult *r, struct confirmed *c, size_t nc, struct err *e)
 {
-	struct finished_tx t;
-	char id[24];
+	int n = PQntuples(r);
+
+	for (int i = 0; i < n; i++) {
+		int64_t id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+		struct confirmed *k = NULL;
+
+		for (size_t j = 0; j < nc && k == NULL; j++)
+			if (c[j].tx_id == id)
+				k = &c[j];
+		if (k == NULL)
+			continue;
+		k->applied = true;
+		snprintf(k->batch_id, sizeof(k->batch_id), "%s", PQgetvalue(r, i, 1));
+		if (PQgetisnull(r, i, 2))
+			continue; /* confirmed without a reading still submitted */
+		{
+			struct settled *grown = realloc(k->r, (k->n + 1) * sizeof(*k->r));
+
+			if (grown == NULL)
+				return err_set(e, 0, "out of memory");
+			k->r = grown;
+		}
+		row_reading_at(r, i, 2, &k->r[k->n].r);
+		k->r[k->n].to = RS_MINTED;
+		k->r[k->n].latency_us = strtoll(PQgetvalue(r, i, 2 + READING_NCOLS), NULL, 10);
+		k->n++;
+	}
+	return 0;
+}
+
+void
+confirmed_free(struct confirmed *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].r);
+		c[i].r = NULL;
+		c[i].n = 0;
+	}
+}
+
+int
+store_confirm_many(struct store *s, struct confirmed *c, size_t n, struct err *e)
+{
+	/*
+	 * One transaction, one fsync, however many: every mint transaction pending -> confirmed, its readings
+	 * submitted -> minted, their retry entries gone, the rivals on each nonce value expired, each nonce
+	 * advanced, and this instance's running sum grown. The shared advisory lock comes first, in its own
+	 * statement, so the big statement's snapshot sees a baseline set up concurrently (store_supply.c).
+	 */
+	static const char sql[] =
+	    "WITH x AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS x(id, slot, fee)), "
+	    "t AS (UPDATE mint_transactions m SET state = 'confirmed', slot = x.slot, fee_lamports = x.fee, error = NULL, "
+	    " finished_at = now() FROM x WHERE m.id = x.id AND m.state = 'pending' AND m.kind = 'mint' "
+	    " RETURNING m.id, m.batch_id, m.nonce_account, m.nonce_value, m.signature, m.amount, m.mint, x.slot), "
+	    "r AS (UPDATE meter_readings mr SET status = 'minted', minted = true, mint_tx_signature = t.signature, "
+	    " minted_at = now() FROM t WHERE mr.mint_tx_id = t.id AND mr.status = 'submitted' RETURNING t.id AS tx_id, "
+	    " mr.id AS rid, mr.id::text AS rtext, mr.wallet_address AS wallet, mr.meter_serial AS serial, "
+	    " coalesce(mr.user_id::text, '') AS uid, mr.kwh_micro AS kwh, mr.token_amount AS amt, "
+	    " coalesce((SELECT q.attempts FROM minting_retry_queue q WHERE q.reading_id = mr.id), 0) AS attempts, "
+	    " (extract(epoch FROM (now() - mr.submitted_at)) * 1000000)::bigint AS latency), "
+	    "q AS (DELETE FROM minting_retry_queue d USING r WHERE d.reading_id = r.rid), "
+	    "rv AS (UPDATE mint_transactions m SET state = 'expired', finished_at = now(), "
+	    " error = 'its nonce value was consumed by ' || t.signature || ' at slot ' || t.slot "
+	    " FROM t WHERE m.nonce_account = t.nonce_account AND m.nonce_value = t.nonce_value AND m.state = 'pending' "
+	    " AND m.id <> t.id), "
+	    "n AS (UPDATE nonce_accounts a SET state = 'advanced', after_slot = t.slot, updated_at = now() FROM t "
+	    " WHERE a.address = t.nonce_account AND a.value = t.nonce_value AND a.state = 'busy'), "
+	    "sc AS (INSERT INTO supply_confirmed AS c (mint, instance, amount) SELECT t.mint, $4, sum(t.amount) FROM t "
+	    " WHERE EXISTS (SELECT 1 FROM supply_baseline b WHERE b.mint = t.mint) GROUP BY t.mint "
+	    " ON CONFLICT (mint, instance) DO UPDATE SET amount = c.amount + excluded.amount) "
+	    "SELECT t.id, t.batch_id::text, r.rtext, r.wallet, r.serial, r.uid, r.kwh, r.amt, r.attempts, r.latency "
+	    "FROM t LEFT JOIN r ON r.tx_id = t.id";
+	char *ids = NULL, *slots = NULL, *fees = NULL;
+	const char *p[4];
 	PGresult *r;
-	int rc;
+	int rc = -1;
 
-	*out = NULL;
-	*nout = 0;
-	if (!rstate_allowed(RS_SUBMITTED, RS_MINTED))
-		return err_set(e, 0, "BUG: submitted -> minted refused");
-	snprintf(id, sizeof(id), "%" PRId64, tx_id);
+	if (!rstate_allowed(RS_SUBMITTED, RS_MINTED) || !txstate_allowed(TX_PENDING, TX_CONFIRMED))
+		return err_set(e, 0, "BUG: confirmation transitions refused");
+	if (n == 0)
+		return 0;
+	ids = malloc(n * 22 + 3);
+	slots = malloc(n * 22 + 3);
+	fees = malloc(n * 22 + 3);
+	if (ids == NULL || slots == NULL || fees == NULL) {
+		err_set(e, 0, "out of memory");
+		goto out;
+	}
+	{
+		char *pi = ids, *ps = slots, *pf = fees;
+
+		*pi++ = *ps++ = *pf++ = '{';
+		for (size_t i = 0; i < n; i++) {
+			pi += sprintf(pi, "%s%" PRId64, i ? "," : "", c[i].tx_id);
+			ps += sprintf(ps, "%s%" PRIu64, i ? "," : "", c[i].slot);
+			pf += sprintf(pf, "%s%" PRIu64, i ? "," : "", c[i].fee);
+			c[i].applied = false;
+			c[i].r = NULL;
+			c[i].n = 0;
+		}
+		strcpy(pi, "}");
+		strcpy(ps, "}");
+		strcpy(pf, "}");
+	}
+	p[0] = ids;
+	p[1] = slots;
+	p[2] = fees;
+	p[3] = S.instance;
 	if (store_begin(s, e) < 0)
-		return -1;
-	if ((rc = tx_finish(s, id, TX_CONFIRMED, NULL, fee, slot, &t, e)) != 0) {
-		store_rollback(s);
-		return rc;
-	}
-	memcpy(batch_id, t.batch_id, MINTD_UUID_SZ);
-	crash_point("during_db_update");
-	{
-		const char *p[2] = { id, t.signature };
-
-		r = store_q(s, "UPDATE meter_readings m SET status = 'minted', minted = true, mint_tx_signature = $2, "
-			 "minted_at = now() WHERE m.mint_tx_id = $1 AND m.status = 'submitted' RETURNING " READING_COLS
-			 ", m.status, (extract(epoch FROM (now() - m.submitted_at)) * 1000000)::bigint", 2, p, e);
-		if (r == NULL)
-			goto fail;
-		rc = settled_out(r, out, nout, e);
-		PQclear(r);
-		if (rc < 0)
-			goto fail;
-	}
-	{
-		const char *p[1] = { id };
-
-		r = store_q(s, "DELETE FROM minting_retry_queue WHERE reading_id IN "
-			 "(SELECT reading_id FROM mint_transaction_readings WHERE mint_tx_id = $1)", 1, p, e);
-		if (r == NULL)
-			goto fail;
-		PQclear(r);
-	}
-	{
-		/* The running sum the supply check reads, in this instance's own row (no baseline yet: it counts it). */
-		const char *p[2] = { id, S.instance };
-
-		if (store_exec0(s, "SELECT pg_advisory_xact_lock_shared(" STORE_SUPPLY_LOCK ")", e) < 0)
-			goto fail;
-		r = store_q(s, "INSERT INTO supply_confirmed AS c (mint, instance, amount) SELECT t.mint, $2, t.amount "
-			 "FROM mint_transactions t WHERE t.id = $1 AND EXISTS (SELECT 1 FROM supply_baseline b WHERE b.mint = t.mint) "
-			 "ON CONFLICT (mint, instance) DO UPDATE SET amount = c.amount + excluded.amount", 2, p, e);
-		if (r == NULL)
-			goto fail;
-		PQclear(r);
-	}
-	if (expire_rivals(s, id, &t, slot, e) < 0 || nonce_consumed(s, &t, slot, e) < 0)
+		goto out;
+	if (store_exec0(s, "SELECT pg_advisory_xact_lock_shared(" STORE_SUPPLY_LOCK ")", e) < 0)
 		goto fail;
-	return end_settle(s, true, out, nout, e);
+	if ((r = store_q(s, sql, 4, p, e)) == NULL)
+		goto fail;
+	rc = confirmed_out(r, c, n, e);
+	PQclear(r);
+	if (rc < 0)
+		goto fail;
+	crash_point("during_db_update"); /* inside the transaction, its row locks held */
+	if (store_commit(s, NULL, e) < 0) {
+		rc = -1;
+		goto clear;
+	}
+	rc = 0;
+	goto out;
 fail:
-	return end_settle(s, false, out, nout, e);
+	store_rollback(s);
+	rc = -1;
+clear:
+	confirmed_free(c, n);
+	for (size_t i = 0; i < n; i++)
+		c[i].applied = false;
+out:
+	free(ids);
+	free(slots);
+	free(fees);
+	return rc;
 }
 
 /*

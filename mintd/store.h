@@ -95,13 +95,14 @@ struct wa_tx {
 	size_t nreadings;
 };
 /*
- * In ONE transaction: insert the transaction (state pending), link its readings and move them
- * claimed -> submitted guarded by the claim token, and the nonce reserved -> busy guarded by the token and
- * value; every guard must hold or nothing is written. Returns 0 (committed, *tx_id set), 1 (a guard failed:
- * rolled back, do not send) or -1 (error; *unknown is true when the COMMIT outcome is unknown).
+ * In ONE database transaction for all of t[0..n) (one fsync): insert each transaction (state pending), link its
+ * readings and move them claimed -> submitted guarded by the claim token, and its nonce reserved -> busy
+ * guarded by the token and value; every guard must hold or nothing is written. Returns 0 (committed, tx_ids
+ * set), 1 (a guard failed: rolled back, send nothing) or -1 (error; *unknown is true when the COMMIT outcome
+ * is unknown because the connection broke).
  */
-int store_writeahead(struct store *s, const struct wa_tx *t, const char *token, int64_t *tx_id, bool *unknown,
-    struct err *e) WUR;
+int store_writeahead_many(struct store *s, const struct wa_tx *t, size_t n, const char *token, int64_t *tx_ids,
+    bool *unknown, struct err *e) WUR;
 
 /* The abandonment of a mint transaction: a bare AdvanceNonceAccount on its nonce value. */
 struct wa_adv {
@@ -133,14 +134,24 @@ struct settled {
 	enum rstate to;
 	int64_t latency_us; /* submitted_at -> minted */
 };
+/* One confirmation to record: in tx_id, slot, fee; out applied (it was pending), batch_id, its minted readings. */
+struct confirmed {
+	int64_t tx_id;
+	uint64_t slot;
+	uint64_t fee;
+	bool applied;
+	char batch_id[MINTD_UUID_SZ];
+	struct settled *r; /* malloc'd; confirmed_free */
+	size_t n;
+};
+void confirmed_free(struct confirmed *c, size_t n);
 /*
- * The mint transaction landed without error at the required commitment (proof: that status): it becomes
- * confirmed and its readings minted; every other pending transaction on its nonce value becomes expired (it
- * can never land: the value is consumed) and the nonce advanced (after_slot = slot). Returns 0, 1 (already
- * resolved) or -1. *out: the minted readings.
+ * Mint transactions that landed without error at the required commitment (proof: their statuses), all in one
+ * database transaction: each becomes confirmed and its readings minted; every other pending transaction on its
+ * nonce value becomes expired (it can never land: the value is consumed) and the nonce advanced (after_slot =
+ * slot). Those already resolved stay as they are (applied false). Returns 0 or -1 (nothing changed).
  */
-int store_confirm(struct store *s, int64_t tx_id, uint64_t slot, uint64_t fee, char batch_id[MINTD_UUID_SZ],
-    struct settled **out, size_t *nout, struct err *e) WUR;
+int store_confirm_many(struct store *s, struct confirmed *c, size_t n, struct err *e) WUR;
 /*
  * The mint transaction landed and failed (proof: its status at finalized): failed; blame_wallet's readings
  * are charged an attempt (retrying with backoff, or failed after the last), the others wait out the initial
