@@ -44,8 +44,9 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lm
 
 COMMON_SRC  := $(sort $(wildcard common/*.c))
 INGESTD_SRC := $(sort $(wildcard ingestd/*.c))
-# ingestd-ws, the WebSocket service process: its own files plus the key table and the async PostgreSQL pool.
-WS_SRC      := $(sort $(wildcard ingestd/ws/*.c)) ingestd/conf.c ingestd/db.c
+# ingestd-ws, the WebSocket service process: its own files, and from ingestd's library what they use (the key
+# table, the async PostgreSQL pool, the HTTP head parser, admin tokens).
+WS_SRC      := $(sort $(wildcard ingestd/ws/*.c))
 MINTD_SRC   := $(sort $(wildcard mintd/*.c))
 UNIT_SRC    := $(sort $(wildcard test/unit/*.c))
 TOOL_SRC    := $(sort $(wildcard test/tools/*.c))
@@ -58,9 +59,14 @@ UNIT_OBJ    := $(UNIT_SRC:%.c=$(O)/obj/%.o)
 TOOLS       := $(TOOL_SRC:test/tools/%.c=$(O)/%)
 
 LIBCOMMON := $(O)/libcommon.a
+# Each daemon's modules but its main, as a library: the daemon links its main with it, and the unit tests
+# link the modules they test from it (nothing is compiled twice, nothing duplicated into test/).
+LIBINGESTD := $(O)/libingestd.a
+LIBMINTD   := $(O)/libmintd.a
+LIBWS      := $(O)/libingestd-ws.a
 BINS      := $(O)/ingestd $(O)/ingestd-ws $(O)/mintd
 
-.PHONY: all check unit integration run bench install deps clean examples
+.PHONY: all check unit integration depcheck run bench install deps clean examples
 all: $(BINS) $(TOOLS) $(O)/unit-tests
 
 # The installation paths compiled into the binaries (SQL_DIR's default): a change of PREFIX or SHAREDIR
@@ -78,20 +84,32 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(O)/ingestd: $(INGESTD_OBJ) $(LIBCOMMON)
+$(LIBINGESTD): $(filter-out %/main.o,$(INGESTD_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBMINTD): $(filter-out %/main.o,$(MINTD_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBWS): $(filter-out %/main.o,$(WS_OBJ))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/ingestd: $(O)/obj/ingestd/main.o $(LIBINGESTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/obj/ingestd/ws/%.o: CPPFLAGS += -Iingestd
-$(O)/ingestd-ws: $(WS_OBJ) $(LIBCOMMON)
+$(O)/ingestd-ws: $(O)/obj/ingestd/ws/main.o $(LIBWS) $(LIBINGESTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/mintd: $(MINTD_OBJ) $(LIBCOMMON)
+$(O)/mintd: $(O)/obj/mintd/main.o $(LIBMINTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Pure parsers of the daemons are unit-tested too.
-UNIT_DAEMON_OBJ := $(O)/obj/ingestd/httpparse.o
-$(O)/obj/test/unit/%.o: CPPFLAGS += -Iingestd
-$(O)/unit-tests: $(UNIT_OBJ) $(UNIT_DAEMON_OBJ) $(LIBCOMMON)
+# The daemons' parsers and pure logic are unit-tested too (test/unit/test_<module>.c includes the daemon's
+# header by its directory: "ingestd/jparse.h", "mintd/plan.h"). GTX_SRCDIR: where tests read sql/ from.
+$(O)/obj/test/unit/%.o: CPPFLAGS += -I. -Iingestd -DGTX_SRCDIR='"$(CURDIR)"'
+$(O)/unit-tests: $(UNIT_OBJ) $(LIBMINTD) $(LIBWS) $(LIBINGESTD) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/%: $(O)/obj/test/tools/%.o $(LIBCOMMON)
@@ -107,7 +125,11 @@ deps:
 check: deps
 	$(MAKE) SAN=1 WERROR=1 all
 	$(MAKE) WERROR=1 all
-	$(MAKE) SAN=1 unit integration
+	$(MAKE) SAN=1 depcheck unit integration
+
+# Dependencies run one way: no include or call cycle between modules, common/ under the daemons.
+depcheck: $(BINS)
+	test/depcheck $(O)/obj $(CPPFLAGS)
 
 unit: $(O)/unit-tests
 	$(O)/unit-tests

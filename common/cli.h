@@ -2,6 +2,7 @@
 #ifndef GTX_CLI_H
 #define GTX_CLI_H
 
+#include "err.h"
 #include <stdbool.h>
 
 #include "config.h"
@@ -47,9 +48,9 @@ struct cli_prog {
  * with the process exit status in *status.
  */
 bool cli_boot(int argc, char **argv, char *const *envp, const struct cli_prog *p, struct cli_opts *o,
-    struct cfg **cfg, int *status);
+    struct cfg **cfg, int *status) WUR;
 
 /* The -m mode: connects to DATABASE_URL, applies SQL_DIR, prints the outcome. Returns the exit status. */
-int cli_migrate(const struct cfg *c);
+int cli_migrate(const struct cfg *c) WUR;
 
 #endif

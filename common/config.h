@@ -1,4 +1,8 @@
 /* config.h: one table of configuration keys, read from a KEY=VALUE file and overridden by the environment. */
+/*
+ * Ownership: cfg_new's caller owns the struct cfg (cfg_free); the key table must outlive it. Strings
+ * returned by cfg_str are the cfg's: valid until the next cfg_load into it or cfg_free.
+ */
 #ifndef GTX_CONFIG_H
 #define GTX_CONFIG_H
 

@@ -67,6 +67,6 @@ extern const char EVT_SCRIPT[];
  * m, sha and maxbuf: valid while those are.
  */
 int evt_argv(const struct evt_msg *m, const char *sha, long long maxlen, char *maxbuf, const char **argv,
-    size_t *argvlen);
+    size_t *argvlen) WUR;
 
 #endif

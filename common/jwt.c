@@ -1,5 +1,6 @@
 /* jwt.c: HS256 JWT verification: base64url parts, alg pinning, constant-time HMAC check, exp/nbf, aud/iss. */
 #include "jwt.h"
+#include "json.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -49,7 +50,8 @@ part_json(const char *s, size_t n)
 
 	if (raw == NULL)
 		return NULL;
-	j = strlen((char *)raw) == len ? cJSON_ParseWithLength((char *)raw, len) : NULL;
+	/* strict: a claim given twice (which one would count?) or trailing bytes make no token */
+	j = strlen((char *)raw) == len ? json_parse((const char *)raw, len, 8, NULL) : NULL;
 	free(raw);
 	if (j != NULL && !cJSON_IsObject(j)) {
 		cJSON_Delete(j);

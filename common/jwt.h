@@ -43,6 +43,6 @@ int jwt_verify_hs256(const char *token, const unsigned char *secret, size_t secr
     const struct jwt_expect *want, struct jwt_claims *out, struct err *e) WUR;
 
 /* Signs claims JSON into a token (header {"alg":"HS256","typ":"JWT"}); for tests and tools. Caller frees. */
-char *jwt_sign_hs256(const char *claims_json, const unsigned char *secret, size_t secret_len);
+char *jwt_sign_hs256(const char *claims_json, const unsigned char *secret, size_t secret_len) WUR;
 
 #endif

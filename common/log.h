@@ -19,7 +19,7 @@ void log_open(const char *ident, enum log_level level, bool to_stderr);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* "err|warn|notice|info|debug" -> level; -1 when unknown. */
-int log_level_parse(const char *s);
+int log_level_parse(const char *s) WUR;
 
 void log_msg(enum log_level level, const char *fmt, ...) PRINTF(2, 3);
 void log_vmsg(enum log_level level, const char *fmt, va_list ap) PRINTF(2, 0);

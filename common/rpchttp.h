@@ -37,10 +37,10 @@ void rpchttp_buf_free(struct rpchttp_buf *b);
 int rpchttp_easy_setup(CURL *h, const char *url, struct curl_slist *headers, long connect_timeout_ms,
     long timeout_ms, struct rpchttp_buf *buf, struct err *e) WUR;
 /* The header list for JSON-RPC ("Content-Type: application/json", no "Expect: 100-continue"); NULL on OOM. */
-struct curl_slist *rpchttp_headers(void);
+struct curl_slist *rpchttp_headers(void) WUR;
 
 /* {"jsonrpc":"2.0","id":id,"method":method,"params":params} as malloc'd text (cJSON_free); params consumed. */
-char *rpchttp_request_text(const char *method, uint64_t id, cJSON *params);
+char *rpchttp_request_text(const char *method, uint64_t id, cJSON *params) WUR;
 
 /*
  * Classifies one finished exchange (curl result cc, HTTP status, buf) of the request with id `id` into x

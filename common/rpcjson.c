@@ -1,6 +1,7 @@
 /* rpcjson.c: the RPC client's JSON layer: exact numbers (u64 above 2^53), envelope classification, decoders. */
 #include "rpcjson.h"
 #include "b58.h"
+#include "json.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -8,112 +9,21 @@
 #include <stdbool.h>
 #include <string.h>
 
-/*
- * cJSON parses values in document order and keeps children in that order, so the k-th number node
- * met by a pre-order walk is the k-th number token of the text. The scanner below finds the number
- * tokens exactly as cJSON's parse_value does (outside strings, starting at '-' or a digit, made of
- * [0-9+-.eE]); the walk then hands each node its token. Any disagreement in counts is a parse error.
- */
-
-static bool
-numchar(char c)
-{
-	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-}
-
-/* Finds the next number token in [*pos, end); returns false when there is none. */
-static bool
-next_number(const char *text, size_t end, size_t *pos, size_t *start, size_t *len)
-{
-	size_t i = *pos;
-
-	while (i < end) {
-		char c = text[i];
-
-		if (c == '"') {
-			for (i++; i < end && text[i] != '"'; i++)
-				if (text[i] == '\\')
-					i++;
-			i++;
-			continue;
-		}
-		if (c == '-' || (c >= '0' && c <= '9')) {
-			*start = i;
-			while (i < end && numchar(text[i]))
-				i++;
-			*len = i - *start;
-			*pos = i;
-			return true;
-		}
-		i++;
-	}
-	*pos = end;
-	return false;
-}
-
-struct walk {
-	const char *text;
-	size_t end;
-	size_t pos;
-	bool ok;
-};
-
-static void
-attach(cJSON *n, struct walk *w)
-{
-	for (; n != NULL && w->ok; n = n->next) {
-		if (cJSON_IsNumber(n)) {
-			size_t start, len;
-			char *s;
-
-			if (!next_number(w->text, w->end, &w->pos, &start, &len) || n->valuestring != NULL) {
-				w->ok = false;
-				return;
-			}
-			if ((s = cJSON_malloc(len + 1)) == NULL) {
-				w->ok = false;
-				return;
-			}
-			memcpy(s, w->text + start, len);
-			s[len] = '\0';
-			n->valuestring = s;
-		} else if (cJSON_IsArray(n) || cJSON_IsObject(n)) {
-			attach(n->child, w);
-		}
-	}
-}
+/* Deep enough for every answer the client reads (simulation errors nest a few levels). */
+#define RPCJSON_MAX_DEPTH 64
 
 cJSON *
 rpcjson_parse(const char *text, size_t len, struct err *e)
 {
-	const char *endp = NULL;
-	struct walk w;
-	size_t s, l;
+	struct err je;
 	cJSON *root;
 
 	if (text == NULL || text[len] != '\0' || strlen(text) != len) {
 		err_set(e, 0, "response is not text");
 		return NULL;
 	}
-	root = cJSON_ParseWithLengthOpts(text, len + 1, &endp, /* require_null_terminated= */ true);
-	if (root == NULL) {
-		size_t at = endp != NULL && endp >= text && endp <= text + len ? (size_t)(endp - text) : 0;
-
-		err_set(e, 0, "response is not valid JSON (near byte %zu of %zu)", at, len);
-		return NULL;
-	}
-	w.text = text;
-	w.end = len;
-	w.pos = 0;
-	w.ok = true;
-	attach(root, &w);
-	if (w.ok && next_number(text, len, &w.pos, &s, &l))
-		w.ok = false;
-	if (!w.ok) {
-		cJSON_Delete(root);
-		err_set(e, 0, "response numbers could not be read exactly");
-		return NULL;
-	}
+	if ((root = json_parse(text, len, RPCJSON_MAX_DEPTH, &je)) == NULL)
+		err_set(e, 0, "response is not valid JSON (%s of %zu)", je.msg, len);
 	return root;
 }
 

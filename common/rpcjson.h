@@ -12,9 +12,9 @@
 #include "rpctypes.h"
 
 /*
- * Parses text[0..len) (text[len] must be '\0'; nothing but whitespace may follow the value) with cJSON
- * and attaches to every number node the token's exact text (as its valuestring, freed by cJSON_Delete).
- * cJSON itself keeps numbers as doubles only. Returns NULL with *e set (code 0) on malformed JSON.
+ * Parses an answer text[0..len) (text[len] must be '\0') with json_parse (json.h): strict, and every number
+ * node carries its token's exact text as its valuestring (freed by cJSON_Delete). Returns NULL with *e set
+ * (code 0) on malformed JSON.
  */
 cJSON *rpcjson_parse(const char *text, size_t len, struct err *e) WUR;
 

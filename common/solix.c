@@ -1,5 +1,6 @@
 /* solix.c: Solana instructions as values, and constructors for the ones minting needs. */
 #include "solix.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -198,49 +199,7 @@ solix_alt_extend(struct solix *ix, const struct sol_pubkey *table, const struct 
 int
 solix_memo(struct solix *ix, const char *text, size_t len, struct err *e)
 {
-	if (!solix_utf8_valid((const uint8_t *)text, len))
+	if (!utf8_valid((const uint8_t *)text, len))
 		return err_set(e, SOLIX_E_UTF8, "memo: text is not valid UTF-8");
 	return solix_init(ix, &pubkey_memo_program, NULL, 0, (const uint8_t *)text, len, e);
-}
-
-bool
-solix_utf8_valid(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t need;
-		uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the first continuation byte */
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2;
-			if (c == 0xe0)
-				lo = 0xa0; /* overlong */
-			else if (c == 0xed)
-				hi = 0x9f; /* UTF-16 surrogates */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3;
-			if (c == 0xf0)
-				lo = 0x90; /* overlong */
-			else if (c == 0xf4)
-				hi = 0x8f; /* above U+10FFFF */
-		} else {
-			return false;
-		}
-		if (n - i <= need)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= need; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-		i += need + 1;
-	}
-	return true;
 }

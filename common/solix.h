@@ -72,7 +72,5 @@ int solix_alt_extend(struct solix *ix, const struct sol_pubkey *table, const str
 /* Memo v2 with no signer accounts; text must be valid UTF-8 (the program fails otherwise). */
 int solix_memo(struct solix *ix, const char *text, size_t len, struct err *e) WUR;
 
-/* Strict UTF-8 (as Rust's str::from_utf8: no overlongs, no surrogates, nothing above U+10FFFF). */
-bool solix_utf8_valid(const uint8_t *s, size_t n);
 
 #endif

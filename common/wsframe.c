@@ -1,5 +1,6 @@
 /* wsframe.c: RFC 6455 frame headers, masking, UTF-8 and close-payload checks, and the handshake accept key. */
 #include "wsframe.h"
+#include "utf8.h"
 
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -92,42 +93,6 @@ wsf_header(unsigned char out[10], enum ws_opcode op, uint64_t len)
 }
 
 bool
-wsf_utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = p[i];
-		size_t k;
-		uint32_t cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			k = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 2, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += k + 1;
-	}
-	return true;
-}
-
-bool
 wsf_close_payload_valid(const unsigned char *p, size_t n, int *code)
 {
 	int c;
@@ -142,7 +107,7 @@ wsf_close_payload_valid(const unsigned char *p, size_t n, int *code)
 	/* 1005, 1006 and 1015 must never appear on the wire; 1016..2999 are reserved. */
 	if (c < 1000 || c >= 5000 || c == 1004 || c == 1005 || c == 1006 || (c >= 1015 && c < 3000))
 		return false;
-	return wsf_utf8_valid(p + 2, n - 2);
+	return utf8_valid(p + 2, n - 2);
 }
 
 int

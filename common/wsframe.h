@@ -41,7 +41,7 @@ struct ws_frame {
  * must be masked; control frames must be final and at most 125 bytes.
  */
 int wsf_parse_header(const unsigned char *buf, size_t n, uint64_t max_payload, struct ws_frame *f,
-    int *close_code);
+    int *close_code) WUR;
 
 /* XORs the payload with the mask; `offset` is the position of p[0] within the payload. */
 void wsf_unmask(unsigned char *p, size_t n, const unsigned char mask[4], uint64_t offset);
@@ -49,8 +49,6 @@ void wsf_unmask(unsigned char *p, size_t n, const unsigned char mask[4], uint64_
 /* Writes an unmasked server frame header for a final frame of `len` bytes; returns its size (2..10). */
 size_t wsf_header(unsigned char out[10], enum ws_opcode op, uint64_t len);
 
-/* Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-bool wsf_utf8_valid(const unsigned char *p, size_t n);
 
 /*
  * Validates a close frame payload from a client: empty, or a 2-byte code

@@ -1,10 +1,13 @@
 /* admin.c: the operator routes: meters (register, list, rotate key, change wallet, deactivate), tokenization control. */
-#include "app.h"
-#include "uuid.h"
+#include "admin.h"
 #include "b58.h"
-#include "jparse.h"
+#include "body.h"
+#include "httpparse.h"
+#include "json.h"
 #include "log.h"
 #include "pgconn.h"
+#include "reply.h"
+#include "uuid.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -35,7 +38,7 @@ aq_new(struct app *a, struct httpd_req *req, int kind)
 	struct aq *q = calloc(1, sizeof(*q));
 
 	if (q == NULL) {
-		api_error(req, 503, "out_of_memory", NULL, "Retry-After: 1\r\n", "out of memory");
+		reply_error(req, 503, "out_of_memory", NULL, "Retry-After: 1\r\n", "out of memory");
 		return NULL;
 	}
 	q->a = a;
@@ -48,7 +51,7 @@ static void
 run(struct aq *q, const char *sql, int n, const char *const *params)
 {
 	if (db_query(q->a->db, sql, n, params, on_result, q) < 0) {
-		api_unavailable(q->a, q->req, "admin");
+		reply_unavailable(q->req, q->a->retry_after, "admin");
 		free(q);
 	}
 }
@@ -57,16 +60,14 @@ static cJSON *
 meter_json(const PGresult *res, int i)
 {
 	cJSON *o = cJSON_CreateObject();
-	uint8_t pk[32];
+	uint8_t pk[32] = { 0 };
 	char b58[64];
 	const char *hex = PQgetvalue(res, i, 1);
+	size_t got;
 
-	for (int k = 0; k < 32 && strlen(hex) == 64; k++) {
-		unsigned v;
-
-		sscanf(hex + 2 * k, "%2x", &v);
-		pk[k] = (uint8_t)v;
-	}
+	/* encode(public_key, 'hex') of a bytea CHECKed to 32 bytes */
+	if (sodium_hex2bin(pk, sizeof(pk), hex, strlen(hex), NULL, &got, NULL) != 0 || got != sizeof(pk))
+		memset(pk, 0, sizeof(pk));
 	b58_encode(pk, 32, b58, sizeof(b58));
 	cJSON_AddStringToObject(o, "meter_serial", PQgetvalue(res, i, 0));
 	cJSON_AddStringToObject(o, "public_key", b58);
@@ -76,8 +77,8 @@ meter_json(const PGresult *res, int i)
 	else
 		cJSON_AddNullToObject(o, "user_id");
 	cJSON_AddBoolToObject(o, "active", PQgetvalue(res, i, 4)[0] == 't');
-	api_add_ts(o, "created_at", strtoll(PQgetvalue(res, i, 5), NULL, 10));
-	api_add_ts(o, "updated_at", strtoll(PQgetvalue(res, i, 6), NULL, 10));
+	reply_add_ts(o, "created_at", strtoll(PQgetvalue(res, i, 5), NULL, 10));
+	reply_add_ts(o, "updated_at", strtoll(PQgetvalue(res, i, 6), NULL, 10));
 	return o;
 }
 
@@ -95,18 +96,18 @@ result_meters(struct aq *q, PGresult *res)
 	switch (q->kind) {
 	case AQ_REGISTER:
 		if (n == 0) {
-			api_error(q->req, 409, "meter_exists", "meter_serial", NULL, "a meter with this serial is already registered");
+			reply_error(q->req, 409, "meter_exists", "meter_serial", NULL, "a meter with this serial is already registered");
 			return;
 		}
 		mc_invalidate(q->a->mc, PQgetvalue(res, 0, 0));
 		log_notice("meter registered request_id=%s meter=%s wallet=%s", q->req->request_id, PQgetvalue(res, 0, 0),
 		    PQgetvalue(res, 0, 2));
-		api_json(q->req, 201, NULL, meter_json(res, 0));
+		reply_json(q->req, 201, NULL, meter_json(res, 0));
 		return;
 	case AQ_GET:
 	case AQ_PATCH:
 		if (n == 0) {
-			api_error(q->req, 404, "meter_not_found", NULL, NULL, "no meter is registered with this serial");
+			reply_error(q->req, 404, "meter_not_found", NULL, NULL, "no meter is registered with this serial");
 			return;
 		}
 		if (q->kind == AQ_PATCH) {
@@ -114,7 +115,7 @@ result_meters(struct aq *q, PGresult *res)
 			log_notice("meter changed request_id=%s meter=%s wallet=%s active=%s", q->req->request_id,
 			    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 4));
 		}
-		api_json(q->req, 200, NULL, meter_json(res, 0));
+		reply_json(q->req, 200, NULL, meter_json(res, 0));
 		return;
 	default: {
 		cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "meters");
@@ -125,7 +126,7 @@ result_meters(struct aq *q, PGresult *res)
 			cJSON_AddStringToObject(o, "next_after", PQgetvalue(res, n - 1, 0));
 		else
 			cJSON_AddNullToObject(o, "next_after");
-		api_json(q->req, 200, NULL, o);
+		reply_json(q->req, 200, NULL, o);
 		return;
 	}
 	}
@@ -140,7 +141,7 @@ result_unminted(struct aq *q, PGresult *res)
 
 	for (int i = 0; i < PQntuples(res); i++) {
 		if (store_row_from(res, i, 0, &row) == 0)
-			cJSON_AddItemToArray(arr, api_reading_json(&row));
+			cJSON_AddItemToArray(arr, reply_reading_json(&row));
 		total = col_i64(res, i, STORE_ROW_NCOLS);
 	}
 	if (PQntuples(res) == 0 && PQnfields(res) > 0)
@@ -151,7 +152,7 @@ result_unminted(struct aq *q, PGresult *res)
 		cJSON_AddNumberToObject(o, "total", (double)total);
 	else
 		cJSON_AddNullToObject(o, "total");
-	api_json(q->req, 200, NULL, o);
+	reply_json(q->req, 200, NULL, o);
 }
 
 static void
@@ -183,7 +184,7 @@ result_status(struct aq *q, PGresult *res)
 	if (PQgetisnull(res, 0, 14))
 		cJSON_AddNullToObject(b, "last_transaction_at");
 	else
-		api_add_ts(b, "last_transaction_at", col_i64(res, 0, 14));
+		reply_add_ts(b, "last_transaction_at", col_i64(res, 0, 14));
 	/* The supply invariant: a halt stops every mintd until acknowledged (acknowledge-halt). */
 	cJSON_AddBoolToObject(o, "minting_halted", !PQgetisnull(res, 0, 15));
 	if (PQgetisnull(res, 0, 15)) {
@@ -197,9 +198,9 @@ result_status(struct aq *q, PGresult *res)
 		cJSON_AddStringToObject(h, "expected_min", PQgetvalue(res, 0, 18));
 		cJSON_AddStringToObject(h, "expected_max", PQgetvalue(res, 0, 19));
 		cJSON_AddNumberToObject(h, "slot", (double)col_i64(res, 0, 20));
-		api_add_ts(h, "detected_at", col_i64(res, 0, 21));
+		reply_add_ts(h, "detected_at", col_i64(res, 0, 21));
 	}
-	api_json(q->req, 200, NULL, o);
+	reply_json(q->req, 200, NULL, o);
 }
 
 static void
@@ -208,11 +209,11 @@ result_retry(struct aq *q, PGresult *res)
 	cJSON *o;
 
 	if (PQntuples(res) == 0) {
-		api_error(q->req, 404, "reading_not_found", NULL, NULL, "no reading with this id");
+		reply_error(q->req, 404, "reading_not_found", NULL, NULL, "no reading with this id");
 		return;
 	}
 	if (strcmp(PQgetvalue(res, 0, 1), "1") != 0) {
-		api_error(q->req, 409, "reading_not_failed", NULL, NULL, "only failed readings can be retried (this one is %s)",
+		reply_error(q->req, 409, "reading_not_failed", NULL, NULL, "only failed readings can be retried (this one is %s)",
 		    PQgetvalue(res, 0, 0));
 		return;
 	}
@@ -222,7 +223,7 @@ result_retry(struct aq *q, PGresult *res)
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", q->key);
 	cJSON_AddStringToObject(o, "status", "pending");
-	api_json(q->req, 200, NULL, o);
+	reply_json(q->req, 200, NULL, o);
 }
 
 static void
@@ -231,7 +232,7 @@ result_ack(struct aq *q, PGresult *res)
 	cJSON *o;
 
 	if (PQntuples(res) == 0) {
-		api_error(q->req, 404, "halt_not_found", "halt_id", NULL, "no unacknowledged minting halt with this id");
+		reply_error(q->req, 404, "halt_not_found", "halt_id", NULL, "no unacknowledged minting halt with this id");
 		return;
 	}
 	log_notice("minting halt acknowledged request_id=%s halt_id=%s by=%s supply=%s expected_min=%s expected_max=%s "
@@ -244,7 +245,7 @@ result_ack(struct aq *q, PGresult *res)
 	cJSON_AddStringToObject(o, "expected_min", PQgetvalue(res, 0, 2));
 	cJSON_AddStringToObject(o, "expected_max", PQgetvalue(res, 0, 3));
 	cJSON_AddStringToObject(o, "baseline_adjustment", PQgetvalue(res, 0, 4));
-	api_json(q->req, 200, NULL, o);
+	reply_json(q->req, 200, NULL, o);
 }
 
 static void
@@ -255,13 +256,13 @@ on_result(PGresult *res, void *arg)
 
 	if (res == NULL || (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)) {
 		if (strcmp(st, "23505") == 0) {
-			api_error(q->req, 409, "meter_exists", "meter_serial", NULL, "a meter with this serial is already registered");
+			reply_error(q->req, 409, "meter_exists", "meter_serial", NULL, "a meter with this serial is already registered");
 		} else if (strncmp(st, "23", 2) == 0 || strncmp(st, "22", 2) == 0) {
-			api_error(q->req, 422, "invalid_value", NULL, NULL, "the database refused the values");
+			reply_error(q->req, 422, "invalid_value", NULL, NULL, "the database refused the values");
 		} else {
 			if (res != NULL && !db_unavailable(res))
 				log_err("admin request_id=%s: %s", q->req->request_id, db_msg(PQresultErrorMessage(res)));
-			api_unavailable(q->a, q->req, "admin");
+			reply_unavailable(q->req, q->a->retry_after, "admin");
 		}
 		free(q);
 		return;
@@ -286,7 +287,7 @@ on_result(PGresult *res, void *arg)
 		cJSON_AddBoolToObject(o, "success", 1);
 		cJSON_AddBoolToObject(o, "auto_mint_enabled", q->flag);
 		cJSON_AddStringToObject(o, "message", q->flag ? "automatic minting enabled" : "automatic minting disabled");
-		api_json(q->req, 200, NULL, o);
+		reply_json(q->req, 200, NULL, o);
 		break;
 	}
 	case AQ_TRIGGER: {
@@ -295,7 +296,7 @@ on_result(PGresult *res, void *arg)
 		log_notice("mint cycle requested request_id=%s", q->req->request_id);
 		cJSON_AddBoolToObject(o, "success", 1);
 		cJSON_AddStringToObject(o, "message", "mintd was asked to run a cycle now");
-		api_json(q->req, 202, NULL, o);
+		reply_json(q->req, 202, NULL, o);
 		break;
 	}
 	case AQ_RETRY:
@@ -308,27 +309,6 @@ on_result(PGresult *res, void *arg)
 	free(q);
 }
 
-/* The body is an object whose members are all among known (NULL-terminated); else replies 400. */
-static bool
-known_members(struct httpd_req *req, const cJSON *body, const char *const *known)
-{
-	if (!cJSON_IsObject(body)) {
-		api_error(req, 400, "not_an_object", NULL, NULL, "the body must be a JSON object");
-		return false;
-	}
-	for (const cJSON *v = body->child; v != NULL; v = v->next) {
-		bool ok = false;
-
-		for (int i = 0; known[i]; i++)
-			ok |= strcmp(v->string, known[i]) == 0;
-		if (!ok) {
-			api_error(req, 400, "unknown_field", NULL, NULL, "unknown member in the body");
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Validated admin inputs, as text parameters for SQL. */
 struct mfields {
 	char pk_hex[65];
@@ -337,150 +317,124 @@ struct mfields {
 	bool has_pk, has_wallet, has_user, user_null, has_active, active;
 };
 
-static bool
-field_b58(struct httpd_req *req, const cJSON *v, const char *name, uint8_t *out, char *text, size_t textsz)
+static int
+field_b58(const cJSON *v, const char *name, uint8_t *out, char *text, size_t textsz, struct apierr *e)
 {
 	size_t n;
 
-	if (!cJSON_IsString(v)) {
-		api_error(req, 400, "wrong_type", name, NULL, "%s must be a base58 string", name);
-		return false;
-	}
+	if (!cJSON_IsString(v))
+		return apierr_set(e, 400, "wrong_type", name, "%s must be a base58 string", name);
 	n = strlen(v->valuestring);
-	if (n >= textsz || b58_decode_exact(v->valuestring, n, out, 32, NULL) < 0) {
-		api_error(req, 400, strcmp(name, "public_key") == 0 ? "invalid_public_key" : "invalid_wallet_address", name,
-		    NULL, "%s must be 32 bytes in base58", name);
-		return false;
-	}
+	if (n >= textsz || b58_decode_exact(v->valuestring, n, out, 32, NULL) < 0)
+		return apierr_set(e, 400, strcmp(name, "public_key") == 0 ? "invalid_public_key" : "invalid_wallet_address",
+		    name, "%s must be 32 bytes in base58", name);
 	if (text != NULL)
 		memcpy(text, v->valuestring, n + 1);
-	return true;
+	return 0;
 }
 
 /* Parses the fields of a register (all required but user_id) or patch (any, at least one) body. */
-static bool
-meter_fields(struct httpd_req *req, const cJSON *body, bool patch, struct mfields *f)
+static int
+meter_fields(const cJSON *body, bool patch, struct mfields *f, struct apierr *e)
 {
-	static const char *known_reg[] = { "meter_serial", "public_key", "wallet_address", "user_id", NULL };
-	static const char *known_patch[] = { "public_key", "wallet_address", "user_id", "active", NULL };
-	const char **known = patch ? known_patch : known_reg;
+	static const char *const known_reg[] = { "meter_serial", "public_key", "wallet_address", "user_id", NULL };
+	static const char *const known_patch[] = { "public_key", "wallet_address", "user_id", "active", NULL };
+	const char *const *known = patch ? known_patch : known_reg;
 	const cJSON *v;
 	uint8_t raw[32];
 
 	memset(f, 0, sizeof(*f));
-	if (!known_members(req, body, known))
-		return false;
-	if ((v = jp_get(body, "public_key")) != NULL) {
+	if (body_known_members(body, known, e) < 0)
+		return -1;
+	if ((v = json_get(body, "public_key")) != NULL) {
 		char text[64];
 
-		if (!field_b58(req, v, "public_key", raw, text, sizeof(text)))
-			return false;
+		if (field_b58(v, "public_key", raw, text, sizeof(text), e) < 0)
+			return -1;
 		/* A small-order or non-canonical point would make any signature check meaningless. */
 		if (crypto_core_ed25519_is_valid_point(raw) != 1) {
-			api_error(req, 400, "invalid_public_key", "public_key", NULL, "public_key is not a usable Ed25519 key");
-			return false;
+			return apierr_set(e, 400, "invalid_public_key", "public_key", "public_key is not a usable Ed25519 key");
 		}
 		sodium_bin2hex(f->pk_hex, sizeof(f->pk_hex), raw, 32);
 		f->has_pk = true;
 	} else if (!patch) {
-		api_error(req, 400, "missing_field", "public_key", NULL, "public_key is required");
-		return false;
+		return apierr_set(e, 400, "missing_field", "public_key", "public_key is required");
 	}
-	if ((v = jp_get(body, "wallet_address")) != NULL) {
-		if (!field_b58(req, v, "wallet_address", raw, f->wallet, sizeof(f->wallet)))
-			return false;
+	if ((v = json_get(body, "wallet_address")) != NULL) {
+		if (field_b58(v, "wallet_address", raw, f->wallet, sizeof(f->wallet), e) < 0)
+			return -1;
 		f->has_wallet = true;
 	} else if (!patch) {
-		api_error(req, 400, "missing_field", "wallet_address", NULL, "wallet_address is required");
-		return false;
+		return apierr_set(e, 400, "missing_field", "wallet_address", "wallet_address is required");
 	}
-	if ((v = jp_get(body, "user_id")) != NULL) {
+	if ((v = json_get(body, "user_id")) != NULL) {
 		f->has_user = true;
 		if (cJSON_IsNull(v)) {
 			f->user_null = true;
 		} else if (!cJSON_IsString(v) || strlen(v->valuestring) != 36) {
-			api_error(req, 400, "invalid_user_id", "user_id", NULL, "user_id must be a uuid or null");
-			return false;
+			return apierr_set(e, 400, "invalid_user_id", "user_id", "user_id must be a uuid or null");
 		} else {
 			for (int i = 0; i < 36; i++)
 				f->user_id[i] = (char)tolower((unsigned char)v->valuestring[i]);
 			if (!uuid_is_canonical(f->user_id, strlen(f->user_id))) {
-				api_error(req, 400, "invalid_user_id", "user_id", NULL, "user_id must be a uuid or null");
-				return false;
+				return apierr_set(e, 400, "invalid_user_id", "user_id", "user_id must be a uuid or null");
 			}
 		}
 	}
-	if ((v = jp_get(body, "active")) != NULL) {
+	if ((v = json_get(body, "active")) != NULL) {
 		if (!cJSON_IsBool(v)) {
-			api_error(req, 400, "wrong_type", "active", NULL, "active must be true or false");
-			return false;
+			return apierr_set(e, 400, "wrong_type", "active", "active must be true or false");
 		}
 		f->has_active = true;
 		f->active = cJSON_IsTrue(v);
 	}
 	if (patch && !f->has_pk && !f->has_wallet && !f->has_user && !f->has_active) {
-		api_error(req, 400, "missing_field", NULL, NULL, "nothing to change");
-		return false;
+		return apierr_set(e, 400, "missing_field", NULL, "nothing to change");
 	}
-	return true;
+	return 0;
 }
 
-static bool
-qparam(const char *query, const char *name, char *out, size_t outsz)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = query; p != NULL && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-		if (strncmp(p, name, n) == 0 && p[n] == '=') {
-			size_t l = strcspn(p + n + 1, "&");
-
-			if (l >= outsz)
-				return false;
-			memcpy(out, p + n + 1, l);
-			out[l] = '\0';
-			return true;
-		}
-	}
-	return false;
-}
-
-/* An integer query parameter in [lo, hi], or def when absent; -1 (after replying 400) when bad. */
-static long
-qint(struct httpd_req *req, const char *name, long def, long lo, long hi)
+/* An integer query parameter in [lo, hi] into *out, or def when absent; -1 with e (400) when bad. */
+static int
+qint(const struct httpd_req *req, const char *name, long def, long lo, long hi, long *out, struct apierr *e)
 {
 	char buf[16], *end;
+	int rc = httpp_query_param(req->query, name, buf, sizeof(buf));
 	long v;
 
-	if (!qparam(req->query, name, buf, sizeof(buf)))
-		return def;
-	v = strtol(buf, &end, 10);
-	if (buf[0] == '\0' || *end != '\0' || v < lo || v > hi) {
-		api_error(req, 400, "invalid_parameter", name, NULL, "%s must be an integer in %ld..%ld", name, lo, hi);
-		return -1;
-	}
-	return v;
+	*out = def;
+	if (rc == 0)
+		return 0;
+	v = rc > 0 ? strtol(buf, &end, 10) : 0;
+	if (rc < 0 || buf[0] == '\0' || *end != '\0' || v < lo || v > hi)
+		return apierr_set(e, 400, "invalid_parameter", name, "%s must be an integer in %ld..%ld", name, lo, hi);
+	*out = v;
+	return 0;
 }
 
 void
 admin_meters(struct app *a, struct httpd_req *req, const char *serial)
 {
 	struct mfields f;
+	struct apierr e;
 	struct aq *q;
 	cJSON *body;
 
 	if (serial != NULL && !mc_serial_ok(serial)) {
-		api_error(req, 404, "meter_not_found", NULL, NULL, "no meter is registered with this serial");
+		reply_error(req, 404, "meter_not_found", NULL, NULL, "no meter is registered with this serial");
 		return;
 	}
 	if (req->method == HM_GET && serial == NULL) {
 		char after[METER_SERIAL_MAX + 1] = "";
 		char lim[24];
-		long limit = qint(req, "limit", 100, 1, 1000);
+		long limit;
 		const char *params[2] = { NULL, lim };
 
-		if (limit < 0)
+		if (qint(req, "limit", 100, 1, 1000, &limit, &e) < 0) {
+			reply_fail(req, &e, NULL);
 			return;
-		if (qparam(req->query, "after", after, sizeof(after)) && after[0])
+		}
+		if (httpp_query_param(req->query, "after", after, sizeof(after)) > 0 && after[0])
 			params[0] = after;
 		snprintf(lim, sizeof(lim), "%ld", limit);
 		if ((q = aq_new(a, req, AQ_LIST)) == NULL)
@@ -498,20 +452,19 @@ admin_meters(struct app *a, struct httpd_req *req, const char *serial)
 		run(q, "SELECT " METER_COLS " FROM meters WHERE meter_serial = $1", 1, params);
 		return;
 	}
-	if ((body = api_body(req)) == NULL)
+	if (body_json(req, &body, &e) < 0) {
+		reply_fail(req, &e, NULL);
 		return;
+	}
 	if (serial == NULL) {
-		const cJSON *s = jp_get(body, "meter_serial");
+		const cJSON *s = json_get(body, "meter_serial");
 
-		if (!meter_fields(req, body, false, &f))
-			goto out;
-		if (s == NULL || !cJSON_IsString(s)) {
-			api_error(req, 400, s ? "wrong_type" : "missing_field", "meter_serial", NULL, "meter_serial is required (a string)");
-			goto out;
-		}
-		if (!mc_serial_ok(s->valuestring)) {
-			api_error(req, 400, "invalid_meter_serial", "meter_serial", NULL,
-			    "meter_serial must be 1-64 characters of [A-Za-z0-9._:-] starting with a letter or digit");
+		if (meter_fields(body, false, &f, &e) < 0 ||
+		    ((s == NULL || !cJSON_IsString(s)) && apierr_set(&e, 400, s ? "wrong_type" : "missing_field", "meter_serial",
+		    "meter_serial is required (a string)")) ||
+		    (!mc_serial_ok(s->valuestring) && apierr_set(&e, 400, "invalid_meter_serial", "meter_serial",
+		    "meter_serial must be 1-64 characters of [A-Za-z0-9._:-] starting with a letter or digit"))) {
+			reply_fail(req, &e, NULL);
 			goto out;
 		}
 		{
@@ -526,8 +479,10 @@ admin_meters(struct app *a, struct httpd_req *req, const char *serial)
 		}
 		goto out;
 	}
-	if (!meter_fields(req, body, true, &f))
+	if (meter_fields(body, true, &f, &e) < 0) {
+		reply_fail(req, &e, NULL);
 		goto out;
+	}
 	{
 		const char *params[7] = { serial, f.has_pk ? f.pk_hex : NULL, f.has_wallet ? f.wallet : NULL,
 			f.has_active ? (f.active ? "true" : "false") : NULL, f.has_user ? "true" : "false",
@@ -548,13 +503,16 @@ out:
 void
 admin_unminted(struct app *a, struct httpd_req *req)
 {
-	long page = qint(req, "page", 1, 1, 1000000), size;
+	long page, size;
 	char lim[24], off[24];
 	const char *params[2] = { lim, off };
+	struct apierr e;
 	struct aq *q;
 
-	if (page < 0 || (size = qint(req, "page_size", 50, 1, 1000)) < 0)
+	if (qint(req, "page", 1, 1, 1000000, &page, &e) < 0 || qint(req, "page_size", 50, 1, 1000, &size, &e) < 0) {
+		reply_fail(req, &e, NULL);
 		return;
+	}
 	snprintf(lim, sizeof(lim), "%ld", size);
 	snprintf(off, sizeof(off), "%ld", (page - 1) * size);
 	if ((q = aq_new(a, req, AQ_UNMINTED)) == NULL)
@@ -595,15 +553,18 @@ admin_status(struct app *a, struct httpd_req *req)
 void
 admin_toggle(struct app *a, struct httpd_req *req)
 {
-	cJSON *body = api_body(req);
 	const cJSON *v;
+	struct apierr e;
 	struct aq *q;
+	cJSON *body;
 
-	if (body == NULL)
+	if (body_json(req, &body, &e) < 0) {
+		reply_fail(req, &e, NULL);
 		return;
-	v = jp_get(body, "enabled");
+	}
+	v = json_get(body, "enabled");
 	if (v == NULL || !cJSON_IsBool(v)) {
-		api_error(req, 400, v ? "wrong_type" : "missing_field", "enabled", NULL, "enabled must be true or false");
+		reply_error(req, 400, v ? "wrong_type" : "missing_field", "enabled", NULL, "enabled must be true or false");
 		cJSON_Delete(body);
 		return;
 	}
@@ -637,7 +598,7 @@ admin_retry(struct app *a, struct httpd_req *req, const char *id)
 	struct aq *q;
 
 	if (!uuid_is_canonical(id, strlen(id))) {
-		api_error(req, 404, "reading_not_found", NULL, NULL, "no reading with this id");
+		reply_error(req, 404, "reading_not_found", NULL, NULL, "no reading with this id");
 		return;
 	}
 	if ((q = aq_new(a, req, AQ_RETRY)) == NULL)
@@ -659,26 +620,31 @@ admin_retry(struct app *a, struct httpd_req *req, const char *id)
 void
 admin_ack_halt(struct app *a, struct httpd_req *req)
 {
-	static const char *known[] = { "halt_id", "note", NULL };
-	cJSON *body = api_body(req);
+	static const char *const known[] = { "halt_id", "note", NULL };
 	const cJSON *id, *note;
+	struct apierr e;
 	uint8_t h[32];
 	const char *tok;
 	struct aq *q;
+	cJSON *body;
 
-	if (body == NULL)
+	if (body_json(req, &body, &e) < 0) {
+		reply_fail(req, &e, NULL);
 		return;
-	if (!known_members(req, body, known))
+	}
+	if (body_known_members(body, known, &e) < 0) {
+		reply_fail(req, &e, NULL);
 		goto out;
-	id = jp_get(body, "halt_id");
-	note = jp_get(body, "note");
+	}
+	id = json_get(body, "halt_id");
+	note = json_get(body, "note");
 	if (id == NULL || !cJSON_IsNumber(id) || id->valuedouble < 1 || id->valuedouble > 9007199254740991.0 ||
 	    id->valuedouble != (double)(int64_t)id->valuedouble) {
-		api_error(req, 400, id ? "wrong_type" : "missing_field", "halt_id", NULL, "halt_id must be a positive integer");
+		reply_error(req, 400, id ? "wrong_type" : "missing_field", "halt_id", NULL, "halt_id must be a positive integer");
 		goto out;
 	}
 	if (note == NULL || !cJSON_IsString(note) || note->valuestring[0] == '\0' || strlen(note->valuestring) > 1000) {
-		api_error(req, 400, note ? "wrong_type" : "missing_field", "note", NULL,
+		reply_error(req, 400, note ? "wrong_type" : "missing_field", "note", NULL,
 		    "note must say, in 1 to 1000 characters, why the halt is understood");
 		goto out;
 	}
@@ -686,7 +652,7 @@ admin_ack_halt(struct app *a, struct httpd_req *req)
 		char idtext[24];
 		const char *params[3] = { idtext, q->key, note->valuestring };
 
-		tok = req->authorization + 7; /* api_admin_ok checked "Bearer <token>" */
+		tok = req->authorization + 7; /* the router checked "Bearer <token>" */
 		crypto_hash_sha256(h, (const uint8_t *)tok, strlen(tok));
 		snprintf(q->key, sizeof(q->key), "admin-token-sha256:%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4],
 		    h[5]);

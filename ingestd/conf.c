@@ -1,11 +1,10 @@
 /* conf.c: every ingestd configuration key with its type, default, reloadability and meaning. */
 #include "conf.h"
+#include "admintok.h"
 #include "amount.h"
 #include "keys.h"
 
-#include <ctype.h>
 #include <event2/util.h>
-#include <sodium.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -94,47 +93,13 @@ ws_conf_check(const struct cfg *c, struct errlist *errs)
 		errlist_add(errs, "WEBSOCKET_LISTEN: not host:port");
 }
 
-int
-ingestd_admin_hashes(const char *s, uint8_t (*out)[32], size_t max, size_t *n)
-{
-	*n = 0;
-	while (*s) {
-		size_t len = 0;
-
-		while (*s == ' ' || *s == ',')
-			s++;
-		if (*s == '\0')
-			break;
-		while (isxdigit((unsigned char)s[len]))
-			len++;
-		if (len != 64 || (s[len] != '\0' && s[len] != ',' && s[len] != ' '))
-			return -1;
-		if (*n >= max)
-			return -1;
-		for (size_t i = 0; i < 32; i++) {
-			unsigned v = 0;
-
-			for (int k = 0; k < 2; k++) {
-				char c = (char)tolower((unsigned char)s[2 * i + (size_t)k]);
-
-				v = v * 16 + (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-			}
-			out[*n][i] = (uint8_t)v;
-		}
-		(*n)++;
-		s += len;
-	}
-	return 0;
-}
-
 void
 ingestd_conf_check(const struct cfg *c, struct errlist *errs)
 {
-	uint8_t h[INGESTD_MAX_ADMIN_TOKENS][32];
+	struct admintok tok;
 	uint64_t max_kwh, tokens;
 	struct amt_ratio r;
 	struct err e = { 0 };
-	size_t n;
 	const char *mk = cfg_str(c, "TOKENIZATION_MAX_READING_KWH");
 
 	keys_check_shared(c, errs);
@@ -144,9 +109,9 @@ ingestd_conf_check(const struct cfg *c, struct errlist *errs)
 	    2048 * cfg_int(c, "INGESTD_BATCH_MAX_READINGS"))
 		errlist_add(errs, "INGESTD_BODY_BUDGET_BYTES: must be at least INGESTD_MAX_BODY_BYTES + 2048 x "
 		    "INGESTD_BATCH_MAX_READINGS (the largest batch)");
-	if (ingestd_admin_hashes(cfg_str(c, "ADMIN_TOKEN_SHA256"), h, INGESTD_MAX_ADMIN_TOKENS, &n) < 0)
+	if (admintok_parse(cfg_str(c, "ADMIN_TOKEN_SHA256"), &tok) < 0)
 		errlist_add(errs, "ADMIN_TOKEN_SHA256: want up to %d comma-separated 64-digit hex SHA-256 digests",
-		    INGESTD_MAX_ADMIN_TOKENS);
+		    ADMINTOK_MAX);
 	if (amt_parse_kwh(mk, strlen(mk), &max_kwh, &e) < 0 || max_kwh == 0) {
 		errlist_add(errs, "TOKENIZATION_MAX_READING_KWH: want a kWh amount > 0 with at most 6 decimals");
 	} else if (amt_parse_ratio(cfg_str(c, "TOKENIZATION_KWH_TO_TOKEN_RATIO"), &r, &e) == 0 &&
@@ -155,17 +120,4 @@ ingestd_conf_check(const struct cfg *c, struct errlist *errs)
 		/* token_amount is a bigint: the largest reading must fit. */
 		errlist_add(errs, "TOKENIZATION_MAX_READING_KWH: the token amount of the largest reading would not fit in 63 bits");
 	}
-}
-
-bool
-ingestd_admin_token_ok(const char *token, size_t len, const uint8_t (*hashes)[32], size_t n)
-{
-	uint8_t digest[crypto_hash_sha256_BYTES];
-	bool ok = false;
-
-	crypto_hash_sha256(digest, (const unsigned char *)token, len);
-	for (size_t i = 0; i < n; i++)
-		ok |= sodium_memcmp(digest, hashes[i], sizeof(digest)) == 0;
-	sodium_memzero(digest, sizeof(digest));
-	return ok;
 }

@@ -1,4 +1,9 @@
 /* db.h: a small pool of asynchronous libpq connections driven by the event loop, with reconnect. */
+/*
+ * Ownership: db_new's caller owns the pool (db_free; NULL is a no-op, and queued callbacks then run with
+ * res NULL). db_query copies the SQL parameters; the PGresult handed to a callback is the pool's and is
+ * cleared when the callback returns; arg is the caller's, untouched by the pool.
+ */
 #ifndef INGESTD_DB_H
 #define INGESTD_DB_H
 
@@ -56,7 +61,7 @@ struct db_opts {
 	void *arg;
 };
 
-struct db *db_new(struct event_base *base, const struct db_opts *o);
+struct db *db_new(struct event_base *base, const struct db_opts *o) WUR;
 void db_free(struct db *d);
 
 /* True when at least one connection is usable. */

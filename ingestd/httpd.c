@@ -95,36 +95,6 @@ httpd_now_us(void)
 	return ts_mono_us();
 }
 
-const char *
-httpd_status_text(int s)
-{
-	switch (s) {
-	case 100: return "Continue";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
-	}
-}
-
 static void req_free(struct httpd_req *r);
 static void on_read(struct bufferevent *bev, void *arg);
 
@@ -255,7 +225,7 @@ write_reply(struct httpd_conn *c, struct httpd_req *r, int status, const char *c
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "X-Request-Id: %s\r\n%s%s\r\n", status, httpd_status_text(status), date_header(c->srv), ctype, len,
+	    "X-Request-Id: %s\r\n%s%s\r\n", status, httpp_status_text(status), date_header(c->srv), ctype, len,
 	    r ? r->request_id : "-", headers ? headers : "", c->keepalive ? "" : "Connection: close\r\n");
 	if (r == NULL || !r->head_only)
 		evbuffer_add(out, body, len);
@@ -429,7 +399,7 @@ read_head(struct httpd_conn *c)
 	struct evbuffer_ptr p;
 	size_t avail = evbuffer_get_length(in), headlen;
 	struct http_head hi;
-	const char *code, *why;
+	struct apierr e;
 	char *head, hdr[48];
 	int st, wait;
 
@@ -452,10 +422,10 @@ read_head(struct httpd_conn *c)
 	}
 	c->first = false;
 	head = (char *)evbuffer_pullup(in, (ev_ssize_t)headlen);
-	st = httpp_head(c->req, head, headlen - 4, &hi, &code, &why);
+	st = httpp_head(c->req, head, headlen - 4, &hi, &e);
 	evbuffer_drain(in, headlen);
-	if (st != 0) {
-		local_error(c, st, code, why, CLOSE_LINGER, NULL);
+	if (st < 0) {
+		local_error(c, e.status, e.code, e.msg, CLOSE_LINGER, NULL);
 		return false;
 	}
 	c->keepalive = hi.keepalive;

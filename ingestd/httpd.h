@@ -8,39 +8,10 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "httpreq.h"
 
 struct httpd;
 struct httpd_conn;
-
-enum httpd_method { HM_OTHER = 0, HM_GET, HM_HEAD, HM_POST, HM_PATCH, HM_PUT, HM_DELETE };
-
-/*
- * One request. httpd owns it; it stays valid until the handler calls
- * httpd_reply() exactly once (possibly much later, from another callback).
- * If the client goes away first, the reply is simply dropped.
- */
-struct httpd_req {
-	struct httpd_conn *conn; /* NULL once the client has gone */
-	struct httpd *srv;
-	enum httpd_method method; /* a router may turn HM_HEAD into HM_GET: head_only still holds the body back */
-	bool head_only;           /* HEAD: the reply carries the headers of the body, not the body */
-	char method_text[16];
-	char *path;          /* without the query; not percent-decoded */
-	char *query;         /* after '?', or NULL */
-	char *content_type;  /* header value or NULL */
-	char *authorization; /* header value or NULL (a secret: never log it) */
-	bool has_body;       /* Content-Length or chunked present */
-	bool chunked;        /* Transfer-Encoding: chunked */
-	uint64_t content_length; /* announced (Content-Length) or, once read, received (chunked) */
-	char *body;          /* NUL-terminated copy of the body (len body_len) */
-	size_t body_len;
-	size_t body_cap;     /* bytes of the global body budget its body holds */
-	size_t charged;      /* bytes of the budget its handler holds (httpd_charge) */
-	char request_id[24];
-	int64_t start_us;    /* monotonic */
-	int route;           /* set by the router, for metrics */
-	void *udata;         /* the handler's own state */
-};
 
 struct httpd_cbs {
 	/*
@@ -85,7 +56,7 @@ struct httpd_stats {
 
 /* Listens on "host:port" (IPv4, [IPv6] or name). NULL with e filled on failure. */
 struct httpd *httpd_new(struct event_base *base, const char *listen, const struct httpd_limits *lim,
-    const struct httpd_cbs *cbs, struct err *e);
+    const struct httpd_cbs *cbs, struct err *e) WUR;
 void httpd_free(struct httpd *h);
 /* New limits apply to what happens next (deadlines already armed keep theirs). */
 void httpd_set_limits(struct httpd *h, const struct httpd_limits *lim);
@@ -116,7 +87,6 @@ size_t httpd_in_flight(const struct httpd *h);
 size_t httpd_connections(const struct httpd *h);
 void httpd_stats(const struct httpd *h, struct httpd_stats *st);
 
-const char *httpd_status_text(int status);
 int64_t httpd_now_us(void);
 
 #endif

@@ -1,5 +1,7 @@
 /* main.c: ingestd entry point: CLI, configuration, the event loop, signals (drain, reload) and systemd notify. */
 #include "app.h"
+#include "reply.h"
+#include "router.h"
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
@@ -63,8 +65,8 @@ app_apply_config(struct app *a, const struct cfg *c)
 	a->retry_after = (int)cfg_int(c, "INGESTD_RETRY_AFTER_SECS");
 	a->polling_interval = (int)cfg_int(c, "TOKENIZATION_POLLING_INTERVAL_SECS");
 	a->batch_size = (int)cfg_int(c, "TOKENIZATION_BATCH_SIZE");
-	if (ingestd_admin_hashes(cfg_str(c, "ADMIN_TOKEN_SHA256"), a->admin_hash, INGESTD_MAX_ADMIN_TOKENS, &a->nadmin) < 0)
-		a->nadmin = 0;
+	if (admintok_parse(cfg_str(c, "ADMIN_TOKEN_SHA256"), &a->admin) < 0)
+		log_warn("ADMIN_TOKEN_SHA256 is malformed: the admin API is closed"); /* a checked config never is */
 }
 
 static struct httpd_limits
@@ -194,7 +196,7 @@ reload(void)
 	mc_set_unknown_ttl(A.mc, cfg_int(c, "INGESTD_UNKNOWN_METER_TTL_SECS") * 1000000);
 	cfg_free(A.cfg);
 	A.cfg = c;
-	log_notice("configuration reloaded (%zu admin token(s))", A.nadmin);
+	log_notice("configuration reloaded (%zu admin token(s))", A.admin.n);
 	notify("READY=1");
 }
 
@@ -271,7 +273,7 @@ static const struct db_prepared prepared[] = {
 static int
 serve(struct cfg *c)
 {
-	struct httpd_cbs cbs = { api_headers, api_request, api_replied, api_error_body, &A };
+	struct httpd_cbs cbs = { router_headers, router_request, router_replied, reply_error_body, &A };
 	struct httpd_limits lim = http_limits(c);
 	struct store_stats ss = { stat_group, stat_latency, NULL };
 	struct db_opts dbo = { 0 };

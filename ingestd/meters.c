@@ -8,6 +8,7 @@
 #include "ts.h"
 
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -206,28 +207,6 @@ insert(struct mcache *mc, const char *serial)
 	return e;
 }
 
-static int
-unhex(const char *s, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned v = 0;
-
-		for (int k = 0; k < 2; k++) {
-			char c = s[2 * i + k];
-
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= (unsigned)(c - '0');
-			else if (c >= 'a' && c <= 'f')
-				v |= (unsigned)(c - 'a' + 10);
-			else
-				return -1;
-		}
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
 /* Answers everyone waiting on e (the entry's state says what). */
 static void
 wake(struct entry *e, bool unavailable)
@@ -257,7 +236,10 @@ apply_row(struct entry *e, const PGresult *res, int i)
 {
 	const char *key = PQgetvalue(res, i, 1), *wallet = PQgetvalue(res, i, 2), *user = PQgetvalue(res, i, 3);
 
-	if (strlen(key) != 64 || unhex(key, e->m.pubkey, 32) < 0 || strlen(wallet) >= sizeof(e->m.wallet) ||
+	size_t got;
+
+	if (sodium_hex2bin(e->m.pubkey, 32, key, strlen(key), NULL, &got, NULL) != 0 || got != 32 ||
+	    strlen(wallet) >= sizeof(e->m.wallet) ||
 	    strlen(user) >= sizeof(e->m.user_id))
 		return false;
 	strcpy(e->m.wallet, wallet);

@@ -2,6 +2,7 @@
 #ifndef INGESTD_METERS_H
 #define INGESTD_METERS_H
 
+#include "err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,7 +33,7 @@ typedef void (*mc_fn)(const struct meter *m, bool unavailable, void *arg);
  * negative cache of serials the database does not know (evicted oldest first, so
  * a flood of made-up serials never pushes registered meters out).
  */
-struct mcache *mc_new(struct db *db, size_t max_entries, size_t max_unknown, int64_t unknown_ttl_us);
+struct mcache *mc_new(struct db *db, size_t max_entries, size_t max_unknown, int64_t unknown_ttl_us) WUR;
 void mc_free(struct mcache *mc);
 void mc_set_unknown_ttl(struct mcache *mc, int64_t unknown_ttl_us);
 
@@ -58,7 +59,7 @@ void mc_invalidate(struct mcache *mc, const char *serial);
  * `per_min` per minute sustained. Returns 0 when allowed, else the seconds
  * to wait (>= 1).
  */
-int mc_rate_take(struct mcache *mc, const char *serial, int64_t now_us, int per_min, int burst);
+int mc_rate_take(struct mcache *mc, const char *serial, int64_t now_us, int per_min, int burst) WUR;
 
 /* A serial as the schema allows: [A-Za-z0-9][A-Za-z0-9._:-]{0,63}. */
 bool mc_serial_ok(const char *s);

@@ -9,12 +9,6 @@
 #define MAX_REASONS 64
 #define MAX_STATUS 600
 
-static const char *route_names[RT_COUNT] = {
-	"unknown", "submit_reading", "submit_batch", "get_reading", "admin_meters", "admin_meter",
-	"admin_unminted", "admin_tokenization_status", "admin_toggle_auto_mint", "admin_trigger_batch",
-	"admin_retry_reading", "admin_acknowledge_halt", "healthz", "readyz", "metrics",
-};
-
 static uint64_t requests[RT_COUNT][MAX_STATUS];
 static uint64_t accepted, replayed;
 static struct {
@@ -51,16 +45,10 @@ observe(struct hist *h, int64_t v)
 	h->sum += v;
 }
 
-const char *
-met_route_name(int route)
-{
-	return route >= 0 && route < RT_COUNT ? route_names[route] : "unknown";
-}
-
 void
-met_request(int route, int status)
+met_request(enum route route, int status)
 {
-	if (route < 0 || route >= RT_COUNT || status < 0 || status >= MAX_STATUS)
+	if ((unsigned)route >= RT_COUNT || status < 0 || status >= MAX_STATUS)
 		return;
 	requests[route][status]++;
 }
@@ -177,7 +165,7 @@ met_render(const struct met_gauges *g, size_t *len)
 	for (int r = 0; r < RT_COUNT; r++)
 		for (int s = 0; s < MAX_STATUS; s++)
 			if (requests[r][s])
-				put(&o, "ingestd_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route_names[r], s,
+				put(&o, "ingestd_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route_name((enum route)r), s,
 				    (unsigned long long)requests[r][s]);
 	put(&o, "# HELP ingestd_readings_accepted_total Readings committed (201).\n"
 	    "# TYPE ingestd_readings_accepted_total counter\ningestd_readings_accepted_total %llu\n",

@@ -2,33 +2,15 @@
 #ifndef INGESTD_METRICS_H
 #define INGESTD_METRICS_H
 
+#include "err.h"
 #include <stddef.h>
 #include <stdint.h>
 
 #include "httpd.h"
 #include "meters.h"
+#include "routes.h"
 
-enum route {
-	RT_UNKNOWN = 0,
-	RT_SUBMIT,
-	RT_BATCH,
-	RT_READING,
-	RT_ADMIN_METERS,
-	RT_ADMIN_METER,
-	RT_ADMIN_UNMINTED,
-	RT_ADMIN_STATUS,
-	RT_ADMIN_TOGGLE,
-	RT_ADMIN_TRIGGER,
-	RT_ADMIN_RETRY,
-	RT_ADMIN_ACK_HALT,
-	RT_HEALTHZ,
-	RT_READYZ,
-	RT_METRICS,
-	RT_COUNT
-};
-
-const char *met_route_name(int route);
-void met_request(int route, int status);
+void met_request(enum route route, int status);
 void met_accepted(void);
 void met_replayed(void);
 /* reason: a stable error code (a string literal: counted by pointer and name) */
@@ -49,6 +31,6 @@ struct met_gauges {
 };
 
 /* The exposition text; caller frees. NULL on out of memory. */
-char *met_render(const struct met_gauges *g, size_t *len);
+char *met_render(const struct met_gauges *g, size_t *len) WUR;
 
 #endif

@@ -1,7 +1,12 @@
 /* peers.h: per-client-address accounting for the HTTP server: open connections and a request-rate bucket. */
+/*
+ * Ownership: peers_new's caller owns the table (peers_free). A struct peer belongs to the table: valid
+ * until peers_sweep removes it (only when nothing refers to it: its connection count is 0) or peers_free.
+ */
 #ifndef INGESTD_PEERS_H
 #define INGESTD_PEERS_H
 
+#include "err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,11 +22,11 @@
 struct peer;
 struct peers;
 
-struct peers *peers_new(void);
+struct peers *peers_new(void) WUR;
 void peers_free(struct peers *ps);
 
 /* The entry of sa's address, created when new; NULL on out of memory. Valid until peers_sweep/peers_free. */
-struct peer *peers_get(struct peers *ps, const struct sockaddr *sa);
+struct peer *peers_get(struct peers *ps, const struct sockaddr *sa) WUR;
 /* Connections open from the peer: counted by the caller with these. */
 int peer_conns(const struct peer *p);
 void peer_conn_add(struct peer *p);
@@ -30,7 +35,7 @@ void peer_conn_del(struct peer *p);
  * Takes one request from the peer's bucket (GCRA: `burst` at once, `per_sec`
  * sustained). True when allowed; false with *retry_secs (>= 1) otherwise.
  */
-bool peer_rate_take(struct peer *p, int64_t now_us, int per_sec, int burst, int *retry_secs);
+bool peer_rate_take(struct peer *p, int64_t now_us, int per_sec, int burst, int *retry_secs) WUR;
 /* Frees the entries without connections whose bucket has refilled by now. */
 void peers_sweep(struct peers *ps, int64_t now_us);
 size_t peers_count(const struct peers *ps);

@@ -1,62 +1,39 @@
 /* reading.c: parse, authenticate (Ed25519 over the platform's message) and validate one meter reading. */
 #include "reading.h"
 #include "b58.h"
+#include "json.h"
 
 #include <sodium.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-int
-rdg_fail(struct rdg_err *e, int status, const char *code, const char *field, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->status = status;
-	e->code = code;
-	e->field = field;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static const cJSON *
-member(const cJSON *o, const char *name)
-{
-	for (const cJSON *c = o->child; c != NULL; c = c->next)
-		if (strcmp(c->string, name) == 0)
-			return c;
-	return NULL;
-}
-
 static int
-get_string(const cJSON *o, const char *name, bool required, const char **out, struct rdg_err *e)
+get_string(const cJSON *o, const char *name, bool required, const char **out, struct apierr *e)
 {
-	const cJSON *v = member(o, name);
+	const cJSON *v = json_get(o, name);
 
 	*out = NULL;
 	if (v == NULL || (!required && cJSON_IsNull(v)))
-		return required ? rdg_fail(e, 400, "missing_field", name, "%s is required", name) : 0;
+		return required ? apierr_set(e, 400, "missing_field", name, "%s is required", name) : 0;
 	if (!cJSON_IsString(v))
-		return rdg_fail(e, 400, "wrong_type", name, "%s must be a string", name);
+		return apierr_set(e, 400, "wrong_type", name, "%s must be a string", name);
 	*out = v->valuestring;
 	return 0;
 }
 
 static int
-parse_kwh(const cJSON *o, struct rdg *r, struct rdg_err *e)
+parse_kwh(const cJSON *o, struct rdg *r, struct apierr *e)
 {
-	const cJSON *v = member(o, "kwh_amount");
+	const cJSON *v = json_get(o, "kwh_amount");
 	const char *s;
 	struct err ae;
 	size_t n;
 
 	if (v == NULL)
-		return rdg_fail(e, 400, "missing_field", "kwh_amount", "kwh_amount is required");
-	/* jparse keeps the literal of a number in valuestring: both forms parse exactly. */
+		return apierr_set(e, 400, "missing_field", "kwh_amount", "kwh_amount is required");
+	/* json_parse keeps the literal of a number in valuestring: both forms parse exactly. */
 	if ((!cJSON_IsString(v) && !cJSON_IsNumber(v)) || v->valuestring == NULL)
-		return rdg_fail(e, 400, "wrong_type", "kwh_amount", "kwh_amount must be a decimal string or a number");
+		return apierr_set(e, 400, "wrong_type", "kwh_amount", "kwh_amount must be a decimal string or a number");
 	s = v->valuestring;
 	r->kwh_negative = s[0] == '-';
 	if (r->kwh_negative)
@@ -65,22 +42,22 @@ parse_kwh(const cJSON *o, struct rdg *r, struct rdg_err *e)
 	if (amt_parse_kwh(s, n, &r->kwh_micro, &ae) < 0) {
 		switch (ae.code) {
 		case AMT_EPRECISION:
-			return rdg_fail(e, 422, "kwh_amount_too_precise", "kwh_amount", "kwh_amount has more than 6 decimals");
+			return apierr_set(e, 422, "kwh_amount_too_precise", "kwh_amount", "kwh_amount has more than 6 decimals");
 		case AMT_EOVERFLOW:
-			return rdg_fail(e, 422, "kwh_amount_too_large", "kwh_amount", "kwh_amount is out of range");
+			return apierr_set(e, 422, "kwh_amount_too_large", "kwh_amount", "kwh_amount is out of range");
 		default:
-			return rdg_fail(e, 400, "invalid_kwh_amount", "kwh_amount",
+			return apierr_set(e, 400, "invalid_kwh_amount", "kwh_amount",
 			    "kwh_amount must be a plain decimal (digits, optional '.' and up to 6 decimals)");
 		}
 	}
 	r->kwh_text[0] = '-';
 	if (amt_format_kwh(r->kwh_micro, r->kwh_text + r->kwh_negative, sizeof(r->kwh_text) - 1) == 0)
-		return rdg_fail(e, 422, "kwh_amount_too_large", "kwh_amount", "kwh_amount is out of range");
+		return apierr_set(e, 422, "kwh_amount_too_large", "kwh_amount", "kwh_amount is out of range");
 	return 0;
 }
 
 int
-rdg_parse(const cJSON *o, struct rdg *r, struct rdg_err *e)
+rdg_parse(const cJSON *o, struct rdg *r, struct apierr *e)
 {
 	const char *serial, *ts, *sig, *wallet;
 	struct err te;
@@ -88,11 +65,11 @@ rdg_parse(const cJSON *o, struct rdg *r, struct rdg_err *e)
 
 	memset(r, 0, sizeof(*r));
 	if (!cJSON_IsObject(o))
-		return rdg_fail(e, 400, "not_an_object", NULL, "a reading must be a JSON object");
+		return apierr_set(e, 400, "not_an_object", NULL, "a reading must be a JSON object");
 	if (get_string(o, "meter_serial", true, &serial, e) < 0)
 		return -1;
 	if (!mc_serial_ok(serial))
-		return rdg_fail(e, 400, "invalid_meter_serial", "meter_serial",
+		return apierr_set(e, 400, "invalid_meter_serial", "meter_serial",
 		    "meter_serial must be 1-64 characters of [A-Za-z0-9._:-] starting with a letter or digit");
 	strcpy(r->serial, serial);
 	if (parse_kwh(o, r, e) < 0)
@@ -101,14 +78,14 @@ rdg_parse(const cJSON *o, struct rdg *r, struct rdg_err *e)
 		return -1;
 	n = strlen(ts);
 	if (n > RDG_TS_MAX || ts_parse_rfc3339(ts, n, &r->ts_us, &te) < 0)
-		return rdg_fail(e, 400, "invalid_reading_timestamp", "reading_timestamp",
+		return apierr_set(e, 400, "invalid_reading_timestamp", "reading_timestamp",
 		    "reading_timestamp must be an RFC 3339 date-time with an offset");
 	memcpy(r->ts_sent, ts, n + 1);
 	if (get_string(o, "meter_signature", true, &sig, e) < 0)
 		return -1;
 	n = strlen(sig);
 	if (n >= sizeof(r->sig_b58) || b58_decode_exact(sig, n, r->sig, 64, NULL) < 0)
-		return rdg_fail(e, 400, "invalid_meter_signature", "meter_signature",
+		return apierr_set(e, 400, "invalid_meter_signature", "meter_signature",
 		    "meter_signature must be a base58 Ed25519 signature (64 bytes)");
 	memcpy(r->sig_b58, sig, n + 1);
 	if (get_string(o, "wallet_address", false, &wallet, e) < 0)
@@ -118,7 +95,7 @@ rdg_parse(const cJSON *o, struct rdg *r, struct rdg_err *e)
 
 		n = strlen(wallet);
 		if (n >= sizeof(r->wallet) || b58_decode_exact(wallet, n, pk, 32, NULL) < 0)
-			return rdg_fail(e, 400, "invalid_wallet_address", "wallet_address",
+			return apierr_set(e, 400, "invalid_wallet_address", "wallet_address",
 			    "wallet_address must be a base58 Solana address");
 		memcpy(r->wallet, wallet, n + 1);
 	}
@@ -126,10 +103,10 @@ rdg_parse(const cJSON *o, struct rdg *r, struct rdg_err *e)
 }
 
 int
-rdg_check_wallet(const struct rdg *r, const struct meter *m, struct rdg_err *e)
+rdg_check_wallet(const struct rdg *r, const struct meter *m, struct apierr *e)
 {
 	if (r->wallet[0] != '\0' && strcmp(r->wallet, m->wallet) != 0)
-		return rdg_fail(e, 422, "wallet_address_mismatch", "wallet_address",
+		return apierr_set(e, 422, "wallet_address_mismatch", "wallet_address",
 		    "wallet_address differs from the meter's registered wallet (tokens only go to the registered wallet)");
 	return 0;
 }
@@ -149,21 +126,21 @@ rdg_verify(const struct rdg *r, const struct meter *m)
 }
 
 int
-rdg_validate(const struct rdg *r, const struct rdg_limits *lim, int64_t now, struct rdg_err *e)
+rdg_validate(const struct rdg *r, const struct rdg_limits *lim, int64_t now, struct apierr *e)
 {
 	if (r->kwh_negative || r->kwh_micro == 0)
-		return rdg_fail(e, 422, "kwh_amount_not_positive", "kwh_amount", "kwh_amount must be greater than 0");
+		return apierr_set(e, 422, "kwh_amount_not_positive", "kwh_amount", "kwh_amount must be greater than 0");
 	if (r->kwh_micro > lim->max_kwh_micro) {
 		char max[AMT_KWH_BUFSZ];
 
 		amt_format_kwh_trim(lim->max_kwh_micro, max, sizeof(max));
-		return rdg_fail(e, 422, "kwh_amount_too_large", "kwh_amount", "kwh_amount exceeds the maximum of %s kWh per reading", max);
+		return apierr_set(e, 422, "kwh_amount_too_large", "kwh_amount", "kwh_amount exceeds the maximum of %s kWh per reading", max);
 	}
 	if (r->ts_us < now - lim->max_age_us)
-		return rdg_fail(e, 422, "reading_too_old", "reading_timestamp", "reading_timestamp is older than %lld days",
+		return apierr_set(e, 422, "reading_too_old", "reading_timestamp", "reading_timestamp is older than %lld days",
 		    (long long)(lim->max_age_us / 86400000000LL));
 	if (r->ts_us > now + lim->max_skew_us)
-		return rdg_fail(e, 422, "reading_in_future", "reading_timestamp",
+		return apierr_set(e, 422, "reading_in_future", "reading_timestamp",
 		    "reading_timestamp is more than %lld seconds in the future", (long long)(lim->max_skew_us / 1000000));
 	return 0;
 }

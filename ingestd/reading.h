@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "amount.h"
+#include "apierr.h"
 #include "meters.h"
 #include "ts.h"
 
@@ -24,14 +25,6 @@ struct rdg {
 	char wallet[48];                  /* the body's wallet_address, or "" */
 };
 
-/* One rejection: HTTP status, stable code, human message, the field concerned (or NULL). */
-struct rdg_err {
-	int status;
-	const char *code;
-	const char *field;
-	char msg[160];
-};
-
 /* Value limits (from the TOKENIZATION_* keys). */
 struct rdg_limits {
 	uint64_t max_kwh_micro;
@@ -39,20 +32,19 @@ struct rdg_limits {
 	int64_t max_skew_us;
 };
 
-/* Parses the fields of a reading object: 400 (or 422 for too many decimals) on failure. */
-int rdg_parse(const cJSON *o, struct rdg *r, struct rdg_err *e);
+/*
+ * Parses the fields of a reading object (a json_parse tree: numbers keep their text) into *r, which holds
+ * copies: o may be freed afterwards. 400 (or 422 for too many decimals) on failure.
+ */
+int rdg_parse(const cJSON *o, struct rdg *r, struct apierr *e) WUR;
 
 /* A wallet_address in the body must be the meter's registered wallet (422 otherwise). */
-int rdg_check_wallet(const struct rdg *r, const struct meter *m, struct rdg_err *e);
+int rdg_check_wallet(const struct rdg *r, const struct meter *m, struct apierr *e) WUR;
 
 /* Verifies meter_signature over the canonical message with the meter's key. */
 bool rdg_verify(const struct rdg *r, const struct meter *m);
 
 /* Range checks after the signature: kWh > 0 and <= max, timestamp neither too old nor too far ahead (422). */
-int rdg_validate(const struct rdg *r, const struct rdg_limits *lim, int64_t now_us, struct rdg_err *e);
-
-/* Sets e and returns -1. */
-int rdg_fail(struct rdg_err *e, int status, const char *code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+int rdg_validate(const struct rdg *r, const struct rdg_limits *lim, int64_t now_us, struct apierr *e) WUR;
 
 #endif

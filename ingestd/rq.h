@@ -1,4 +1,9 @@
 /* rq.h: the Redis side of ingestd: reading ids onto the stream, events onto pub/sub; survives Redis going away. */
+/*
+ * Ownership: rq_new's caller owns the struct rq (rq_free; NULL is a no-op). rq_push_reading copies the id
+ * (which waits in rq's own memory, at most backlog_max of them, while Redis is away); rq_publish takes the
+ * struct evt_msg and frees it, published or dropped.
+ */
 #ifndef INGESTD_RQ_H
 #define INGESTD_RQ_H
 
@@ -28,7 +33,7 @@ struct rq_stats {
 };
 
 /* Connects in the background (and keeps reconnecting). NULL only on a bad URL (e filled). */
-struct rq *rq_new(struct event_base *base, const struct rq_opts *o, struct err *e);
+struct rq *rq_new(struct event_base *base, const struct rq_opts *o, struct err *e) WUR;
 void rq_free(struct rq *q);
 
 /* XADD <stream> * reading_id <id>, pipelined; kept in a bounded backlog while Redis is unreachable. */

@@ -219,7 +219,7 @@ store_row_from(const PGresult *res, int i, int c, struct store_row *row)
 		v[k] = PQgetvalue(res, i, c + k);
 	if (strlen(v[0]) >= sizeof(row->id) || strlen(v[1]) >= sizeof(row->meter_serial) ||
 	    strlen(v[2]) >= sizeof(row->user_id) || strlen(v[3]) >= sizeof(row->wallet) ||
-	    strlen(v[8]) >= sizeof(row->status))
+	    rstate_parse(v[8], strlen(v[8]), &row->status) < 0)
 		return -1;
 	strcpy(row->id, v[0]);
 	strcpy(row->meter_serial, v[1]);
@@ -229,7 +229,6 @@ store_row_from(const PGresult *res, int i, int c, struct store_row *row)
 	row->tokens = strtoull(v[5], NULL, 10);
 	row->ts_us = i64(v[6]);
 	row->submitted_us = i64(v[7]);
-	strcpy(row->status, v[8]);
 	return 0;
 }
 
@@ -377,7 +376,7 @@ insert_answered(struct group *g, PGresult *res)
 			it->row.kwh_micro = it->kwh_micro;
 			it->row.tokens = it->tokens;
 			it->row.ts_us = it->ts_us;
-			strcpy(it->row.status, "pending");
+			it->row.status = RS_PENDING;
 			finish(s, it, STO_INSERTED);
 			continue;
 		}

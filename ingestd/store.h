@@ -2,11 +2,13 @@
 #ifndef INGESTD_STORE_H
 #define INGESTD_STORE_H
 
+#include "err.h"
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "db.h"
 #include "meters.h"
+#include "rstate.h"
 #include "ts.h"
 
 enum store_outcome {
@@ -27,7 +29,7 @@ struct store_row {
 	uint64_t tokens;
 	int64_t ts_us;
 	int64_t submitted_us;
-	char status[16];
+	enum rstate status;
 };
 
 struct store_item;
@@ -61,7 +63,7 @@ struct store_stats {
 	void *arg;
 };
 
-struct store *store_new(struct db *db, int64_t dup_window_us, const struct store_stats *stats);
+struct store *store_new(struct db *db, int64_t dup_window_us, const struct store_stats *stats) WUR;
 void store_free(struct store *s);
 /* Rows per group and groups handed to the database at once (the rest gather while they wait). */
 void store_set_max_rows(struct store *s, int max_rows, int max_inflight);
@@ -87,6 +89,7 @@ size_t store_pending(const struct store *s);
 #define STORE_ROW_COLS "r.id, r.meter_serial, coalesce(r.user_id::text, ''), r.wallet_address, r.kwh_micro, " \
 	"r.token_amount, r.reading_us, (extract(epoch FROM r.submitted_at) * 1000000)::bigint, r.status"
 #define STORE_ROW_NCOLS 9
-int store_row_from(const PGresult *res, int i, int col0, struct store_row *row);
+/* -1 when a value does not fit or the status is not a reading state. */
+int store_row_from(const PGresult *res, int i, int col0, struct store_row *row) WUR;
 
 #endif

@@ -1,10 +1,12 @@
-/* submit.c: the reading routes: one reading, a batch of readings (each on its own), and a reading's state. */
-#include "app.h"
-#include "uuid.h"
+/* submit.c: the reading routes: one reading, and a batch of readings (each on its own, stored together). */
+#include "submit.h"
+#include "body.h"
 #include "events.h"
-#include "jparse.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
+#include "reply.h"
+#include "uuid.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -22,11 +24,8 @@ struct sub {
 	char request_id[24];
 	struct rdg r;
 	struct store_item it;
-	/* outcome */
-	int status;
-	const char *code;
-	const char *field;
-	char msg[200];
+	/* outcome: the answer's status (2xx too) and, for a rejection, the error */
+	struct apierr out;
 	char existing_id[37];
 	int retry_after; /* 429 */
 	bool ready;      /* batch item validated, waiting for its siblings */
@@ -50,10 +49,10 @@ sub_error_json(const struct sub *s)
 {
 	cJSON *e = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(e, "code", s->code);
-	cJSON_AddStringToObject(e, "message", s->msg);
-	if (s->field)
-		cJSON_AddStringToObject(e, "field", s->field);
+	cJSON_AddStringToObject(e, "code", s->out.code);
+	cJSON_AddStringToObject(e, "message", s->out.msg);
+	if (s->out.field)
+		cJSON_AddStringToObject(e, "field", s->out.field);
 	if (s->existing_id[0])
 		cJSON_AddStringToObject(e, "existing_reading_id", s->existing_id);
 	return e;
@@ -67,8 +66,8 @@ sub_done(struct sub *s)
 	char hdr[48];
 	cJSON *o;
 
-	if (s->status >= 400)
-		met_rejected(s->code);
+	if (s->out.status >= 400)
+		met_rejected(s->out.code);
 	if (s->b != NULL) {
 		struct batch *b = s->b;
 
@@ -77,18 +76,18 @@ sub_done(struct sub *s)
 		batch_item_done(s);
 		return;
 	}
-	if (s->status < 300) {
-		api_json(s->req, s->status, NULL, api_reading_json(&s->it.row));
+	if (s->out.status < 300) {
+		reply_json(s->req, s->out.status, NULL, reply_reading_json(&s->it.row));
 	} else {
 		hdr[0] = '\0';
-		if (s->status == 503)
+		if (s->out.status == 503)
 			snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", a->retry_after);
-		else if (s->status == 429)
+		else if (s->out.status == 429)
 			snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", s->retry_after);
 		o = cJSON_CreateObject();
 		cJSON_AddItemToObject(o, "error", sub_error_json(s));
 		cJSON_AddStringToObject(o, "request_id", s->request_id);
-		api_json(s->req, s->status, hdr[0] ? hdr : NULL, o);
+		reply_json(s->req, s->out.status, hdr[0] ? hdr : NULL, o);
 	}
 	free(s);
 }
@@ -96,10 +95,10 @@ sub_done(struct sub *s)
 static void
 reject(struct sub *s, int status, const char *code, const char *field, const char *msg)
 {
-	s->status = status;
-	s->code = code;
-	s->field = field;
-	snprintf(s->msg, sizeof(s->msg), "%s", msg);
+	s->out.status = status;
+	s->out.code = code;
+	s->out.field = field;
+	snprintf(s->out.msg, sizeof(s->out.msg), "%s", msg);
 	log_info("reading rejected request_id=%s meter=%s status=%d reason=%s%s%s", s->request_id,
 	    s->r.serial[0] ? s->r.serial : "-", status, code, field ? " field=" : "", field ? field : "");
 	sub_done(s);
@@ -146,7 +145,7 @@ on_stored(struct store_item *it, void *arg)
 		struct who who = { row->wallet, row->user_id, row->meter_serial };
 		cJSON *f = cJSON_CreateObject();
 
-		s->status = 201;
+		s->out.status = 201;
 		met_accepted();
 		log_info("reading accepted request_id=%s reading_id=%s meter=%s kwh=%s", s->request_id, row->id,
 		    row->meter_serial, s->r.kwh_text);
@@ -167,7 +166,7 @@ on_stored(struct store_item *it, void *arg)
 		return;
 	}
 	case STO_REPLAY:
-		s->status = 200;
+		s->out.status = 200;
 		met_replayed();
 		log_info("reading replayed request_id=%s reading_id=%s meter=%s", s->request_id, row->id, row->meter_serial);
 		sub_done(s);
@@ -199,7 +198,7 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 {
 	struct sub *s = arg;
 	struct app *a = s->a;
-	struct rdg_err e;
+	struct apierr e;
 	int wait;
 
 	if (unavailable) {
@@ -279,7 +278,7 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 static void
 sub_start(struct sub *s, const cJSON *o)
 {
-	struct rdg_err e;
+	struct apierr e;
 
 	if (rdg_parse(o, &s->r, &e) < 0) {
 		reject(s, e.status, e.code, e.field, e.msg);
@@ -291,14 +290,17 @@ sub_start(struct sub *s, const cJSON *o)
 void
 submit_one(struct app *a, struct httpd_req *req)
 {
-	cJSON *body = api_body(req);
+	struct apierr e;
+	cJSON *body;
 	struct sub *s;
 
-	if (body == NULL)
+	if (body_json(req, &body, &e) < 0) {
+		reply_fail(req, &e, NULL);
 		return;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		cJSON_Delete(body);
-		api_error(req, 503, "out_of_memory", NULL, "Retry-After: 1\r\n", "out of memory");
+		reply_error(req, 503, "out_of_memory", NULL, "Retry-After: 1\r\n", "out of memory");
 		return;
 	}
 	s->a = a;
@@ -318,12 +320,12 @@ batch_reply(struct batch *b)
 		cJSON *r = cJSON_CreateObject();
 
 		cJSON_AddNumberToObject(r, "index", i);
-		cJSON_AddNumberToObject(r, "status", s->status);
-		if (s->status < 300) {
+		cJSON_AddNumberToObject(r, "status", s->out.status);
+		if (s->out.status < 300) {
 			cJSON_AddStringToObject(r, "id", s->it.row.id);
-			cJSON_AddItemToObject(r, "reading", api_reading_json(&s->it.row));
+			cJSON_AddItemToObject(r, "reading", reply_reading_json(&s->it.row));
 		} else {
-			if (s->status == 429)
+			if (s->out.status == 429)
 				cJSON_AddNumberToObject(r, "retry_after", s->retry_after);
 			cJSON_AddItemToObject(r, "error", sub_error_json(s));
 		}
@@ -334,7 +336,7 @@ batch_reply(struct batch *b)
 	cJSON_AddNumberToObject(o, "replayed", b->replayed);
 	cJSON_AddNumberToObject(o, "rejected", b->rejected);
 	cJSON_AddStringToObject(o, "request_id", b->req->request_id);
-	api_json(b->req, 200, NULL, o);
+	reply_json(b->req, 200, NULL, o);
 	free(b->subs);
 	free(b->items);
 	free(b);
@@ -362,9 +364,9 @@ batch_item_done(struct sub *s)
 {
 	struct batch *b = s->b;
 
-	if (s->status == 201)
+	if (s->out.status == 201)
 		b->accepted++;
-	else if (s->status == 200)
+	else if (s->out.status == 200)
 		b->replayed++;
 	else
 		b->rejected++;
@@ -375,28 +377,31 @@ batch_item_done(struct sub *s)
 void
 submit_batch(struct app *a, struct httpd_req *req)
 {
-	cJSON *body = api_body(req);
 	const cJSON *arr, *it;
+	struct apierr e;
 	struct batch *b;
+	cJSON *body;
 	int n, i;
 
-	if (body == NULL)
+	if (body_json(req, &body, &e) < 0) {
+		reply_fail(req, &e, NULL);
 		return;
-	arr = jp_get(body, "readings");
+	}
+	arr = json_get(body, "readings");
 	if (!cJSON_IsObject(body) || arr == NULL) {
 		cJSON_Delete(body);
-		api_error(req, 400, "missing_field", "readings", NULL, "the body must be {\"readings\": [...]}");
+		reply_error(req, 400, "missing_field", "readings", NULL, "the body must be {\"readings\": [...]}");
 		return;
 	}
 	if (!cJSON_IsArray(arr)) {
 		cJSON_Delete(body);
-		api_error(req, 400, "wrong_type", "readings", NULL, "readings must be an array");
+		reply_error(req, 400, "wrong_type", "readings", NULL, "readings must be an array");
 		return;
 	}
 	n = cJSON_GetArraySize(arr);
 	if (n > a->batch_max) {
 		cJSON_Delete(body);
-		api_error(req, 413, "too_many_readings", "readings", NULL, "a batch holds at most %d readings", a->batch_max);
+		reply_error(req, 413, "too_many_readings", "readings", NULL, "a batch holds at most %d readings", a->batch_max);
 		return;
 	}
 	met_batch_readings(n);
@@ -407,7 +412,7 @@ submit_batch(struct app *a, struct httpd_req *req)
 
 		cJSON_Delete(body);
 		snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", a->retry_after);
-		api_error(req, 503, "server_busy", NULL, hdr, "too many readings in progress; retry later");
+		reply_error(req, 503, "server_busy", NULL, hdr, "too many readings in progress; retry later");
 		return;
 	}
 	if ((b = calloc(1, sizeof(*b))) == NULL || (b->subs = calloc((size_t)n + 1, sizeof(*b->subs))) == NULL ||
@@ -416,7 +421,7 @@ submit_batch(struct app *a, struct httpd_req *req)
 			free(b->subs);
 		free(b);
 		cJSON_Delete(body);
-		api_error(req, 503, "out_of_memory", NULL, "Retry-After: 1\r\n", "out of memory");
+		reply_error(req, 503, "out_of_memory", NULL, "Retry-After: 1\r\n", "out of memory");
 		return;
 	}
 	b->a = a;
@@ -440,67 +445,4 @@ submit_batch(struct app *a, struct httpd_req *req)
 	mc_batch_end(a->mc);
 	b->outstanding--; /* cannot reach 0: validating still holds one */
 	batch_validated(b);
-}
-
-/* GET /api/meters/readings/{id} */
-struct rget {
-	struct app *a;
-	struct httpd_req *req;
-};
-
-static void
-on_reading(PGresult *res, void *arg)
-{
-	struct rget *g = arg;
-	struct store_row row;
-	cJSON *o;
-	int c = STORE_ROW_NCOLS;
-
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		if (res != NULL && !db_unavailable(res))
-			log_err("reading lookup: %s", db_msg(PQresultErrorMessage(res)));
-		api_unavailable(g->a, g->req, "reading lookup");
-	} else if (PQntuples(res) == 0 || store_row_from(res, 0, 0, &row) < 0) {
-		api_error(g->req, 404, "reading_not_found", NULL, NULL, "no reading with this id");
-	} else {
-		o = api_reading_json(&row);
-		if (!PQgetisnull(res, 0, c))
-			cJSON_AddStringToObject(o, "mint_tx_signature", PQgetvalue(res, 0, c));
-		if (!PQgetisnull(res, 0, c + 1))
-			api_add_ts(o, "minted_at", strtoll(PQgetvalue(res, 0, c + 1), NULL, 10));
-		if (!PQgetisnull(res, 0, c + 2)) {
-			cJSON_AddNumberToObject(o, "attempts", atoi(PQgetvalue(res, 0, c + 2)));
-			cJSON_AddStringToObject(o, "last_error", PQgetvalue(res, 0, c + 3));
-			if (strcmp(row.status, "retrying") == 0)
-				api_add_ts(o, "next_retry_at", strtoll(PQgetvalue(res, 0, c + 4), NULL, 10));
-		}
-		api_json(g->req, 200, NULL, o);
-	}
-	free(g);
-}
-
-void
-reading_get(struct app *a, struct httpd_req *req, const char *id)
-{
-	const char *params[1] = { id };
-	struct rget *g;
-
-	if (id == NULL || !uuid_is_canonical(id, strlen(id))) {
-		api_error(req, 404, "reading_not_found", NULL, NULL, "no reading with this id (ids are lower-case uuids)");
-		return;
-	}
-	if ((g = malloc(sizeof(*g))) == NULL) {
-		api_error(req, 503, "out_of_memory", NULL, "Retry-After: 1\r\n", "out of memory");
-		return;
-	}
-	g->a = a;
-	g->req = req;
-	if (db_query(a->db, "SELECT " STORE_ROW_COLS ", r.mint_tx_signature, "
-	    "(extract(epoch FROM r.minted_at) * 1000000)::bigint, q.attempts, q.error_message, "
-	    "(extract(epoch FROM q.next_retry_at) * 1000000)::bigint "
-	    "FROM meter_readings r LEFT JOIN minting_retry_queue q ON q.reading_id = r.id WHERE r.id = $1",
-	    1, params, on_reading, g) < 0) {
-		free(g);
-		api_unavailable(a, req, "reading lookup");
-	}
 }

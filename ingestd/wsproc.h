@@ -1,4 +1,8 @@
 /* wsproc.h: the WebSocket service as a child process (ingestd-ws): started, supervised and restarted by ingestd. */
+/*
+ * Ownership: wsproc_new's caller owns the struct wsproc for the life of the process (wsproc_stop ends the
+ * child); the struct cfg passed in is read during the call only.
+ */
 #ifndef INGESTD_WSPROC_H
 #define INGESTD_WSPROC_H
 
@@ -22,7 +26,7 @@ struct wsproc;
  * Binds the listener and opens ingestd-ws (next to the running ingestd) for executing by descriptor. Call
  * before privileges are dropped: the dropped user may not reach the binary's directory. NULL with *e.
  */
-struct wsproc *wsproc_new(struct event_base *base, const struct cfg *c, struct err *e);
+struct wsproc *wsproc_new(struct event_base *base, const struct cfg *c, struct err *e) WUR;
 /*
  * Starts ingestd-ws (opened by wsproc_new) with the same
  * configuration file, verbosity and log destination. It is started again, with

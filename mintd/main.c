@@ -29,9 +29,6 @@
 
 extern char **environ;
 
-struct mintd_settings S;
-struct mintd_metrics M;
-
 static struct event_base *base;
 static struct event *tick_ev;
 static struct cfg *cfg;

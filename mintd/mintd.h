@@ -1,4 +1,10 @@
 /* mintd.h: the daemon's settings, shared record types and counters (one process, one event loop). */
+/*
+ * Errors: mintd answers no request with its errors (its HTTP is /healthz, /readyz and /metrics), so it keeps
+ * common's convention (err.h): 0 on success, -1 with a caller-supplied struct err, and where a guarded
+ * statement may find nothing to do, a positive value its prototype names (not pending any more, ...). Every
+ * fallible prototype is must-check (WUR); the loop decides what to log.
+ */
 #ifndef MINTD_MINTD_H
 #define MINTD_MINTD_H
 

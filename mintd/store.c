@@ -6,6 +6,7 @@
 #include "xmalloc.h"
 
 #include <inttypes.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,10 +583,8 @@ settled_out(PGresult *r, struct settled **out, size_t *nout, struct err *e)
 		const char *st = PQgetvalue(r, i, READING_NCOLS);
 
 		row_reading(r, i, &(*out)[i].r);
-		(*out)[i].to = strcmp(st, "minted") == 0 ? RS_MINTED
-		    : strcmp(st, "failed") == 0          ? RS_FAILED
-		    : strcmp(st, "pending") == 0         ? RS_PENDING
-							 : RS_RETRYING;
+		if (rstate_parse(st, strlen(st), &(*out)[i].to) < 0)
+			return err_set(e, 0, "reading %s: unknown status \"%s\"", (*out)[i].r.id, st);
 		(*out)[i].latency_us = strtoll(PQgetvalue(r, i, READING_NCOLS + 1), NULL, 10);
 	}
 	return 0;
@@ -1144,13 +1143,8 @@ store_load_pending(struct store *s, int min_age_secs, struct pending_tx **out, s
 		t->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
 		snprintf(t->batch_id, sizeof(t->batch_id), "%s", PQgetvalue(r, i, 1));
 		snprintf(t->signature, sizeof(t->signature), "%s", PQgetvalue(r, i, 2));
-		t->raw_len = hl / 2 <= sizeof(t->raw) ? hl / 2 : 0;
-		for (size_t j = 0; j < t->raw_len; j++) {
-			unsigned b;
-
-			sscanf(hex + 2 * j, "%2x", &b);
-			t->raw[j] = (uint8_t)b;
-		}
+		if (sodium_hex2bin(t->raw, sizeof(t->raw), hex, hl, NULL, &t->raw_len, NULL) != 0)
+			t->raw_len = 0;
 		t->sent = PQgetvalue(r, i, 4)[0] == 't';
 		t->sent_slot = store_u64(r, i, 5);
 		t->wallets = atoi(PQgetvalue(r, i, 6));

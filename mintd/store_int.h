@@ -19,12 +19,12 @@ struct store {
 };
 
 /* Runs one parameterized statement (all parameters text; NULL = SQL NULL); NULL with *e set unless it succeeded. */
-PGresult *store_q(struct store *s, const char *sql, int n, const char *const *params, struct err *e);
-int store_exec0(struct store *s, const char *sql, struct err *e);
-int store_begin(struct store *s, struct err *e);
+PGresult *store_q(struct store *s, const char *sql, int n, const char *const *params, struct err *e) WUR;
+int store_exec0(struct store *s, const char *sql, struct err *e) WUR;
+int store_begin(struct store *s, struct err *e) WUR;
 void store_rollback(struct store *s);
 /* COMMIT; -1 with *unknown = true (when unknown is non-NULL) when the connection broke mid-commit. */
-int store_commit(struct store *s, bool *unknown, struct err *e);
+int store_commit(struct store *s, bool *unknown, struct err *e) WUR;
 uint64_t store_u64(const PGresult *r, int row, int col);
 /* Rows affected by a command result, which it clears. */
 long store_count(PGresult *r);

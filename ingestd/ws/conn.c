@@ -1,8 +1,10 @@
 /* conn.c: one WebSocket client's socket: upgrade exchange, framing I/O, a bounded send queue, pings, close. */
 #include "conn.h"
+#include "httpparse.h"
 
 #include "log.h"
 #include "ts.h"
+#include "utf8.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -286,9 +288,7 @@ wsc_close(struct wsconn *c, int code, const char *reason)
 void
 wsc_refuse(struct wsconn *c, int status, const char *why)
 {
-	const char *text = status == 401 ? "Unauthorized" : status == 404 ? "Not Found" :
-	    status == 405 ? "Method Not Allowed" : status == 426 ? "Upgrade Required" :
-	    status == 431 ? "Request Header Fields Too Large" : status == 503 ? "Service Unavailable" : "Bad Request";
+	const char *text = httpp_status_text(status);
 	const char *err = status == 401 ? "unauthorized" : status == 503 ? "unavailable" : "bad_request";
 	const char *extra = status == 401 ? "WWW-Authenticate: Bearer\r\n" :
 	    status == 426 ? "Sec-WebSocket-Version: 13\r\n" : status == 503 ? "Retry-After: 2\r\n" : "";
@@ -353,7 +353,7 @@ on_text(struct wsconn *c, const unsigned char *p, size_t n)
 {
 	if (rate_exceeded(c))
 		return;
-	if (!wsf_utf8_valid(p, n)) {
+	if (!utf8_valid(p, n)) {
 		wsc_close(c, WS_CLOSE_INVALID_DATA, "text message is not UTF-8");
 		return;
 	}

@@ -2,6 +2,7 @@
 #ifndef INGESTD_WS_CONN_H
 #define INGESTD_WS_CONN_H
 
+#include "err.h"
 #include <event2/event.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,7 +48,7 @@ struct wsc_limits {
 
 /* Takes fd. NULL (fd closed) on out of memory. */
 struct wsconn *wsc_new(struct event_base *base, evutil_socket_t fd, const struct sockaddr *sa, uint64_t id,
-    const struct wsc_limits *lim, const struct wsc_cbs *cbs, void *arg);
+    const struct wsc_limits *lim, const struct wsc_cbs *cbs, void *arg) WUR;
 
 bool wsc_alive(const struct wsconn *c);
 bool wsc_is_open(const struct wsconn *c); /* alive, OPEN and not closing */
@@ -69,7 +70,7 @@ void wsc_pause(struct wsconn *c, bool paused);
  * on close. wsc_push takes its own reference (the caller keeps theirs); false
  * when the queue is full (the caller decides; nothing was taken).
  */
-bool wsc_push(struct wsconn *c, struct wsmsg *m);
+bool wsc_push(struct wsconn *c, struct wsmsg *m) WUR;
 /* A JSON text reply (not an event); on a full queue the client is closed as slow (4000). */
 void wsc_send_json(struct wsconn *c, const char *json);
 size_t wsc_queued(const struct wsconn *c);
@@ -78,7 +79,7 @@ size_t wsc_capacity(const struct wsconn *c);
 struct wsid wsc_last(const struct wsconn *c);
 
 /* Live events arriving during a replay wait here (one reference each); false when full. */
-bool wsc_hold(struct wsconn *c, struct wsmsg *m);
+bool wsc_hold(struct wsconn *c, struct wsmsg *m) WUR;
 /*
  * Moves the held events newer than wsc_last() to the queue in order. Each
  * held reference is taken off the held list before it is pushed, so a close

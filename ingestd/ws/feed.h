@@ -1,4 +1,9 @@
 /* feed.h: the WebSocket service's events from Redis: live events (SUBSCRIBE) and replays (XRANGE); knows no clients. */
+/*
+ * Ownership: feed_new's caller owns the feed (feed_free); cbs is copied. Events handed to callbacks are
+ * the feed's until the callback returns (take a wsmsg reference to keep one); a feed_replay belongs to
+ * the feed until its last callback, or until feed_replay_cancel.
+ */
 #ifndef INGESTD_WS_FEED_H
 #define INGESTD_WS_FEED_H
 
@@ -24,7 +29,7 @@ struct feed_cbs {
  * backoff. NULL with *e when redis_url is malformed.
  */
 struct feed *feed_new(struct event_base *base, const char *redis_url, const char *prefix, const struct feed_cbs *cbs,
-    struct err *e);
+    struct err *e) WUR;
 void feed_free(struct feed *f);
 /* The newest event seen live. */
 struct wsid feed_last(const struct feed *f);
@@ -41,7 +46,7 @@ typedef void (*feed_gap_fn)(void *arg, const char *oldest);
 struct feed_replay;
 /* NULL when the event store is unreachable now (nothing will be called). */
 struct feed_replay *feed_replay(struct feed *f, struct wsid after, bool first, feed_batch_fn batch, feed_gap_fn gap,
-    void *arg);
+    void *arg) WUR;
 /* No callback of r will run; it frees itself once Redis has answered. */
 void feed_replay_cancel(struct feed_replay *r);
 

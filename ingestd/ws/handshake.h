@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
+#include "admintok.h"
+#include "apierr.h"
 #include "jwt.h"
 
 struct ws_upgrade {
@@ -15,16 +16,18 @@ struct ws_upgrade {
 	char since[48];
 };
 
-/* Parses the request head (modified in place); on failure sets *status (400/401/404/405/426) and *why. */
-int wsh_parse(char *head, struct ws_upgrade *u, int *status, const char **why);
+/*
+ * Parses the upgrade request head[0..n) (the blank line that ends it may be included) into *u, with the
+ * header parser of ingestd/httpparse.h; -1 with e (400, 401, 404, 405, 426) otherwise.
+ */
+int wsh_parse(const char *head, size_t n, struct ws_upgrade *u, struct apierr *e) WUR;
 
 /* What a client may present, from the configuration (reloadable). */
 struct ws_creds {
 	bool auth_required;
 	unsigned char *jwt_secret; /* a secret, jwt_secret_len bytes */
 	size_t jwt_secret_len;
-	uint8_t admin_sha[INGESTD_MAX_ADMIN_TOKENS][32]; /* ADMIN_TOKEN_SHA256 digests */
-	size_t nadmin;
+	struct admintok admin; /* ADMIN_TOKEN_SHA256 digests */
 	char aud[256], iss[256]; /* JWT_AUDIENCE, JWT_ISSUER ("" not checked) */
 };
 
@@ -38,7 +41,7 @@ struct ws_ident {
 	int64_t exp;    /* JWT exp (seconds since the epoch); 0 when the credential does not expire */
 };
 
-/* Checks a token ("" for none) at `now` against creds; -1 with *why (for a 401) otherwise. */
-int wsh_auth(const struct ws_creds *cr, const char *token, int64_t now, struct ws_ident *id, const char **why);
+/* Checks a token ("" for none) at `now` against creds; -1 with e (401; code token_expired for an expired JWT). */
+int wsh_auth(const struct ws_creds *cr, const char *token, int64_t now, struct ws_ident *id, struct apierr *e) WUR;
 
 #endif

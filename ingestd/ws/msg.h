@@ -2,6 +2,7 @@
 #ifndef INGESTD_WS_MSG_H
 #define INGESTD_WS_MSG_H
 
+#include "err.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,7 +14,7 @@ struct wsid {
 	uint64_t ms, seq;
 };
 
-bool wsid_parse(const char *s, struct wsid *id);
+bool wsid_parse(const char *s, struct wsid *id) WUR;
 int wsid_cmp(struct wsid a, struct wsid b);
 void wsid_text(struct wsid id, char out[48]);
 
@@ -30,7 +31,7 @@ struct wsmsg {
 };
 
 /* A frame with one reference (the caller's); NULL on out of memory. */
-struct wsmsg *wsmsg_new(enum ws_opcode op, const void *payload, size_t len);
+struct wsmsg *wsmsg_new(enum ws_opcode op, const void *payload, size_t len) WUR;
 struct wsmsg *wsmsg_ref(struct wsmsg *m);
 void wsmsg_unref(struct wsmsg *m);
 
@@ -43,7 +44,7 @@ struct wsev {
 };
 
 /* Parses an event JSON (from PUBLISH or the stream's `event` field); id_text overrides/sets event_id. */
-int wsev_parse(const char *json, size_t len, const char *id_text, struct wsev *ev);
+int wsev_parse(const char *json, size_t len, const char *id_text, struct wsev *ev) WUR;
 void wsev_free(struct wsev *ev);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef INGESTD_WS_OWNERS_H
 #define INGESTD_WS_OWNERS_H
 
+#include "err.h"
 #include <event2/event.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,7 +21,7 @@ struct owners_req;
 typedef void (*owners_fn)(void *arg, char **owned, size_t n, bool unavailable);
 
 /* A pool of `nconn` asynchronous connections (ingestd/db.c); queries wait at most timeout_ms for an answer. */
-struct owners *owners_new(struct event_base *base, const char *dburl, int nconn, int timeout_ms);
+struct owners *owners_new(struct event_base *base, const char *dburl, int nconn, int timeout_ms) WUR;
 void owners_free(struct owners *o);
 void owners_set_timeout(struct owners *o, int timeout_ms);
 
@@ -29,7 +30,7 @@ void owners_set_timeout(struct owners *o, int timeout_ms);
  * before this returns; NULL (and fn never called) when the database is known
  * to be unreachable right now: answer "unavailable" at once.
  */
-struct owners_req *owners_lookup(struct owners *o, const char *user, owners_fn fn, void *arg);
+struct owners_req *owners_lookup(struct owners *o, const char *user, owners_fn fn, void *arg) WUR;
 /* fn of r will not be called. */
 void owners_cancel(struct owners_req *r);
 void owners_list_free(char **owned, size_t n);

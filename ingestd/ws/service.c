@@ -8,6 +8,7 @@
 #include "conn.h"
 #include "feed.h"
 #include "handshake.h"
+#include "httpparse.h"
 #include "log.h"
 #include "owners.h"
 #include "route.h"
@@ -443,12 +444,12 @@ lookup_done(void *arg, char **owned, size_t n, bool unavailable)
 		set_owned(cl, owned, n);
 	if (why == LK_UPGRADE) {
 		struct ws_ident id;
-		const char *reason = NULL;
+		struct apierr e;
 
 		if (unavailable)
 			wsc_refuse(cl->c, 503, "user lookup unavailable");
-		else if (wsh_auth(&cl->s->creds, cl->token ? cl->token : "", (int64_t)time(NULL), &id, &reason) < 0)
-			wsc_refuse(cl->c, 401, reason); /* the credentials changed while we waited */
+		else if (wsh_auth(&cl->s->creds, cl->token ? cl->token : "", (int64_t)time(NULL), &id, &e) < 0)
+			wsc_refuse(cl->c, e.status, e.msg); /* the credentials changed while we waited */
 		else
 			open_client(cl);
 	} else if (why == LK_SUBSCRIBE && pending != NULL) {
@@ -463,20 +464,19 @@ on_upgrade(struct wsconn *c, char *head, void *arg)
 {
 	struct client *cl = arg;
 	struct ws_upgrade *u = calloc(1, sizeof(*u));
-	const char *why = NULL;
+	struct apierr ae;
 	struct err e = { 0 };
-	int status;
 
 	if (u == NULL) {
 		wsc_refuse(c, 503, "out of memory");
 		return;
 	}
-	if (wsh_parse(head, u, &status, &why) < 0) {
-		wsc_refuse(c, status, why);
+	if (wsh_parse(head, strlen(head), u, &ae) < 0) {
+		wsc_refuse(c, ae.status, ae.msg);
 	} else if (wsf_accept_key(u->key, cl->accept, &e) < 0) {
 		wsc_refuse(c, 400, "bad Sec-WebSocket-Key");
-	} else if (wsh_auth(&cl->s->creds, u->token, (int64_t)time(NULL), &cl->id, &why) < 0) {
-		wsc_refuse(c, 401, why);
+	} else if (wsh_auth(&cl->s->creds, u->token, (int64_t)time(NULL), &cl->id, &ae) < 0) {
+		wsc_refuse(c, ae.status, ae.msg);
 	} else if (u->token[0] && (cl->token = strdup(u->token)) == NULL) {
 		wsc_refuse(c, 503, "out of memory");
 	} else {
@@ -530,8 +530,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	if (s->nclients >= (size_t)s->max_conns) {
 		static const char body[] = "{\"error\":\"unavailable\",\"message\":\"too many connections\"}";
 		char busy[256];
-		int bl = snprintf(busy, sizeof(busy), "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-		    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", sizeof(body) - 1, body);
+		int bl = snprintf(busy, sizeof(busy), "HTTP/1.1 503 %s\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", httpp_status_text(503), sizeof(body) - 1, body);
 		ssize_t w = send(fd, busy, (size_t)bl, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		(void)w;
@@ -637,9 +637,8 @@ load_reloadable(struct svc *s, const struct cfg *c)
 	cr->jwt_secret = (unsigned char *)xstrdup(sec);
 	snprintf(cr->aud, sizeof(cr->aud), "%s", cfg_str(c, "JWT_AUDIENCE"));
 	snprintf(cr->iss, sizeof(cr->iss), "%s", cfg_str(c, "JWT_ISSUER"));
-	if (ingestd_admin_hashes(cfg_str(c, "ADMIN_TOKEN_SHA256"), cr->admin_sha, INGESTD_MAX_ADMIN_TOKENS,
-	    &cr->nadmin) < 0)
-		cr->nadmin = 0; /* checked by ingestd_conf_check */
+	if (admintok_parse(cfg_str(c, "ADMIN_TOKEN_SHA256"), &cr->admin) < 0)
+		log_warn("websocket: ADMIN_TOKEN_SHA256 is malformed: no admin token accepted"); /* -n says so too */
 	s->max_conns = cfg_int(c, "WEBSOCKET_MAX_CONNECTIONS");
 	s->lim.queue_cap = (size_t)cfg_int(c, "WEBSOCKET_EVENT_BUFFER_SIZE");
 	s->lim.max_message = cfg_int(c, "WEBSOCKET_MAX_MESSAGE_BYTES");
@@ -647,7 +646,7 @@ load_reloadable(struct svc *s, const struct cfg *c)
 	s->lim.ping_ms = cfg_int(c, "WEBSOCKET_PING_INTERVAL_MS");
 	if (s->owners != NULL)
 		owners_set_timeout(s->owners, (int)cfg_int(c, "WEBSOCKET_OWNER_LOOKUP_TIMEOUT_MS"));
-	if (cr->auth_required && cr->jwt_secret_len == 0 && cr->nadmin == 0)
+	if (cr->auth_required && cr->jwt_secret_len == 0 && cr->admin.n == 0)
 		log_warn("websocket: WEBSOCKET_AUTH_REQUIRED=true but neither JWT_SECRET nor ADMIN_TOKEN_SHA256 is set: "
 		    "every client will be refused");
 	if (!cr->auth_required)
@@ -664,19 +663,22 @@ recheck_clients(struct svc *s)
 
 	for (cl = TAILQ_FIRST(&s->clients); cl; cl = next) {
 		struct ws_ident id;
-		const char *why = NULL;
-		char reason[96];
+		struct apierr e = { 0 };
+		char reason[240];
 
 		next = TAILQ_NEXT(cl, link);
 		if (!wsc_is_open(cl->c))
 			continue;
-		if (wsh_auth(&s->creds, cl->token ? cl->token : "", now, &id, &why) == 0 && id.admin == cl->id.admin &&
-		    strcmp(id.user, cl->id.user) == 0) {
-			cl->id.exp = id.exp;
-			continue;
+		if (wsh_auth(&s->creds, cl->token ? cl->token : "", now, &id, &e) == 0) {
+			if (id.admin == cl->id.admin && strcmp(id.user, cl->id.user) == 0) {
+				cl->id.exp = id.exp;
+				continue;
+			}
+			e.code = NULL;
+			snprintf(e.msg, sizeof(e.msg), "rights changed");
 		}
-		snprintf(reason, sizeof(reason), "credentials no longer accepted: %s", why ? why : "rights changed");
-		wsc_close(cl->c, why && strcmp(why, "token expired") == 0 ? WS_CLOSE_TOKEN_EXPIRED : WS_CLOSE_REVOKED,
+		snprintf(reason, sizeof(reason), "credentials no longer accepted: %s", e.msg);
+		wsc_close(cl->c, e.code && strcmp(e.code, "token_expired") == 0 ? WS_CLOSE_TOKEN_EXPIRED : WS_CLOSE_REVOKED,
 		    reason);
 		closed++;
 	}

@@ -16,7 +16,7 @@ struct svc;
  * on `base`, with the Redis event feed and the PostgreSQL ownership lookups of
  * the configuration. NULL with *e on failure. The cfg need not outlive the call.
  */
-struct svc *svc_new(struct event_base *base, const struct cfg *c, evutil_socket_t listen_fd, struct err *e);
+struct svc *svc_new(struct event_base *base, const struct cfg *c, evutil_socket_t listen_fd, struct err *e) WUR;
 /*
  * Applies the reloadable WEBSOCKET_* keys, JWT_* and ADMIN_TOKEN_SHA256; new
  * limits apply to new connections, new credentials to every open one: a client

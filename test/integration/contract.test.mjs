@@ -46,14 +46,14 @@ test('docs/asyncapi.yaml is a valid AsyncAPI 3.0 document (and the validator rej
   assert.equal(validate(broken2), false);
 });
 
-test('docs/openapi.yaml documents exactly the routes and methods of ingestd/api.c', (t) => {
-  const src = readFileSync(join(ROOT, 'ingestd', 'api.c'), 'utf8');
+test('docs/openapi.yaml documents exactly the routes and methods of ingestd/routes.c', (t) => {
+  const src = readFileSync(join(ROOT, 'ingestd', 'routes.c'), 'utf8');
   const pfx = Object.fromEntries([...src.matchAll(/#define (PFX_\w+) "([^"]+)"/g)].map((m) => [m[1], m[2]]));
   const body = src.slice(src.indexOf('route_of(const char *path)'), src.indexOf('return RT_UNKNOWN'));
   const paths = new Map();
   for (const m of body.matchAll(/if \((?:strcmp\(path, "([^"]+)"\) == 0|segment\(path, (PFX_\w+), "([^"]*)"\))\)\s*return (RT_\w+);/g))
     paths.set(m[4], m[1] ?? `${pfx[m[2]]}{}${m[3]}`);
-  assert.ok(paths.size >= 13, `parsed ${paths.size} routes from api.c`);
+  assert.ok(paths.size >= 13, `parsed ${paths.size} routes from routes.c`);
   // Every GET route answers HEAD too (the GET's headers, no body); the document says so once, in info.
   const raw = [...src.matchAll(/\[(RT_\w+)\] = "([A-Z, ]+)"/g)].map((m) => [m[1], m[2].split(', ')]);
   for (const [rt, m] of raw) if (m.includes('GET')) assert.ok(m.includes('HEAD'), `${rt}: a GET route that does not answer HEAD`);

@@ -75,6 +75,11 @@ test('the roles cannot do what they do not need', async () => {
     await assert.rejects(mint.query(`UPDATE supply_baseline SET amount = 0`), { code: '42501' });
     await assert.rejects(ing.query(`UPDATE minting_halts SET acknowledged_at = now()`), { code: '42501' });
     await assert.rejects(mint.query(`SELECT acknowledge_minting_halt(1, 'me', 'x')`), { code: '42501' });
+    // The lifecycle: neither role may widen the transitions, and what the grants allow the trigger still refuses.
+    await assert.rejects(mint.query(`INSERT INTO reading_transitions VALUES ('minted', 'pending', 'x')`), { code: '42501' });
+    await assert.rejects(ing.query(`DELETE FROM mint_transaction_transitions`), { code: '42501' });
+    await assert.rejects(mint.query(`UPDATE meter_readings SET status = 'pending', minted = false WHERE status = 'minted'`),
+      (e) => e.code === '23514' && /minted -> pending is not a transition/.test(e.message));
     // A stalled session cannot hold its row locks for long: the roles carry the timeouts.
     assert.equal((await mint.query('SHOW lock_timeout')).rows[0].lock_timeout, '2s');
     assert.equal((await mint.query('SHOW idle_in_transaction_session_timeout')).rows[0].idle_in_transaction_session_timeout, '10s');

@@ -17,6 +17,14 @@ after(async () => {
   assert.deepEqual(await closeStack(ctx), [], 'daemon log problems');
 });
 
+// Walks a reading through legal states (sql/005_lifecycle.sql refuses any other move, to the owner too):
+// claimed needs a claim token, every other state none.
+async function moveReading(id, ...states) {
+  for (const st of states)
+    await db.query(`UPDATE meter_readings SET status = $2, claimed_by = CASE WHEN $2 = 'claimed' THEN 'test' END
+      WHERE id = $1`, [id, st]);
+}
+
 function expectError(r, status, code) {
   assert.equal(r.status, status, r.text);
   assert.equal(errorOf(r).code, code, r.text);
@@ -165,11 +173,14 @@ test('tokenization status counts readings and summarizes recent mint transaction
   await api.register(m);
   const a = (await api.submit(reading(m, { timestamp: tsAt(0) }))).json.id;
   const b = (await api.submit(reading(m, { timestamp: tsAt(1) }))).json.id;
-  await db.query(`UPDATE meter_readings SET status = 'failed' WHERE id = $1`, [a]);
-  await db.query(`UPDATE meter_readings SET status = 'retrying' WHERE id = $1`, [b]);
-  await db.query(`INSERT INTO mint_transactions (batch_id, signature, raw_tx, blockhash, last_valid_block_height, state,
-    wallets, readings, fee_lamports, finished_at) VALUES ($1, $2, '\\x00', 'bh', 1, 'confirmed', 2, 3, 5000, now())`,
-  [randomUUID(), `sig-${randomUUID()}`]);
+  await moveReading(a, 'claimed', 'failed');
+  await moveReading(b, 'claimed', 'retrying');
+  // a transaction is recorded pending, then confirmed (the trigger refuses one born confirmed)
+  const tx = (await db.query(`INSERT INTO mint_transactions (batch_id, signature, raw_tx, blockhash,
+    last_valid_block_height, wallets, readings) VALUES ($1, $2, '\\x00', 'bh', 1, 2, 3) RETURNING id`,
+  [randomUUID(), `sig-${randomUUID()}`])).rows[0].id;
+  await db.query(`UPDATE mint_transactions SET state = 'confirmed', fee_lamports = 5000, finished_at = now()
+    WHERE id = $1`, [tx]);
   const r = await api.admin('GET', '/api/admin/tokenization/status');
   assert.equal(r.status, 200, r.text);
   const q = async (sql) => Number((await db.query(sql)).rows[0].n);
@@ -179,7 +190,11 @@ test('tokenization status counts readings and summarizes recent mint transaction
   assert.equal(r.json.polling_interval_secs, 60);
   assert.equal(r.json.batch_size, 200); // the shared TOKENIZATION_BATCH_SIZE default, the same mintd uses
   assert.equal(typeof r.json.auto_mint_enabled, 'boolean');
-  assert.ok(r.json.oldest_unminted_age_secs >= 0);
+  // a number (null would pass `>= 0`): this file's readings are unminted, submitted moments ago
+  assert.equal(typeof r.json.oldest_unminted_age_secs, 'number', r.text);
+  const oldest = Number((await db.query(`SELECT extract(epoch FROM now() - min(submitted_at))::int AS s
+    FROM meter_readings WHERE status IN ('pending', 'claimed', 'submitted')`)).rows[0].s);
+  assert.ok(r.json.oldest_unminted_age_secs >= 0 && r.json.oldest_unminted_age_secs <= oldest, r.text);
   assert.ok(r.json.recent_batch_stats.transactions >= 1);
   assert.ok(r.json.recent_batch_stats.confirmed >= 1);
   assert.match(r.json.recent_batch_stats.fees_lamports, /^\d+$/);
@@ -218,7 +233,7 @@ test('retry puts a failed reading back in line; 409 when not failed; 404 when un
   await api.register(m);
   const id = (await api.submit(reading(m, { timestamp: tsAt(0) }))).json.id;
   expectError(await api.admin('POST', `/api/admin/readings/${id}/retry`), 409, 'reading_not_failed');
-  await db.query(`UPDATE meter_readings SET status = 'failed' WHERE id = $1`, [id]);
+  await moveReading(id, 'claimed', 'failed');
   await db.query(`INSERT INTO minting_retry_queue (reading_id, error_message, attempts, next_retry_at)
     VALUES ($1, 'boom', 3, now())`, [id]);
   const failed = await api.get(id);

@@ -114,7 +114,12 @@ test('a wallet whose readings sum past INT64_MAX is minted exactly (u64 all the 
   assert.deepEqual(await checkInvariant(db, env), []);
   const big = BigInt((await simControl(env, `/balances?mint=${env.TOKEN_MINT}`)).balances[w]);
   assert.equal(big, 18_000_000_000_000_000_579n);
-  assert.ok(big > 9_223_372_036_854_775_807n);
+  // u64 on the wire too: one MintToChecked carried the whole sum, above INT64_MAX (two mints of less would
+  // reach the same balance without showing it)
+  const txs = (await db.query(`SELECT DISTINCT t.id, t.amount::text AS amount FROM mint_transactions t
+    JOIN mint_transaction_readings l ON l.mint_tx_id = t.id WHERE l.reading_id = ANY($1) AND t.state = 'confirmed'`,
+  [rs.map((r) => r.id)])).rows;
+  assert.deepEqual(txs.map((t) => t.amount), ['18000000000000000579']);
 });
 
 test('readings the stream never delivered are swept from PostgreSQL; bodiless and unknown entries are acked', async () => {
@@ -131,8 +136,11 @@ test('readings the stream never delivered are swept from PostgreSQL; bodiless an
 });
 
 test('auto-mint off (ingestd admin API) stops new claims; auto-mint on and trigger-batch resume them', async () => {
+  const offs = () => readFileSync(join(stack.dir, 'mintd.log'), 'utf8').split('auto-mint disabled').length;
+  const before = offs();
   assert.equal((await api.admin('POST', '/api/admin/tokenization/toggle-auto-mint', { enabled: false })).status, 200);
-  await new Promise((r) => setTimeout(r, 300));
+  // mintd has applied it once it logs so (a pause of 300 ms here only hoped it had)
+  await waitFor(() => offs() > before, { what: 'mintd taking auto-mint off' });
   const wallets = Array.from({ length: 3 }, randomWallet);
   const serials = await addMeters(db, wallets);
   const rs = await insertReadings(db, specsFor(wallets, serials, 2));

@@ -773,7 +773,9 @@ test('faults no_history and null_statuses for_ms; rollback: processed, then gone
   await landed(sig);
   await ctl('/control/fault', { kind: 'no_history', count: 2 });
   assert.equal((await rpcErr('getSignatureStatuses', [[sig], { searchTransactionHistory: true }])).code, -32011);
-  assert.equal(await rpc('minimumLedgerSlot', []), await rpc('getSlot', [{ commitment: 'processed' }]));
+  // no history: the oldest slot is the head (which may tick on between the two calls on a busy machine)
+  const oldest = await rpc('minimumLedgerSlot', []), headNow = await rpc('getSlot', [{ commitment: 'processed' }]);
+  assert.ok(oldest <= headNow && headNow - oldest < 100, `minimumLedgerSlot ${oldest}, head ${headNow}`);
   await ctl('/control/fault', { kind: 'null_statuses', for_ms: 300 });
   assert.equal(await status(sig), null);
   await waitFor('the timed fault to expire', async () => (await status(sig)) !== null);

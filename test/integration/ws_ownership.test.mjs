@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { up, waitFor } from './lib/stack.mjs';
 import { startIngestd, connect, rawClient, frame, ADMIN_TOKEN, redisClient, PREFIX } from './lib/wsstack.mjs';
 import { wsPid } from './lib/hostile.mjs';
+import { markTestInput } from './lib/contract.mjs';
 
 let stack, ingestd, redis;
 const QUEUE = 300;
@@ -28,7 +29,8 @@ test('a replay whose held live events overflow the queue: closed with 4000, each
   const pid = await wsPid(ingestd.pid);
   // 256 (one replay batch) + 60 big events in the stream: the first batch cannot fit in the socket buffers
   const pad = 'p'.repeat(60000);
-  for (let i = 0; i < 256 + 60; i++) await redis.xAdd(`${PREFIX}:stream`, '*', { event: JSON.stringify({ type: 'tokens_minted', n: i, pad }) });
+  // (the test's own events: the contract checks leave them alone)
+  for (let i = 0; i < 256 + 60; i++) markTestInput(await redis.xAdd(`${PREFIX}:stream`, '*', { event: JSON.stringify({ type: 'tokens_minted', n: i, pad }) }));
 
   const bystander = connect(ingestd.url, { token: ADMIN_TOKEN });
   await bystander.opened();
@@ -44,6 +46,7 @@ test('a replay whose held live events overflow the queue: closed with 4000, each
   c.sock.pause();
   const base = Date.now() + 1e9; // ids after every stream entry
   for (let i = 0; i < QUEUE - 1; i++) {
+    markTestInput(`${base}-${i}`);
     await redis.publish(PREFIX, JSON.stringify({ type: 'tokens_minted', n: i, event_id: `${base}-${i}` }));
   }
   await waitFor(() => bystander.events().filter((e) => e.event_id.startsWith(`${base}-`)).length === QUEUE - 1,
@@ -57,6 +60,7 @@ test('a replay whose held live events overflow the queue: closed with 4000, each
   // The service neither crashed nor was restarted, and still serves the others.
   assert.equal(await wsPid(ingestd.pid), pid);
   const id = `${base + 1}-0`;
+  markTestInput(id);
   await redis.publish(PREFIX, JSON.stringify({ type: 'tokens_minted', event_id: id }));
   await bystander.next((m) => m.event_id === id, 'an event after the overflow');
   await bystander.close();

@@ -98,7 +98,35 @@ TEST(jwt_alg_confusion_and_signature)
 	CHECK(jwt_verify_hs256("a.b", SECRET, SLEN, NOW, NULL, &c, &e) < 0 && e.code == JWT_EMALFORMED);
 	CHECK(jwt_verify_hs256("a.b.c.d", SECRET, SLEN, NOW, NULL, &c, &e) < 0 && e.code == JWT_EMALFORMED);
 	CHECK(jwt_verify_hs256("", SECRET, SLEN, NOW, NULL, &c, &e) < 0);
-	CHECK(strstr(e.msg, (const char *)SECRET) == NULL);
+	{
+		/*
+		 * Errors never echo what they were given: tokens that carry the secret itself (as a segment, in a
+		 * claim of a well-signed token whose other claims fail) get messages without it, nor the signature.
+		 */
+		char withsecret[3][512], *signed_tok, claims[256];
+		const char *sigpart;
+
+		snprintf(withsecret[0], sizeof(withsecret[0]), "%s.%s.%s", (const char *)SECRET, "e30", "e30");
+		snprintf(withsecret[1], sizeof(withsecret[1]), "%.*s%s.x", (int)(strchr(good, '.') - good + 1), good,
+		    (const char *)SECRET);
+		snprintf(claims, sizeof(claims), "{\"sub\":\"%s\",\"exp\":\"%s\"}", (const char *)SECRET, (const char *)SECRET);
+		signed_tok = jwt_sign_hs256(claims, SECRET, SLEN);
+		if (signed_tok == NULL || strlen(signed_tok) >= sizeof(withsecret[2])) {
+			t_fail(__FILE__, __LINE__, "could not sign the test token");
+			free(signed_tok);
+			return;
+		}
+		memcpy(withsecret[2], signed_tok, strlen(signed_tok) + 1);
+		sigpart = strrchr(signed_tok, '.') ? strrchr(signed_tok, '.') + 1 : "";
+		for (int i = 0; i < 3; i++) {
+			memset(&e, 0, sizeof(e));
+			CHECK(jwt_verify_hs256(withsecret[i], SECRET, SLEN, NOW, NULL, &c, &e) < 0);
+			CHECK(e.msg[0] != '\0');
+			if (strstr(e.msg, (const char *)SECRET) != NULL || strstr(e.msg, sigpart) != NULL)
+				t_fail(__FILE__, __LINE__, "token %d: the error \"%s\" repeats what it was given", i, e.msg);
+		}
+		free(signed_tok);
+	}
 	free(good);
 }
 

@@ -1,6 +1,7 @@
 /* test_wsframe.c: RFC 6455 header parsing rules, length encodings, UTF-8, close payloads, accept key. */
 #include "t.h"
 #include "wsframe.h"
+#include "utf8.h"
 
 TEST(wsf_accept_key_rfc_example)
 {
@@ -68,12 +69,12 @@ TEST(wsf_utf8_and_close)
 {
 	int code;
 
-	CHECK(wsf_utf8_valid((const unsigned char *)"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
-	CHECK(!wsf_utf8_valid((const unsigned char *)"\xc0\xaf", 2));         /* overlong */
-	CHECK(!wsf_utf8_valid((const unsigned char *)"\xed\xa0\x80", 3));     /* surrogate */
-	CHECK(!wsf_utf8_valid((const unsigned char *)"\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
-	CHECK(!wsf_utf8_valid((const unsigned char *)"\xe2\x82", 2));         /* truncated */
-	CHECK(!wsf_utf8_valid((const unsigned char *)"\xff", 1));
+	CHECK(utf8_valid((const unsigned char *)"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", 15));
+	CHECK(!utf8_valid((const unsigned char *)"\xc0\xaf", 2));         /* overlong */
+	CHECK(!utf8_valid((const unsigned char *)"\xed\xa0\x80", 3));     /* surrogate */
+	CHECK(!utf8_valid((const unsigned char *)"\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
+	CHECK(!utf8_valid((const unsigned char *)"\xe2\x82", 2));         /* truncated */
+	CHECK(!utf8_valid((const unsigned char *)"\xff", 1));
 	CHECK(wsf_close_payload_valid(NULL, 0, &code) && code == 1005);
 	CHECK(!wsf_close_payload_valid((const unsigned char *)"\x03", 1, &code));
 	CHECK(wsf_close_payload_valid((const unsigned char *)"\x03\xe8ok", 4, &code) && code == 1000);

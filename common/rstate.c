@@ -1,9 +1,12 @@
 /* rstate.c: the allowed transitions of readings and mint transactions, in one table each. */
 #include "rstate.h"
 
+#include <string.h>
+
 static const char *const rnames[RS_COUNT] = { "pending", "claimed", "submitted", "minted", "retrying", "failed" };
 static const char *const tnames[TX_COUNT] = { "pending", "confirmed", "failed", "expired" };
 
+/* sql/005_lifecycle.sql's reading_transitions, row for row (test/unit/test_rstate.c checks). */
 static const bool rallowed[RS_COUNT][RS_COUNT] = {
 	[RS_PENDING] = { [RS_CLAIMED] = true },
 	[RS_CLAIMED] = { [RS_PENDING] = true, [RS_SUBMITTED] = true, [RS_RETRYING] = true, [RS_FAILED] = true },
@@ -12,6 +15,20 @@ static const bool rallowed[RS_COUNT][RS_COUNT] = {
 	[RS_RETRYING] = { [RS_CLAIMED] = true },
 	[RS_FAILED] = { [RS_PENDING] = true },
 };
+
+/* mint_transaction_transitions */
+static const bool tallowed[TX_COUNT][TX_COUNT] = {
+	[TX_PENDING] = { [TX_CONFIRMED] = true, [TX_FAILED] = true, [TX_EXPIRED] = true },
+};
+
+static int
+lookup(const char *const *names, int n, const char *text, size_t len)
+{
+	for (int i = 0; i < n; i++)
+		if (strlen(names[i]) == len && memcmp(names[i], text, len) == 0)
+			return i;
+	return -1;
+}
 
 const char *
 rstate_name(enum rstate s)
@@ -25,6 +42,34 @@ txstate_name(enum txstate s)
 	return (unsigned)s < TX_COUNT ? tnames[s] : "?";
 }
 
+int
+rstate_parse(const char *text, size_t len, enum rstate *out)
+{
+	int i = text != NULL ? lookup(rnames, RS_COUNT, text, len) : -1;
+
+	if (i < 0)
+		return -1;
+	*out = (enum rstate)i;
+	return 0;
+}
+
+int
+txstate_parse(const char *text, size_t len, enum txstate *out)
+{
+	int i = text != NULL ? lookup(tnames, TX_COUNT, text, len) : -1;
+
+	if (i < 0)
+		return -1;
+	*out = (enum txstate)i;
+	return 0;
+}
+
+enum rstate
+rstate_public(enum rstate s)
+{
+	return s == RS_CLAIMED ? RS_PENDING : s;
+}
+
 bool
 rstate_allowed(enum rstate from, enum rstate to)
 {
@@ -34,5 +79,5 @@ rstate_allowed(enum rstate from, enum rstate to)
 bool
 txstate_allowed(enum txstate from, enum txstate to)
 {
-	return from == TX_PENDING && (to == TX_CONFIRMED || to == TX_FAILED || to == TX_EXPIRED);
+	return (unsigned)from < TX_COUNT && (unsigned)to < TX_COUNT && tallowed[from][to];
 }

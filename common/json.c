@@ -1,5 +1,8 @@
-/* jparse.c: strict JSON to cJSON (no duplicate keys, no trailing bytes, valid UTF-8, exact number text). */
-#include "jparse.h"
+/* json.c: strict JSON to cJSON (no duplicate keys, no trailing bytes, valid UTF-8, exact number text). */
+#include "json.h"
+#include "utf8.h"
+
+#include <sodium.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -9,7 +12,10 @@
 struct jp {
 	const unsigned char *s;
 	size_t n, i;
-	struct jp_err *e;
+	int max_depth;
+	int code;        /* the first (innermost) error */
+	size_t offset;
+	const char *msg;
 };
 
 static cJSON *value(struct jp *p, int depth);
@@ -18,10 +24,10 @@ static cJSON *
 fail(struct jp *p, int code, const char *msg)
 {
 	/* Keep the first (innermost) error. */
-	if (p->e->code == 0) {
-		p->e->code = code;
-		p->e->offset = p->i;
-		p->e->msg = msg;
+	if (p->code == 0) {
+		p->code = code;
+		p->offset = p->i;
+		p->msg = msg;
 	}
 	return NULL;
 }
@@ -39,86 +45,22 @@ node(struct jp *p, int type)
 	cJSON *c = cJSON_CreateNull();
 
 	if (c == NULL)
-		return fail(p, JP_ENOMEM, "out of memory");
+		return fail(p, JSON_E_NOMEM, "out of memory");
 	c->type = type;
 	return c;
 }
 
+/* Four hex digits (a \\u escape) into *out. */
 static int
 hex4(const unsigned char *s, uint32_t *out)
 {
-	uint32_t v = 0;
+	uint8_t b[2];
+	size_t got;
 
-	for (int k = 0; k < 4; k++) {
-		unsigned char ch = s[k];
-
-		v <<= 4;
-		if (ch >= '0' && ch <= '9')
-			v |= (uint32_t)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			v |= (uint32_t)(ch - 'a' + 10);
-		else if (ch >= 'A' && ch <= 'F')
-			v |= (uint32_t)(ch - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
+	if (sodium_hex2bin(b, 2, (const char *)s, 4, NULL, &got, NULL) != 0 || got != 2)
+		return -1;
+	*out = (uint32_t)b[0] << 8 | b[1];
 	return 0;
-}
-
-static size_t
-put_utf8(unsigned char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (unsigned char)(0xC0 | (cp >> 6));
-		o[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (unsigned char)(0xE0 | (cp >> 12));
-		o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		o[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (unsigned char)(0xF0 | (cp >> 18));
-	o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-	o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-	o[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..avail), or 0 (overlong, surrogate, > U+10FFFF, truncated). */
-static size_t
-utf8_len(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0];
-	size_t n;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (avail < n)
-		return 0;
-	for (size_t k = 1; k < n; k++) {
-		if ((s[k] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[k] & 0x3F);
-	}
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return n;
 }
 
 /* Parses a string at p->i (the opening quote); returns a malloc'd NUL-terminated copy. */
@@ -136,7 +78,7 @@ string(struct jp *p)
 	}
 	out = malloc(cap + 1);
 	if (out == NULL)
-		return fail(p, JP_ENOMEM, "out of memory"), NULL;
+		return fail(p, JSON_E_NOMEM, "out of memory"), NULL;
 	while (p->i < p->n) {
 		unsigned char c = p->s[p->i];
 
@@ -146,7 +88,7 @@ string(struct jp *p)
 			return (char *)out;
 		}
 		if (c < 0x20) {
-			fail(p, JP_ESYNTAX, "control character in string");
+			fail(p, JSON_E_SYNTAX, "control character in string");
 			goto bad;
 		}
 		if (c == '\\') {
@@ -169,39 +111,39 @@ string(struct jp *p)
 				break;
 			default:
 				p->i -= 2;
-				fail(p, JP_ESYNTAX, "bad escape in string");
+				fail(p, JSON_E_SYNTAX, "bad escape in string");
 				goto bad;
 			}
 			if (p->i + 4 > p->n || hex4(p->s + p->i, &cp) < 0) {
-				fail(p, JP_ESYNTAX, "bad \\u escape");
+				fail(p, JSON_E_SYNTAX, "bad \\u escape");
 				goto bad;
 			}
 			p->i += 4;
 			if (cp >= 0xDC00 && cp <= 0xDFFF) {
-				fail(p, JP_EUTF8, "lone low surrogate");
+				fail(p, JSON_E_UTF8, "lone low surrogate");
 				goto bad;
 			}
 			if (cp >= 0xD800 && cp <= 0xDBFF) {
 				if (p->i + 6 > p->n || p->s[p->i] != '\\' || p->s[p->i + 1] != 'u' ||
 				    hex4(p->s + p->i + 2, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF) {
-					fail(p, JP_EUTF8, "lone high surrogate");
+					fail(p, JSON_E_UTF8, "lone high surrogate");
 					goto bad;
 				}
 				p->i += 6;
 				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 			}
 			if (cp == 0) {
-				fail(p, JP_EUTF8, "NUL in string");
+				fail(p, JSON_E_UTF8, "NUL in string");
 				goto bad;
 			}
-			o += put_utf8(out + o, cp);
+			o += utf8_put(out + o, cp);
 			continue;
 		}
 		{
-			size_t l = utf8_len(p->s + p->i, p->n - p->i);
+			size_t l = utf8_seq_len(p->s + p->i, p->n - p->i);
 
 			if (l == 0) {
-				fail(p, JP_EUTF8, "invalid UTF-8 in string");
+				fail(p, JSON_E_UTF8, "invalid UTF-8 in string");
 				goto bad;
 			}
 			memcpy(out + o, p->s + p->i, l);
@@ -209,7 +151,7 @@ string(struct jp *p)
 			p->i += l;
 		}
 	}
-	fail(p, JP_ESYNTAX, "unterminated string");
+	fail(p, JSON_E_SYNTAX, "unterminated string");
 bad:
 	free(out);
 	return NULL;
@@ -231,7 +173,7 @@ number(struct jp *p)
 	if (p->s[p->i] == '-')
 		p->i++;
 	if (!digit(p))
-		return fail(p, JP_ESYNTAX, "bad number");
+		return fail(p, JSON_E_SYNTAX, "bad number");
 	if (p->s[p->i] == '0')
 		p->i++;
 	else
@@ -240,7 +182,7 @@ number(struct jp *p)
 	if (p->i < p->n && p->s[p->i] == '.') {
 		p->i++;
 		if (!digit(p))
-			return fail(p, JP_ESYNTAX, "bad number");
+			return fail(p, JSON_E_SYNTAX, "bad number");
 		while (digit(p))
 			p->i++;
 	}
@@ -249,13 +191,13 @@ number(struct jp *p)
 		if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-'))
 			p->i++;
 		if (!digit(p))
-			return fail(p, JP_ESYNTAX, "bad number");
+			return fail(p, JSON_E_SYNTAX, "bad number");
 		while (digit(p))
 			p->i++;
 	}
 	len = p->i - start;
 	if ((text = malloc(len + 1)) == NULL)
-		return fail(p, JP_ENOMEM, "out of memory");
+		return fail(p, JSON_E_NOMEM, "out of memory");
 	memcpy(text, p->s + start, len);
 	text[len] = '\0';
 	if ((c = node(p, cJSON_Number)) == NULL) {
@@ -274,7 +216,7 @@ literal(struct jp *p, const char *word, int type)
 	size_t l = strlen(word);
 
 	if (p->n - p->i < l || memcmp(p->s + p->i, word, l) != 0)
-		return fail(p, JP_ESYNTAX, "unexpected character");
+		return fail(p, JSON_E_SYNTAX, "unexpected character");
 	p->i += l;
 	return node(p, type);
 }
@@ -297,11 +239,11 @@ object(struct jp *p, int depth)
 	for (;;) {
 		ws(p);
 		if (p->i >= p->n || p->s[p->i] != '"') {
-			fail(p, JP_ESYNTAX, "expected a member name");
+			fail(p, JSON_E_SYNTAX, "expected a member name");
 			goto bad;
 		}
-		if (++nkeys > JP_MAX_KEYS) {
-			fail(p, JP_ETOOBIG, "too many members in one object");
+		if (++nkeys > JSON_MAX_KEYS) {
+			fail(p, JSON_E_TOOBIG, "too many members in one object");
 			goto bad;
 		}
 		if ((key = string(p)) == NULL)
@@ -309,14 +251,14 @@ object(struct jp *p, int depth)
 		for (const cJSON *c = o->child; c != NULL; c = c->next) {
 			if (strcmp(c->string, key) == 0) {
 				free(key);
-				fail(p, JP_EDUPKEY, "duplicate member name");
+				fail(p, JSON_E_DUPKEY, "duplicate member name");
 				goto bad;
 			}
 		}
 		ws(p);
 		if (p->i >= p->n || p->s[p->i] != ':') {
 			free(key);
-			fail(p, JP_ESYNTAX, "expected ':'");
+			fail(p, JSON_E_SYNTAX, "expected ':'");
 			goto bad;
 		}
 		p->i++;
@@ -335,7 +277,7 @@ object(struct jp *p, int depth)
 			p->i++;
 			return o;
 		}
-		fail(p, JP_ESYNTAX, "expected ',' or '}'");
+		fail(p, JSON_E_SYNTAX, "expected ',' or '}'");
 		goto bad;
 	}
 bad:
@@ -369,7 +311,7 @@ array(struct jp *p, int depth)
 			p->i++;
 			return a;
 		}
-		fail(p, JP_ESYNTAX, "expected ',' or ']'");
+		fail(p, JSON_E_SYNTAX, "expected ',' or ']'");
 		goto bad;
 	}
 bad:
@@ -383,11 +325,11 @@ value(struct jp *p, int depth)
 	char *s;
 	cJSON *c;
 
-	if (depth > JP_MAX_DEPTH)
-		return fail(p, JP_EDEPTH, "nested too deeply");
+	if (depth > p->max_depth)
+		return fail(p, JSON_E_DEPTH, "nested too deeply");
 	ws(p);
 	if (p->i >= p->n)
-		return fail(p, JP_ESYNTAX, "unexpected end of input");
+		return fail(p, JSON_E_SYNTAX, "unexpected end of input");
 	switch (p->s[p->i]) {
 	case '{':
 		return object(p, depth);
@@ -411,29 +353,30 @@ value(struct jp *p, int depth)
 	default:
 		if (p->s[p->i] == '-' || (p->s[p->i] >= '0' && p->s[p->i] <= '9'))
 			return number(p);
-		return fail(p, JP_ESYNTAX, "unexpected character");
+		return fail(p, JSON_E_SYNTAX, "unexpected character");
 	}
 }
 
 cJSON *
-jp_parse(const char *buf, size_t len, struct jp_err *e)
+json_parse(const char *buf, size_t len, int max_depth, struct err *e)
 {
-	struct jp p = { (const unsigned char *)buf, len, 0, e };
-	cJSON *v;
+	struct jp p = { (const unsigned char *)buf, len, 0, max_depth, 0, 0, NULL };
+	cJSON *v = value(&p, 1);
 
-	memset(e, 0, sizeof(*e));
-	if ((v = value(&p, 1)) == NULL)
-		return NULL;
-	ws(&p);
-	if (p.i != p.n) {
-		cJSON_Delete(v);
-		return fail(&p, JP_ETRAILING, "unexpected bytes after the JSON value");
+	if (v != NULL) {
+		ws(&p);
+		if (p.i != p.n) {
+			cJSON_Delete(v);
+			v = fail(&p, JSON_E_TRAILING, "unexpected bytes after the JSON value");
+		}
 	}
+	if (v == NULL)
+		err_set(e, p.code, "byte %zu: %s", p.offset, p.msg);
 	return v;
 }
 
 const cJSON *
-jp_get(const cJSON *o, const char *name)
+json_get(const cJSON *o, const char *name)
 {
 	if (!cJSON_IsObject(o))
 		return NULL;

@@ -1,0 +1,13 @@
+/* health.h: GET /healthz, /readyz (PostgreSQL and Redis reachable) and /metrics (Prometheus text). */
+#ifndef INGESTD_HEALTH_H
+#define INGESTD_HEALTH_H
+
+#include <stdbool.h>
+
+#include "app.h"
+
+/* Each answers req (the router's handlers: a is borrowed). */
+void health_answer(struct app *a, struct httpd_req *req, bool ready);
+void health_metrics(struct app *a, struct httpd_req *req);
+
+#endif
