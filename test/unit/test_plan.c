@@ -123,7 +123,7 @@ TEST(plan_packs_known_accounts_as_many_wallets_as_fit)
 	struct fx f;
 
 	fx_start(&f, 60, 30, true, 4); /* two readings per wallet */
-	CHECK(plan_build(f.r, 60, "b", f.nv, 4, 1000, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK(plan_build(f.r, 60, "b", f.nv, 4, 1000, authority, f.cache, NULL, &f.p, &f.e) == 0);
 	CHECK_INT(f.p.ntx, 2);
 	CHECK(f.p.tx[0].wallets >= 17); /* the README's figure for a legacy transaction, at least */
 	CHECK_INT(f.p.tx[0].wallets + f.p.tx[1].wallets, 30);
@@ -139,7 +139,7 @@ TEST(plan_creates_at_most_10_accounts_a_transaction)
 	struct fx f;
 
 	fx_start(&f, 25, 25, false, 8); /* no token account known */
-	CHECK(plan_build(f.r, 25, "b", f.nv, 8, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK(plan_build(f.r, 25, "b", f.nv, 8, 0, authority, f.cache, NULL, &f.p, &f.e) == 0);
 	CHECK_INT(f.p.ntx, 3);
 	for (size_t t = 0; t < f.p.ntx; t++)
 		CHECK(f.p.tx[t].creates <= MINTD_MAX_CREATES && f.p.tx[t].creates == f.p.tx[t].wallets);
@@ -155,7 +155,7 @@ TEST(plan_retried_wallets_alone_bad_wallets_rejected_nonces_bound_it)
 	fx_start(&f, 12, 6, true, 3);
 	f.r[0].attempts = 2; /* wallet 0 failed before: it gets a transaction of its own */
 	snprintf(f.r[5].wallet, sizeof(f.r[5].wallet), "not-base58-0OIl"); /* wallet 5's first reading: invalid */
-	CHECK(plan_build(f.r, 12, "b", f.nv, 3, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK(plan_build(f.r, 12, "b", f.nv, 3, 0, authority, f.cache, NULL, &f.p, &f.e) == 0);
 	CHECK_INT(f.p.nrejected, 1);
 	CHECK(f.p.rejected[0] == &f.r[5]);
 	CHECK(strstr(f.p.reject_reason, "invalid wallet address") != NULL);
@@ -166,7 +166,7 @@ TEST(plan_retried_wallets_alone_bad_wallets_rejected_nonces_bound_it)
 	CHECK_INT(check_plan(&f.p, f.r, 12, f.nv), 11);
 	plan_free(&f.p);
 	/* one nonce: only the first transaction is planned; the rest waits for the next batch */
-	CHECK(plan_build(f.r, 12, "b", f.nv, 1, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK(plan_build(f.r, 12, "b", f.nv, 1, 0, authority, f.cache, NULL, &f.p, &f.e) == 0);
 	CHECK_INT(f.p.ntx, 1);
 	CHECK_INT(check_plan(&f.p, f.r, 12, f.nv), 9);
 	plan_free(&f.p);
@@ -179,13 +179,124 @@ TEST(plan_max_wallets_and_empty)
 
 	fx_start(&f, 10, 10, true, 4);
 	S.max_wallets = 4;
-	CHECK(plan_build(f.r, 10, "b", f.nv, 4, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK(plan_build(f.r, 10, "b", f.nv, 4, 0, authority, f.cache, NULL, &f.p, &f.e) == 0);
 	CHECK_INT(f.p.ntx, 3);
 	CHECK_INT(f.p.tx[0].wallets, 4);
 	CHECK_INT(f.p.tx[2].wallets, 2);
 	plan_free(&f.p);
-	CHECK(plan_build(f.r, 0, "b", f.nv, 4, 0, authority, f.cache, &f.p, &f.e) == 0);
+	CHECK(plan_build(f.r, 0, "b", f.nv, 4, 0, authority, f.cache, NULL, &f.p, &f.e) == 0);
 	CHECK_INT(f.p.ntx, 0);
+	plan_free(&f.p);
+	fx_done(&f);
+}
+
+/* ---- v0 with lookup tables ---- */
+
+/* Two tables: the mint and the sysvar, then the token accounts of wallets [0, 150) and [150, 300). */
+static struct sol_pubkey tab_addrs[2][256];
+static struct stx_table tabs[2];
+
+static void
+tables_for(size_t wallets)
+{
+	for (int t = 0; t < 2; t++) {
+		memset(tabs[t].address.b, 0x70 + t, 32);
+		tabs[t].addrs = tab_addrs[t];
+		tabs[t].naddrs = 0;
+		tab_addrs[t][tabs[t].naddrs++] = S.mint;
+		tab_addrs[t][tabs[t].naddrs++] = pubkey_sysvar_recent_blockhashes;
+	}
+	for (size_t i = 0; i < wallets; i++) {
+		struct sol_pubkey k, ata;
+		struct stx_table *tb = &tabs[i < 150 ? 0 : 1];
+
+		memset(k.b, 0, sizeof(k.b));
+		k.b[0] = (uint8_t)(i + 1);
+		k.b[1] = (uint8_t)(i >> 8);
+		if (pda_ata(&k, &S.mint, &S.token_program, &ata, NULL) == 0)
+			tab_addrs[tb - tabs][tb->naddrs++] = ata;
+	}
+}
+
+static const struct stx_table *
+table_of(const struct sol_pubkey *account)
+{
+	for (int t = 0; t < 2; t++)
+		for (size_t j = 2; j < tabs[t].naddrs; j++)
+			if (pubkey_eq(&tabs[t].addrs[j], account))
+				return &tabs[t];
+	return NULL;
+}
+
+TEST(plan_v0_packs_53_wallets_from_one_table)
+{
+	struct fx f;
+
+	fx_start(&f, 106, 106, true, 8);
+	tables_for(106);
+	CHECK(plan_build(f.r, 106, "b", f.nv, 8, 1000, authority, f.cache, table_of, &f.p, &f.e) == 0);
+	CHECK_INT(f.p.ntx, 2);
+	CHECK_INT(f.p.tx[0].wallets, 53); /* the README's figure: 330 + 17 per wallet <= 1232 */
+	CHECK_INT(f.p.tx[1].wallets, 53);
+	for (size_t t = 0; t < f.p.ntx; t++) {
+		CHECK(f.p.tx[t].v0);
+		CHECK_INT(f.p.tx[t].nlookups, 1);
+		CHECK_INT(f.p.tx[t].raw[65], 0x80);
+	}
+	CHECK_INT(check_plan(&f.p, f.r, 106, f.nv), 106);
+	plan_free(&f.p);
+	/* counting only: the same packing, no nonce needed, nothing signed */
+	CHECK(plan_build(f.r, 106, "b", NULL, 0, 1000, authority, f.cache, table_of, &f.p, &f.e) == 0);
+	CHECK_INT(f.p.ntx, 2);
+	CHECK(f.p.tx[0].raw == NULL);
+	plan_free(&f.p);
+	fx_done(&f);
+}
+
+TEST(plan_v0_groups_by_table_and_mixes_accounts_named_in_full)
+{
+	struct fx f;
+
+	fx_start(&f, 200, 200, true, 8);
+	tables_for(180); /* wallets 180.. are in no table */
+	CHECK(plan_build(f.r, 200, "b", f.nv, 8, 1000, authority, f.cache, table_of, &f.p, &f.e) == 0);
+	CHECK_INT(check_plan(&f.p, f.r, 200, f.nv), 200);
+	/* 150 from table 0: 53 + 53 + 44 then table 1's; at most one transaction spans both tables */
+	CHECK_INT(f.p.tx[0].nlookups, 1);
+	CHECK_INT(f.p.tx[0].wallets, 53);
+	{
+		int spanning = 0;
+
+		for (size_t t = 0; t < f.p.ntx; t++)
+			spanning += f.p.tx[t].nlookups > 1;
+		CHECK(spanning <= 1);
+	}
+	plan_free(&f.p);
+	fx_done(&f);
+}
+
+TEST(plan_v0_trace_limit_with_creations)
+{
+	struct fx f;
+
+	/* 10 new accounts and 40 known: the trace (4 CPIs per creation) caps the transaction, not its size */
+	fx_start(&f, 50, 50, true, 8);
+	for (size_t i = 40; i < 50; i++) {
+		struct sol_pubkey k, ata;
+
+		memset(k.b, 0, sizeof(k.b));
+		k.b[0] = (uint8_t)(i + 1);
+		if (pda_ata(&k, &S.mint, &S.token_program, &ata, NULL) == 0)
+			atacache_forget(f.cache, &ata);
+	}
+	tables_for(40);
+	CHECK(plan_build(f.r, 50, "b", f.nv, 8, 1000, authority, f.cache, table_of, &f.p, &f.e) == 0);
+	CHECK_INT(check_plan(&f.p, f.r, 50, f.nv), 50);
+	for (size_t t = 0; t < f.p.ntx; t++) {
+		size_t nix = f.p.tx[t].nix;
+
+		CHECK(nix + 4 * (size_t)f.p.tx[t].creates <= 64);
+	}
 	plan_free(&f.p);
 	fx_done(&f);
 }
