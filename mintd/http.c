@@ -75,6 +75,8 @@ metrics(struct evbuffer *b)
 	    minted ? M.fee_lamports / minted : 0, minted ? (M.fee_lamports % minted) * 1000 / minted : 0);
 	gauge(b, "mintd_backlog_readings", "Readings neither minted nor dead-lettered.", M.g.backlog);
 	gauge(b, "mintd_retry_queue_readings", "Readings waiting for a retry.", M.g.retry);
+	gauge(b, "mintd_window_waiting_readings",
+	    "Readings waiting for their wallet's minting window (TOKENIZATION_WALLET_MIN_INTERVAL_SECS).", M.g.waiting);
 	gauge(b, "mintd_dead_letter_readings", "Readings dead-lettered (status failed) until an operator re-queues them.",
 	    M.g.dead);
 	gauge(b, "mintd_oldest_unminted_age_seconds", "Age of the oldest reading neither minted nor dead-lettered.",

@@ -77,6 +77,7 @@ settings_reloadable(const struct cfg *c)
 	S.retry_initial_secs = (int)cfg_int(c, "TOKENIZATION_INITIAL_RETRY_DELAY_SECS");
 	S.retry_max_secs = (int)cfg_int(c, "TOKENIZATION_MAX_RETRY_DELAY_SECS");
 	S.max_attempts = (int)cfg_int(c, "TOKENIZATION_MAX_RETRY_ATTEMPTS");
+	S.wallet_window_secs = (int)cfg_int(c, "TOKENIZATION_WALLET_MIN_INTERVAL_SECS");
 	S.concurrent = (int)cfg_int(c, "BLOCKCHAIN_CONCURRENT_BATCHES");
 	S.fee_floor = (uint64_t)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS");
 	S.fee_ceiling = (uint64_t)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MAX_MICROLAMPORTS");
