@@ -88,9 +88,9 @@ $(O)/ingestd-ws: $(WS_OBJ) $(LIBCOMMON)
 $(O)/mintd: $(MINTD_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# Pure parsers of the daemons are unit-tested too.
-UNIT_DAEMON_OBJ := $(O)/obj/ingestd/httpparse.o
-$(O)/obj/test/unit/%.o: CPPFLAGS += -Iingestd
+# Pure parsers and arithmetic of the daemons are unit-tested too.
+UNIT_DAEMON_OBJ := $(O)/obj/ingestd/httpparse.o $(O)/obj/mintd/audit_cmp.o
+$(O)/obj/test/unit/%.o: CPPFLAGS += -Iingestd -Imintd
 $(O)/unit-tests: $(UNIT_OBJ) $(UNIT_DAEMON_OBJ) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

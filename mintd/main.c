@@ -1,4 +1,5 @@
 /* main.c: mintd entry point: CLI, configuration, key and privileges, the event loop, signals, shutdown. */
+#include "audit.h"
 #include "cli.h"
 #include "conf.h"
 #include "control.h"
@@ -365,7 +366,7 @@ int
 main(int argc, char **argv)
 {
 	const struct cli_prog p = { "mintd", "mintd: mints GRX tokens for accepted readings, exactly once",
-		mintd_keys, mintd_nkeys, mintd_conf_check };
+		mintd_keys, mintd_nkeys, mintd_conf_check, audit_main };
 	struct cli_opts o;
 	int rc;
 
