@@ -1,5 +1,6 @@
 /* http.c: evhttp server for health, readiness and Prometheus metrics on a loopback port. */
 #include "http.h"
+#include "audit_job.h"
 #include "chain.h"
 #include "mintd.h"
 #include "supply.h"
@@ -116,6 +117,7 @@ metrics(struct evbuffer *b)
 	gauge(b, "mintd_database_up", "The PostgreSQL connection is usable.", M.db_up);
 	gauge(b, "mintd_redis_up", "The Redis connection is usable.", M.redis_up);
 	metric(b, "mintd_db_errors_total", "counter", "Failed PostgreSQL statements.", "", M.db_errors);
+	auditjob_metrics(b);
 }
 
 static void
