@@ -121,28 +121,45 @@ exec_child(int wfd, pid_t parent)
 
 static void on_read(evutil_socket_t fd, short what, void *arg);
 
+/* A run that could not even start counts as one that could not complete (the same alert says so). */
+static void
+no_run(const char *what, int err)
+{
+	R.runs[OUT_INCOMPLETE]++;
+	R.incomplete_row++;
+	R.ok = false;
+	R.last_run = (int64_t)time(NULL);
+	R.duration_ms = 0;
+	log_warn("audit could not start (%" PRId64 " in a row): %s%s%s; trying again at the next interval", R.incomplete_row,
+	    what, err != 0 ? ": " : "", err != 0 ? strerror(err) : "");
+}
+
 static void
 spawn(void)
 {
 	int p[2];
 	pid_t parent = getpid(), child;
 
+	started_ms = mono_ms();
+	if (self_fd < 0) {
+		no_run("our own executable could not be opened at start", 0);
+		return;
+	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
-		log_warn("audit: pipe: %s; trying again at the next interval", strerror(errno));
+		no_run("pipe", errno);
 		return;
 	}
 	if ((child = fork()) == 0)
 		exec_child(p[1], parent);
 	close(p[1]);
 	if (child < 0) {
-		log_warn("audit: fork: %s; trying again at the next interval", strerror(errno));
+		no_run("fork", errno);
 		close(p[0]);
 		return;
 	}
 	pid = child;
 	pipe_fd = p[0];
 	eof = reaped = killed_slow = killed_big = false;
-	started_ms = mono_ms();
 	evbuffer_drain(out, evbuffer_get_length(out));
 	if (fcntl(pipe_fd, F_SETFL, O_NONBLOCK) < 0 ||
 	    (read_ev = event_new(base, pipe_fd, EV_READ | EV_PERSIST, on_read, NULL)) == NULL ||
@@ -314,7 +331,7 @@ auditjob_tick(void)
 	int64_t now = mono_ms(), due;
 	int secs = S.audit_secs;
 
-	if (base == NULL || stopped || pid > 0 || secs <= 0 || self_fd < 0)
+	if (base == NULL || stopped || pid > 0 || secs <= 0)
 		return;
 	if (started_ms == 0)
 		due = boot_ms + (int64_t)(secs < FIRST_AFTER_SECS ? secs : FIRST_AFTER_SECS) * 1000;

@@ -8,8 +8,9 @@
  * with the daemon's environment, reads its one JSON document from a pipe without waiting, and reaps it on
  * SIGCHLD. The child dies with the daemon (PR_SET_PDEATHSIG), lists at most 20 mismatches (MINTD_AUDIT_MAX_LISTED
  * is overridden for it: the daemon only logs the first few and counts the rest), and is killed when it runs
- * longer than MINTD_AUDIT_SECS (at least 10 minutes): a run that does not finish is "incomplete". Runs never
- * overlap; the first is a minute after start (sooner when MINTD_AUDIT_SECS is shorter).
+ * longer than MINTD_AUDIT_SECS (at least 10 minutes): a run that does not finish, or cannot even be started
+ * (no executable, no fork), is "incomplete", and counted so. Runs never overlap; the first is a minute after
+ * start (sooner when MINTD_AUDIT_SECS is shorter).
  */
 
 #include <event2/buffer.h>

@@ -301,7 +301,7 @@ run(void)
 	if ((k = load_key(cfg)) == NULL)
 		return 1;
 	if (auditjob_prepare(&e) < 0)
-		log_warn("%s: no scheduled audits", e.msg);
+		log_warn("%s: every scheduled audit will count as incomplete", e.msg);
 	if (priv_drop(cfg_str(cfg, "RUN_AS_USER"), &e) < 0) {
 		log_err("%s", e.msg);
 		goto out;
