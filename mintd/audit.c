@@ -32,7 +32,7 @@ enum phase { PH_SUPPLY, PH_WALLETS, PH_RECHECK, PH_DONE };
 
 #define PAGE 1000               /* wallets a page */
 #define ATTEMPTS 6              /* tries of one RPC call that fails with a retryable error */
-#define RECHECK_WAIT_MS 60000   /* how long the node may take to finalize past the first pass */
+#define RECHECK_WAIT_MS 60000   /* how long the node may take to reach a minContextSlot (finalized) */
 #define SUPPLY_SQL_TIMEOUT_MS (15 * 60 * 1000)
 #define DETAIL_ROWS 20          /* transactions and readings listed per mismatched wallet */
 #define PROGRESS_EVERY 100000   /* wallets between progress lines when stderr is not a terminal */
@@ -71,6 +71,7 @@ struct call {
 	enum call_kind kind;
 	uint64_t min_slot;
 	int attempts;
+	int64_t behind_since_ms;  /* first -32016 answer (0: none yet) */
 	struct event *timer;
 	struct page *p;
 	size_t n;
@@ -95,7 +96,7 @@ struct audit {
 	char (*sus)[MINTD_WALLET_SZ]; /* first-pass disagreements, to read again */
 	size_t nsus, capsus, sus_next;
 	uint64_t recheck_slot;
-	int64_t recheck_deadline_ms, start_us, last_progress_us;
+	int64_t start_us, last_progress_us;
 	long progress_mark;
 	bool tty;
 };
@@ -195,8 +196,9 @@ on_retry(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A failed answer: tried again after a backoff while it may be transient (ATTEMPTS in all), and while the node
- * has not yet finalized the slot a re-check asks for (until RECHECK_WAIT_MS). Returns false when the audit failed.
+ * A failed answer: tried again after a backoff while it may be transient (ATTEMPTS in all), and every 200 ms
+ * while the node has not reached the minContextSlot asked for (a backend behind another, or the finalized slot
+ * a re-check waits for), for RECHECK_WAIT_MS at most. Returns false when the audit failed.
  */
 static bool
 retry(struct call *c, const struct err *why)
@@ -206,12 +208,16 @@ retry(struct call *c, const struct err *why)
 	int64_t ms = behind ? 200 : 250LL << (c->attempts < 5 ? c->attempts : 5);
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
 
-	c->attempts++;
-	if (!rpc_err_retryable(why) || (!behind && c->attempts >= ATTEMPTS) ||
-	    (behind && a->phase == PH_RECHECK && now_ms() > a->recheck_deadline_ms)) {
-		if (behind && a->phase == PH_RECHECK)
-			fail(a, "the RPC node did not finalize slot %" PRIu64 " within %d s, so what disagreed could not be "
-			    "read again: %s", c->min_slot, RECHECK_WAIT_MS / 1000, why->msg);
+	if (!behind)
+		c->attempts++;
+	else if (c->behind_since_ms == 0)
+		c->behind_since_ms = now_ms();
+	if (!rpc_err_retryable(why) || c->attempts >= ATTEMPTS ||
+	    (behind && now_ms() - c->behind_since_ms > RECHECK_WAIT_MS)) {
+		if (behind)
+			fail(a, "the RPC node did not reach slot %" PRIu64 " at finalized within %d s%s: %s", c->min_slot,
+			    RECHECK_WAIT_MS / 1000, a->phase == PH_RECHECK ? ", so what disagreed could not be read again" : "",
+			    why->msg);
 		else
 			fail(a, "%s", why->msg);
 		return false;
@@ -595,7 +601,6 @@ next_step(struct audit *a)
 		/* Read again what disagreed, at a slot after every answer of the first pass. */
 		a->phase = PH_RECHECK;
 		a->recheck_slot = (a->res.last_slot > a->res.supply.slot ? a->res.last_slot : a->res.supply.slot) + 1;
-		a->recheck_deadline_ms = now_ms() + RECHECK_WAIT_MS;
 		if (a->res.supply.verdict == AUDIT_MISMATCH)
 			call_send(call_new(a, CALL_SUPPLY, a->recheck_slot));
 	}

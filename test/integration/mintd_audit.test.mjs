@@ -12,7 +12,7 @@ import { drain } from './lib/invariant.mjs';
 import {
   randomWallet, addMeters, simControl, metrics, openMintdStack, closeMintdStack, readingFeeder,
 } from './lib/mintd.mjs';
-import { runAudit } from './lib/audit.mjs';
+import { runAudit, finalizedPast } from './lib/audit.mjs';
 import { foreignMint } from './lib/foreign.mjs';
 
 const WALLETS = 60;
@@ -39,18 +39,10 @@ after(async () => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const q1 = async (sql, params) => (await db.query(sql, params)).rows[0];
 
-/*
- * Drained and finalized: every mint the database records as confirmed is in the finalized state too (until then
- * the audit rightly leaves the latest ones out of both sides, so a change to one of them would not show).
- */
+/* Drained and finalized: every confirmed mint is in the state the audit reads. */
 async function settled() {
   await drain(db);
-  const { slot } = await q1(`SELECT coalesce(max(slot), 0)::text AS slot FROM mint_transactions WHERE state = 'confirmed'`);
-  await waitFor(async () => {
-    const res = await fetch(env.SOLANA_RPC_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSlot', params: [{ commitment: 'finalized' }] }) });
-    return BigInt((await res.json()).result) >= BigInt(slot);
-  }, { what: `the finalized slot past ${slot}` });
+  await finalizedPast(db, env);
 }
 
 /* A port nothing listens on. */

@@ -1,7 +1,7 @@
 // lib/audit.mjs: runs `mintd -A` against a test stack, configured as the stack's mintd is, and reads its answer.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { GTX_BIN } from './stack.mjs';
+import { GTX_BIN, waitFor } from './stack.mjs';
 import { mintdEnv } from './mintd.mjs';
 
 const BAD = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer)/;
@@ -28,4 +28,18 @@ export function runAudit(stack, { json = true, env = {}, args = [] } = {}) {
       resolve({ code, stdout, stderr, doc });
     });
   });
+}
+
+/*
+ * Waits until every mint the database records as confirmed is finalized too (until then the audit rightly leaves
+ * the latest ones out of both sides, so a change to one of them would not show yet).
+ */
+export async function finalizedPast(db, env) {
+  const { rows: [{ slot }] } = await db.query(
+    `SELECT coalesce(max(slot), 0)::text AS slot FROM mint_transactions WHERE state = 'confirmed'`);
+  await waitFor(async () => {
+    const res = await fetch(env.SOLANA_RPC_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSlot', params: [{ commitment: 'finalized' }] }) });
+    return BigInt((await res.json()).result) >= BigInt(slot);
+  }, { what: `the finalized slot past ${slot}` });
 }
