@@ -161,6 +161,40 @@ solix_transfer(struct solix *ix, const struct sol_pubkey *from, const struct sol
 	ix->ndata = 12;
 }
 
+void
+solix_alt_create(struct solix *ix, const struct sol_pubkey *table, const struct sol_pubkey *authority,
+    const struct sol_pubkey *payer, uint64_t recent_slot, uint8_t bump)
+{
+	begin(ix, &pubkey_alt_program);
+	meta(ix, table, false, true);
+	meta(ix, authority, true, false);
+	meta(ix, payer, true, true);
+	meta(ix, &pubkey_system_program, false, false);
+	put_u32(ix->data, 0);
+	put_u64(ix->data + 4, recent_slot);
+	ix->data[12] = bump;
+	ix->ndata = 13;
+}
+
+int
+solix_alt_extend(struct solix *ix, const struct sol_pubkey *table, const struct sol_pubkey *authority,
+    const struct sol_pubkey *payer, const struct sol_pubkey *addrs, size_t n, struct err *e)
+{
+	if (n == 0 || n > SOLIX_ALT_EXTEND_MAX)
+		return err_set(e, SOLIX_E_ARG, "lookup table extension: %zu addresses, 1 to %d", n, SOLIX_ALT_EXTEND_MAX);
+	begin(ix, &pubkey_alt_program);
+	meta(ix, table, false, true);
+	meta(ix, authority, true, false);
+	meta(ix, payer, true, true);
+	meta(ix, &pubkey_system_program, false, false);
+	put_u32(ix->data, 2);
+	put_u64(ix->data + 4, n);
+	for (size_t i = 0; i < n; i++)
+		memcpy(ix->data + 12 + 32 * i, addrs[i].b, 32);
+	ix->ndata = 12 + 32 * n;
+	return 0;
+}
+
 int
 solix_memo(struct solix *ix, const char *text, size_t len, struct err *e)
 {

@@ -59,6 +59,16 @@ int solix_create_account_with_seed(struct solix *ix, const struct sol_pubkey *fu
     const struct sol_pubkey *owner, struct err *e) WUR;
 /* System Transfer (data u32 2 + u64 lamports): from [w,s], to [w]. */
 void solix_transfer(struct solix *ix, const struct sol_pubkey *from, const struct sol_pubkey *to, uint64_t lamports);
+/* Address Lookup Table CreateLookupTable (data u32 0 + u64 recent_slot + u8 bump): table [w], authority [s],
+ * payer [w,s], System program. table is alt_address(authority, recent_slot); recent_slot must be in the
+ * SlotHashes sysvar when it executes. */
+void solix_alt_create(struct solix *ix, const struct sol_pubkey *table, const struct sol_pubkey *authority,
+    const struct sol_pubkey *payer, uint64_t recent_slot, uint8_t bump);
+/* ExtendLookupTable (data u32 2 + u64 n + n addresses): table [w], authority [s], payer [w,s], System program.
+ * Appends addrs[0..n); at most SOLIX_ALT_EXTEND_MAX in one instruction. */
+#define SOLIX_ALT_EXTEND_MAX 30
+int solix_alt_extend(struct solix *ix, const struct sol_pubkey *table, const struct sol_pubkey *authority,
+    const struct sol_pubkey *payer, const struct sol_pubkey *addrs, size_t n, struct err *e) WUR;
 /* Memo v2 with no signer accounts; text must be valid UTF-8 (the program fails otherwise). */
 int solix_memo(struct solix *ix, const char *text, size_t len, struct err *e) WUR;
 

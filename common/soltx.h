@@ -1,4 +1,5 @@
-/* soltx.h: legacy Solana transaction messages: build, size exactly, sign, serialize; compact-u16; base64. */
+/* soltx.h: Solana transaction messages (legacy and v0 with address lookup tables): build, size exactly, sign,
+ * serialize; compact-u16; base64. */
 #ifndef GTX_SOLTX_H
 #define GTX_SOLTX_H
 
@@ -16,6 +17,8 @@
 #define STX_MAX_IX 64       /* top-level instruction limit */
 #define STX_MAX_KEYS 256    /* account indices are u8: a message can never name more */
 #define STX_BASE64_SZ 1645  /* base64 of STX_PACKET_MAX bytes (1644 chars) + NUL */
+#define STX_MAX_TABLES 64   /* lookup tables one v0 message may be offered (a builder limit, not Solana's) */
+#define STX_TABLE_MAX 256   /* addresses a lookup table holds; indexes are u8 */
 /* Instruction trace (top-level + every CPI) is capped at 64: a CreateIdempotent that creates the account
  * takes 5 slots, MintToChecked 1, so at most 10 new-ATA recipients per transaction whatever the size.
  * The builder cannot know which ATAs exist; the caller (the packer) enforces this. */
@@ -37,20 +40,46 @@ enum stx_errcode {
  * blockhash, and an ordered list of instructions (copied in). Account keys are deduplicated with
  * role = OR of all uses and laid out as [writable signers | readonly signers | writable non-signers |
  * readonly non-signers], each group in first-seen order (payer first; an instruction's program is
- * seen before its accounts). The same inputs always give the same bytes.
+ * seen before its accounts). In a v0 message that layout covers the static keys; loaded keys follow in
+ * the index space as every table's writable ones, then every table's readonly ones, tables in the order
+ * given, keys in first-seen order. The same inputs always give the same bytes.
  */
 struct stx;
 
 /* Dimensions of the serialized transaction, for packing decisions. */
 struct stx_dims {
 	size_t size;     /* serialized transaction bytes, signatures included */
-	size_t nkeys;    /* distinct account keys = account locks */
+	size_t nkeys;    /* distinct account keys = account locks (static + loaded) */
 	size_t nix;      /* top-level instructions */
 	size_t nsigners; /* required signatures */
+	size_t nstatic;  /* keys in the message itself (all of them in a legacy message) */
+	size_t nlookups; /* lookup tables the v0 message loads from (0 for legacy) */
+};
+
+/*
+ * An address lookup table as a v0 message may use it: its address and the addresses a transaction may look
+ * up now (for a table extended in the current slot, only those before last_extended_slot_start_index). The
+ * caller vouches that the table really holds them at these indexes: a wrong index names another account.
+ * Borrowed: the addresses must stay valid and unchanged as long as the stx that uses them.
+ */
+struct stx_table {
+	struct sol_pubkey address;
+	const struct sol_pubkey *addrs;
+	size_t naddrs; /* at most STX_TABLE_MAX */
 };
 
 /* NULL when out of memory. blockhash may be changed later with stx_set_blockhash. */
 struct stx *stx_new(const struct sol_pubkey *payer, const struct sol_pubkey *blockhash) WUR;
+/*
+ * A v0 message (prefix 0x80) that loads from tables[0..ntables) every key it can: a key that is not the payer,
+ * not a signer and no instruction's program is loaded from a table that holds it (writable or readonly as its
+ * role says), preferring tables the message loads from already; the others are static. Tables no key is
+ * loaded from are left out. The same inputs give the same bytes. NULL when out of memory or when ntables >
+ * STX_MAX_TABLES or a table holds more than STX_TABLE_MAX addresses. tables is borrowed like its addresses.
+ */
+struct stx *stx_new_v0(const struct sol_pubkey *payer, const struct sol_pubkey *blockhash,
+    const struct stx_table *tables, size_t ntables) WUR;
+bool stx_is_v0(const struct stx *t);
 void stx_free(struct stx *t);
 void stx_set_blockhash(struct stx *t, const struct sol_pubkey *blockhash);
 
@@ -67,6 +96,9 @@ size_t stx_size(const struct stx *t);
 size_t stx_size_if_added(const struct stx *t, const struct solix *ixs, size_t n); /* SIZE_MAX if impossible */
 size_t stx_nkeys(const struct stx *t);
 size_t stx_nix(const struct stx *t);
+/* Replaces instruction i (copied) with one of the same program, accounts (keys and roles) and data length, so
+ * the message keeps its size and layout (e.g. a new compute-unit limit). Fails (t unchanged) otherwise. */
+int stx_replace(struct stx *t, size_t i, const struct solix *ix, struct err *e) WUR;
 /* A mark is the instruction count; rollback drops every instruction added after it. */
 size_t stx_mark(const struct stx *t);
 void stx_rollback(struct stx *t, size_t mark);

@@ -35,9 +35,14 @@ const struct cfg_key mintd_keys[] = {
 	{ "BLOCKCHAIN_PRIORITY_FEE_PERCENTILE", CFG_INT, "75", true,
 	  "percentile of getRecentPrioritizationFees (over the mint and the payer) a new transaction pays", 0, 100,
 	  NULL },
-	{ "BLOCKCHAIN_MAX_WALLETS_PER_TX", CFG_INT, "20", true,
-	  "wallets per transaction at most (the size limit allows 20 without and 10 with account creation)", 1, 20,
-	  NULL },
+	{ "BLOCKCHAIN_MAX_WALLETS_PER_TX", CFG_INT, "64", true,
+	  "wallets per transaction at most; below it the limits decide (1232 bytes, 64 account locks, the instruction "
+	  "trace): about 20 in a legacy transaction, 50 in a v0 one with lookup tables, 10 creating token accounts",
+	  1, 64, NULL },
+	{ "BLOCKCHAIN_SIMULATE_CU", CFG_BOOL, "true", true,
+	  "simulate each transaction before it is recorded and set its compute-unit limit to what it used plus 10% "
+	  "(the priority fee is paid on the limit); off, or when a simulation fails: the BLOCKCHAIN_CU_PER_* budgets",
+	  0, 0, NULL },
 	{ "BLOCKCHAIN_CU_PER_ATA_CREATE", CFG_INT, "30000", true,
 	  "compute units budgeted per token-account creation (measured 14k-21k)", 1000, 1400000, NULL },
 	{ "BLOCKCHAIN_CU_PER_MINT", CFG_INT, "5000", true,
@@ -59,6 +64,10 @@ const struct cfg_key mintd_keys[] = {
 	{ "MINTD_NONCE_ACCOUNTS", CFG_INT, "64", false,
 	  "durable-nonce accounts in the pool (each holds one mint transaction in flight; rent 1447680 lamports "
 	  "each, created on first start)", 1, 1024, NULL },
+	{ "MINTD_LOOKUP_TABLES", CFG_BOOL, "true", true,
+	  "v0 transactions that name token accounts through address lookup tables (about 50 wallets per transaction "
+	  "instead of 20); mintd creates the tables and adds the token account of every wallet once it has minted "
+	  "(rent 222720 lamports per wallet, 1280640 per table of 254, refundable by closing the table)", 0, 0, NULL },
 	{ "MINTD_ABANDON_AFTER_BLOCKS", CFG_INT, "150", true,
 	  "blocks after its first send without landing before a mint transaction is abandoned (its nonce advanced "
 	  "by a separate transaction, which proves it can never land)", 10, 1000000, NULL },

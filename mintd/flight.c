@@ -31,6 +31,7 @@ struct fgroup;
 struct ftx {
 	int64_t id;
 	bool advance;
+	bool table;               /* T is a lookup-table transaction (no readings) */
 	struct fgroup *g;
 	char sig[89];
 	uint8_t sigbytes[64];
@@ -147,7 +148,7 @@ flight_batches_own(void)
 	for (struct fgroup *g = groups; g != NULL; g = g->next) {
 		struct fgroup *h;
 
-		if (!g->own)
+		if (!g->own || (g->mint != NULL && g->mint->table))
 			continue;
 		for (h = groups; h != g && (!h->own || strcmp(h->batch_id, g->batch_id) != 0); h = h->next)
 			;
@@ -424,12 +425,16 @@ send_once(struct ftx *f)
 /* ---- verdicts ---- */
 
 static void
-report(struct ftx *f, enum txstate to, const char *error, uint64_t fee, const char *batch, struct settled *out,
-    size_t n, long released)
+report(struct ftx *f, enum txstate to, const char *error, uint64_t fee, uint64_t slot, const char *batch,
+    struct settled *out, size_t n, long released)
 {
 	struct fresult res = { 0 };
 
+	res.slot = slot;
+	res.ix_wallets = (const char *const *)f->ix_wallets;
+	res.nix = f->nix;
 	res.tx_id = f->id;
+	res.table = f->table;
 	res.signature = f->sig;
 	res.batch_id = batch;
 	res.to = to;
@@ -479,7 +484,7 @@ verdict_confirm_many(struct ftx *const *fs, const uint64_t *slots, size_t n)
 				atacache_add(cache, &f->created[k]);
 			if (!f->g->legacy)
 				nonces_consumed(f->g->nonce, f->g->value, slots[i]);
-			report(f, TX_CONFIRMED, NULL, f->fee, c[i].batch_id, c[i].r, c[i].n, 0);
+			report(f, TX_CONFIRMED, NULL, f->fee, slots[i], c[i].batch_id, c[i].r, c[i].n, 0);
 		}
 		group_free(f->g);
 	}
@@ -512,7 +517,7 @@ verdict_fail(struct ftx *f, const struct rpc_sigstatus *s)
 		log_warn("tx %" PRId64 " %s: failed on chain at slot %" PRIu64 ": %s%s%s", f->id, f->sig, s->slot, s->err,
 		    w ? "; charged to wallet " : "", w ? w : "");
 		forget_account(w);
-		report(f, TX_FAILED, s->err, f->fee, batch, out, n, released);
+		report(f, TX_FAILED, s->err, f->fee, s->slot, batch, out, n, released);
 	}
 	free(out);
 	group_free(f->g);
@@ -599,7 +604,7 @@ on_void_read(void *arg, const struct rpcm_reply *r)
 		    a->sig, adv_slot);
 		log_notice("tx %" PRId64 " %s: %s; %zu readings charged, %ld back in line", g->mint->id, g->mint->sig, why, n,
 		    released);
-		report(g->mint, TX_EXPIRED, why, 0, batch, out, n, released);
+		report(g->mint, TX_EXPIRED, why, 0, 0, batch, out, n, released);
 	}
 	free(out);
 	group_free(g);
@@ -852,6 +857,7 @@ flight_add_new(const struct ptx *t, int64_t tx_id, const char *batch_id)
 	struct ftx *f = ftx_new(tx_id, false, t->sig, t->raw, t->raw_len);
 
 	f->g = g;
+	f->table = t->table;
 	f->wallets = t->wallets;
 	f->fee = t->fee;
 	f->cu_price = t->cu_price;
@@ -888,6 +894,7 @@ flight_adopt(struct pending_tx *p)
 	}
 	f = ftx_new(p->id, p->advance, p->signature, p->raw, p->raw_len);
 	f->g = g;
+	f->table = p->table;
 	f->sent_recorded = p->sent;
 	f->sent_slot = p->sent_slot;
 	f->wallets = p->wallets;
@@ -903,7 +910,7 @@ flight_adopt(struct pending_tx *p)
 	if (p->blame_wallet[0] != '\0')
 		snprintf(g->blame, sizeof(g->blame), "%s", p->blame_wallet);
 	log_info("tx %" PRId64 " %s: resolving recorded transaction (%s, nonce %s)", f->id, f->sig,
-	    p->advance ? "advance" : "mint", g->legacy ? "none" : g->nonce);
+	    p->advance ? "advance" : p->table ? "lookup table" : "mint", g->legacy ? "none" : g->nonce);
 }
 
 void

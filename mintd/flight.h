@@ -34,6 +34,7 @@
 /* What became of one mint transaction; valid only during the callback. */
 struct fresult {
 	int64_t tx_id;
+	bool table;                /* a lookup-table transaction (no readings) */
 	const char *signature;
 	const char *batch_id;
 	enum txstate to;
@@ -44,6 +45,9 @@ struct fresult {
 	const struct settled *r;   /* readings that reached a new state (minted, retrying, failed) */
 	size_t n;
 	long released;             /* readings sent back to pending uncounted */
+	uint64_t slot;             /* where it landed (0: it never did) */
+	const char *const *ix_wallets; /* per instruction: the wallet it mints to, or NULL */
+	size_t nix;
 };
 
 typedef void (*flight_settle_fn)(const struct fresult *res);
@@ -53,7 +57,7 @@ typedef void (*flight_alarm_fn)(const char *why);
 void flight_init(struct store *st, struct rpcm *rpc, struct kp *authority, struct atacache *cache,
     flight_settle_fn settle, flight_alarm_fn alarm);
 
-/* A mint transaction this process just wrote ahead: sent for the first time now. */
+/* A mint or lookup-table transaction this process just wrote ahead: sent for the first time now. */
 void flight_add_new(const struct ptx *t, int64_t tx_id, const char *batch_id);
 /*
  * A pending transaction from the database (after a restart, or orphaned by another instance): it may have

@@ -1,5 +1,6 @@
 /* http.c: evhttp server for health, readiness and Prometheus metrics on a loopback port. */
 #include "http.h"
+#include "alt.h"
 #include "audit_job.h"
 #include "chain.h"
 #include "mintd.h"
@@ -40,6 +41,7 @@ gauge(struct evbuffer *b, const char *name, const char *help, int64_t v)
 static void
 metrics(struct evbuffer *b)
 {
+	const struct alt_gauges *ag = alt_gauges(false);
 	static const char *const nonce_states[5] = { "new", "free", "reserved", "busy", "advanced" };
 	const struct chain_facts *cf = chain_facts();
 	uint64_t minted = M.readings_minted;
@@ -117,6 +119,22 @@ metrics(struct evbuffer *b)
 	gauge(b, "mintd_database_up", "The PostgreSQL connection is usable.", M.db_up);
 	gauge(b, "mintd_redis_up", "The Redis connection is usable.", M.redis_up);
 	metric(b, "mintd_db_errors_total", "counter", "Failed PostgreSQL statements.", "", M.db_errors);
+	metric(b, "mintd_v0_transactions_total", "counter",
+	    "Mint transactions sent as v0 messages loading token accounts from lookup tables.", "", M.tx_v0);
+	metric(b, "mintd_cu_simulations_total", "counter", "Transactions whose compute-unit limit a simulation set.",
+	    "{outcome=\"ok\"}", M.simulations);
+	metric(b, "mintd_cu_simulations_total", "counter", NULL, "{outcome=\"fallback\"}", M.simulation_fallbacks);
+	metric(b, "mintd_lookup_table_transactions_total", "counter",
+	    "Lookup-table creations and extensions by outcome.", "{state=\"sent\"}", M.alt_tx_sent);
+	metric(b, "mintd_lookup_table_transactions_total", "counter", NULL, "{state=\"confirmed\"}", M.alt_tx_confirmed);
+	metric(b, "mintd_lookup_table_transactions_total", "counter", NULL, "{state=\"failed\"}", M.alt_tx_failed);
+	gauge(b, "mintd_lookup_tables", "Lookup tables read back at finalized and usable.", ag->usable_tables);
+	gauge(b, "mintd_lookup_table_accounts", "Token accounts the usable lookup tables hold.", ag->accounts);
+	evbuffer_add_printf(b, "# HELP mintd_lookup_table_entries Token accounts on their way into lookup tables, by "
+			       "state.\n# TYPE mintd_lookup_table_entries gauge\n");
+	evbuffer_add_printf(b, "mintd_lookup_table_entries{state=\"queued\"} %" PRId64 "\n", ag->queued);
+	evbuffer_add_printf(b, "mintd_lookup_table_entries{state=\"extending\"} %" PRId64 "\n", ag->extending);
+	evbuffer_add_printf(b, "mintd_lookup_table_entries{state=\"added\"} %" PRId64 "\n", ag->added);
 	auditjob_metrics(b);
 }
 

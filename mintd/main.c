@@ -87,6 +87,8 @@ settings_reloadable(const struct cfg *c)
 	S.fee_ceiling = (uint64_t)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MAX_MICROLAMPORTS");
 	S.fee_percentile = (int)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_PERCENTILE");
 	S.max_wallets = (int)cfg_int(c, "BLOCKCHAIN_MAX_WALLETS_PER_TX");
+	S.simulate_cu = cfg_bool(c, "BLOCKCHAIN_SIMULATE_CU");
+	S.lookup_tables = cfg_bool(c, "MINTD_LOOKUP_TABLES");
 	S.cu_create = (uint32_t)cfg_int(c, "BLOCKCHAIN_CU_PER_ATA_CREATE");
 	S.cu_mint = (uint32_t)cfg_int(c, "BLOCKCHAIN_CU_PER_MINT");
 	S.lease_secs = (int)cfg_int(c, "MINTD_CLAIM_LEASE_SECS");

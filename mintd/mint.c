@@ -2,6 +2,7 @@
  * step waits on the network inside the loop. */
 #include "mint.h"
 #include "acks.h"
+#include "alt.h"
 #include "chain.h"
 #include "crash.h"
 #include "flight.h"
@@ -36,7 +37,11 @@ struct batch {
 	struct reading *rd;
 	size_t n;
 	int lookups;             /* getMultipleAccounts answers still awaited */
+	int sims;                /* simulateTransaction answers still awaited */
 	bool dead;               /* shutting down: finish without planning */
+	struct plan plan;        /* signed, not yet recorded (while simulations run) */
+	struct nonce_row *nonces;
+	char batch_id[MINTD_UUID_SZ];
 	struct batch *next;
 };
 
@@ -144,13 +149,19 @@ settle_tx(const struct fresult *res)
 	struct err e = { 0 };
 	long open, total, ok;
 
+	M.fee_lamports += res->fee;
+	if (res->table) {
+		alt_decided(res->tx_id, res->to == TX_CONFIRMED, res->slot);
+		return;
+	}
+	if (res->to == TX_CONFIRMED && S.lookup_tables)
+		alt_minted(res->ix_wallets, res->nix);
 	if (res->to == TX_CONFIRMED) {
 		M.wallets_in_confirmed += (uint64_t)res->wallets;
 		M.atas_created += (uint64_t)res->creates;
 		log_info("tx %" PRId64 " %s confirmed: %zu readings, %d wallets", res->tx_id, res->signature, res->n,
 		    res->wallets);
 	}
-	M.fee_lamports += res->fee;
 	settle_readings(res->r, res->n, res->signature, res->error != NULL ? res->error : "");
 	if (res->released > 0) {
 		log_info("tx %" PRId64 ": %ld readings back in line", res->tx_id, res->released);
@@ -187,6 +198,8 @@ batch_unlink(struct batch *b)
 			break;
 		}
 	}
+	plan_free(&b->plan);
+	free(b->nonces);
 	free(b->rd);
 	free(b);
 }
@@ -235,15 +248,20 @@ reject(struct plan *p, const char *token)
 	free(ids);
 }
 
-/* How many nonces a batch may need: each retried wallet alone, the rest packed (a generous estimate). */
+/* How many nonces the batch needs: its plan, counted (the same packing without signatures). */
 static int
-nonces_wanted(const struct reading *rd, size_t n)
+nonces_wanted(const struct batch *b)
 {
-	size_t alone = 0;
+	struct plan p = { 0 };
+	struct err e = { 0 };
+	int n;
 
-	for (size_t i = 0; i < n; i++)
-		alone += rd[i].attempts > 0;
-	return (int)(alone + (n - alone) / 8 + 2);
+	if (plan_build(b->rd, b->n, "", NULL, 0, chain_facts()->fee_micro, kp, cache,
+	    S.lookup_tables ? alt_table_for : NULL, &p, &e) < 0)
+		return (int)b->n; /* cannot happen without the signing; then at most one per reading */
+	n = (int)p.ntx;
+	plan_free(&p);
+	return n > 0 ? n : 1;
 }
 
 /* Lamports the plan may spend: fees and, for each account it creates, the rent. */
@@ -257,72 +275,52 @@ plan_cost(const struct plan *p)
 	return c;
 }
 
-/* The batch's token accounts are known (or assumed missing): reserve nonces, plan, write ahead, send. */
+/* The plan is final (simulated, or not to be): record every transaction in one database transaction, send. */
 static void
-plan_batch(struct batch *b)
+writeahead_batch(struct batch *b)
 {
-	struct nonce_row *rows = NULL;
-	struct plan_nonce *nonces = NULL;
-	size_t nrows = 0;
-	struct plan p = { 0 };
-	char batch_id[MINTD_UUID_SZ];
+	struct plan *p = &b->plan;
 	struct err e = { 0 };
 
 	if (b->dead || !store_ok(st) || resync)
 		goto out;
-	if (store_nonce_reserve(st, b->token, nonces_wanted(b->rd, b->n), &rows, &nrows, &e) < 0) {
-		db_failed("reserve nonces", &e);
-		goto out;
-	}
-	if (nrows == 0) {
-		log_debug("claim %s: no free nonce; the readings wait", b->token);
-		no_nonce_until_ms = mono_ms() + 200;
-		goto out;
-	}
-	nonces = xcalloc(nrows, sizeof(*nonces));
-	for (size_t i = 0; i < nrows; i++) {
-		memcpy(nonces[i].address, rows[i].address, sizeof(nonces[i].address));
-		memcpy(nonces[i].value, rows[i].value, sizeof(nonces[i].value));
-	}
-	uuid_v4(batch_id);
-	if (plan_build(b->rd, b->n, batch_id, nonces, nrows, chain_facts()->fee_micro, kp, cache, &p, &e) < 0) {
-		log_err("batch %s: cannot plan: %s; releasing %zu readings", batch_id, e.msg, b->n);
-		goto out;
-	}
-	if (p.nrejected > 0)
-		reject(&p, b->token);
-	if (!chain_payer_can_pay(plan_cost(&p))) {
-		log_warn("batch %s: the payer cannot pay %" PRIu64 " lamports now; the readings wait", batch_id, plan_cost(&p));
+	if (!chain_payer_can_pay(plan_cost(p))) {
+		log_warn("batch %s: the payer cannot pay %" PRIu64 " lamports now; the readings wait", b->batch_id,
+		    plan_cost(p));
 		chain_payer_short();
 		goto out;
 	}
-	if (p.ntx > 0) {
-		struct wa_tx *wa = xcalloc(p.ntx, sizeof(*wa));
-		int64_t *ids = xcalloc(p.ntx, sizeof(*ids));
+	if (p->ntx > 0) {
+		struct wa_tx *wa = xcalloc(p->ntx, sizeof(*wa));
+		int64_t *ids = xcalloc(p->ntx, sizeof(*ids));
 		bool unknown = false;
 		int rc;
 
-		for (size_t i = 0; i < p.ntx; i++) {
-			const struct ptx *t = &p.tx[i];
+		for (size_t i = 0; i < p->ntx; i++) {
+			const struct ptx *t = &p->tx[i];
 
-			wa[i] = (struct wa_tx){ .batch_id = batch_id, .signature = t->sig, .raw = t->raw, .raw_len = t->raw_len,
-				.mint = S.mint_b58, .nonce_account = t->nonce_account, .nonce_value = t->nonce_value,
-				.amount = t->amount, .wallets = t->wallets, .ix_wallets = (const char *const *)t->ix_wallets,
-				.nix = t->nix, .readings = t->readings, .nreadings = t->nreadings };
+			wa[i] = (struct wa_tx){ .batch_id = b->batch_id, .signature = t->sig, .raw = t->raw,
+				.raw_len = t->raw_len, .mint = S.mint_b58, .nonce_account = t->nonce_account,
+				.nonce_value = t->nonce_value, .amount = t->amount, .wallets = t->wallets,
+				.ix_wallets = (const char *const *)t->ix_wallets, .nix = t->nix, .readings = t->readings,
+				.nreadings = t->nreadings };
 		}
 		crash_point("after_sign");
-		rc = store_writeahead_many(st, wa, p.ntx, b->token, ids, &unknown, &e);
+		rc = store_writeahead_many(st, wa, p->ntx, b->token, ids, &unknown, &e);
 		if (rc == 0) {
 			crash_point("after_writeahead");
-			for (size_t i = 0; i < p.ntx; i++) {
-				const struct ptx *t = &p.tx[i];
+			for (size_t i = 0; i < p->ntx; i++) {
+				const struct ptx *t = &p->tx[i];
 
-				log_debug("batch %s tx %" PRId64 " %s: %zu readings, %d wallets, %d new accounts, %zu bytes, nonce %s",
-				    batch_id, ids[i], t->sig, t->nreadings, t->wallets, t->creates, t->raw_len, t->nonce_account);
-				flight_add_new(t, ids[i], batch_id);
+				log_debug("batch %s tx %" PRId64 " %s: %zu readings, %d wallets, %d new accounts, %zu bytes, %s%s, "
+				    "cu %u, nonce %s", b->batch_id, ids[i], t->sig, t->nreadings, t->wallets, t->creates, t->raw_len,
+				    t->v0 ? "v0" : "legacy", t->v0 ? (t->nlookups > 1 ? " (several tables)" : "") : "", t->cu_limit,
+				    t->nonce_account);
+				M.tx_v0 += t->v0;
+				flight_add_new(t, ids[i], b->batch_id);
 			}
 		} else if (rc == 1) {
-			log_warn("batch %s: %s; sending nothing", batch_id, e.msg);
+			log_warn("batch %s: %s; sending nothing", b->batch_id, e.msg);
 		} else {
 			/* Not sent. If the COMMIT did happen, resync adopts the records; they resolve like any other. */
 			db_failed(unknown ? "write-ahead (outcome unknown)" : "write-ahead", &e);
@@ -333,9 +331,114 @@ plan_batch(struct batch *b)
 		free(ids);
 	}
 out:
-	plan_free(&p);
+	release(b->token);
+	batch_unlink(b);
+}
+
+struct sim_ref {
+	struct batch *b;
+	size_t i;
+};
+
+/*
+ * The priority fee is paid on the compute-unit limit, not on what runs: set each limit to what a simulation of
+ * the same instructions used, plus 10% and 300. A failed simulation (an error, a node that does not know the
+ * nonce value yet) keeps the configured budget; the send's preflight judges the transaction as before.
+ */
+static void
+on_simulated(void *arg, const struct rpcm_reply *r)
+{
+	struct sim_ref *ref = arg;
+	struct batch *b = ref->b;
+	struct rpc_sim_result sim = { 0 };
+	struct err e = { 0 };
+
+	if (r->cancelled) {
+		free(ref); /* the batch is freed by mint_stop */
+		return;
+	}
+	if (r->result != NULL && rpcjson_simulation(r->result, &sim, &e) == 0 && !sim.failed && sim.units_known &&
+	    sim.units_consumed > 0) {
+		struct ptx *t = &b->plan.tx[ref->i];
+		uint64_t limit = sim.units_consumed + sim.units_consumed / 10 + 300;
+
+		M.simulations++;
+		if (limit < t->cu_limit && !b->dead && plan_resign(t, (uint32_t)limit, kp, &e) < 0) {
+			log_err("batch %s: cannot sign tx %zu again: %s; releasing the batch", b->batch_id, ref->i, e.msg);
+			b->dead = true;
+		}
+	} else {
+		M.simulation_fallbacks++;
+		if (r->result == NULL)
+			chain_note_error(r->method, r->x);
+		log_debug("batch %s tx %zu: simulation: %s", b->batch_id, ref->i,
+		    r->result == NULL ? r->e->msg : sim.failed ? sim.err : e.msg);
+	}
+	free(ref);
+	if (--b->sims == 0)
+		writeahead_batch(b);
+}
+
+/* The batch's token accounts are known (or assumed missing): reserve nonces, plan, simulate, write ahead, send. */
+static void
+plan_batch(struct batch *b)
+{
+	struct plan_nonce *nonces = NULL;
+	size_t nrows = 0;
+	struct err e = { 0 };
+
+	if (b->dead || !store_ok(st) || resync)
+		goto out;
+	if (store_nonce_reserve(st, b->token, nonces_wanted(b), &b->nonces, &nrows, &e) < 0) {
+		db_failed("reserve nonces", &e);
+		goto out;
+	}
+	if (nrows == 0) {
+		log_debug("claim %s: no free nonce; the readings wait", b->token);
+		no_nonce_until_ms = mono_ms() + 200;
+		goto out;
+	}
+	nonces = xcalloc(nrows, sizeof(*nonces));
+	for (size_t i = 0; i < nrows; i++) {
+		memcpy(nonces[i].address, b->nonces[i].address, sizeof(nonces[i].address));
+		memcpy(nonces[i].value, b->nonces[i].value, sizeof(nonces[i].value));
+	}
+	uuid_v4(b->batch_id);
+	if (plan_build(b->rd, b->n, b->batch_id, nonces, nrows, chain_facts()->fee_micro, kp, cache,
+	    S.lookup_tables ? alt_table_for : NULL, &b->plan, &e) < 0) {
+		log_err("batch %s: cannot plan: %s; releasing %zu readings", b->batch_id, e.msg, b->n);
+		goto out;
+	}
 	free(nonces);
-	free(rows);
+	if (b->plan.nrejected > 0)
+		reject(&b->plan, b->token);
+	if (S.simulate_cu && b->plan.ntx > 0) {
+		struct rpc_sim_opts o = { .sig_verify = false, .replace_recent_blockhash = false,
+			.commitment = RPC_COMMIT_CONFIRMED };
+
+		b->sims = 1; /* held while the simulations are started */
+		for (size_t i = 0; i < b->plan.ntx; i++) {
+			const struct ptx *t = &b->plan.tx[i];
+			struct sim_ref *ref = xcalloc(1, sizeof(*ref));
+
+			ref->b = b;
+			ref->i = i;
+			if (rpcm_call(rpc, "simulateTransaction", rpcreq_simulate(t->raw, t->raw_len, &o, o.commitment),
+			    on_simulated, ref, &e) < 0) {
+				M.simulation_fallbacks++;
+				free(ref);
+			} else {
+				b->sims++;
+			}
+		}
+		if (--b->sims == 0)
+			writeahead_batch(b);
+		return;
+	}
+	writeahead_batch(b);
+	return;
+out:
+	free(nonces);
 	release(b->token);
 	batch_unlink(b);
 }
@@ -612,6 +715,8 @@ gauges(void)
 	M.g.dead = g.dead;
 	M.g.oldest_age_s = g.oldest_age_s;
 	M.g.oldest_pending_tx_age_s = g.oldest_pending_tx_age_s;
+	if (S.lookup_tables)
+		(void)alt_gauges(true);
 }
 
 static void
@@ -717,6 +822,7 @@ mint_tick(void)
 	supply_tick();
 	/* Every tick: flight keeps its own schedule (status rounds, rebroadcasts, abandonments). */
 	flight_tick();
+	alt_tick(!recovering && paused_why()[0] == '\0' && !resync);
 	if (recovering && flight_count() == 0) {
 		recovering = false;
 		log_info("recovery complete: taking new work");
@@ -756,6 +862,7 @@ mint_start(const char *db_url, const char *rurl, struct rpcm *r, struct kp *k, s
 	nonces_init(st, rpc, kp);
 	supply_init(st, rpc, on_halt);
 	flight_init(st, rpc, kp, cache, settle_tx, alarm_both_landed);
+	alt_init(st, rpc, kp);
 	rs = stream_open(redis_url, S.stream, S.group, S.instance, 2000, e);
 	if (rs == NULL)
 		log_warn("redis: %s (minting continues from PostgreSQL sweeps; retrying)", e->msg);
@@ -776,6 +883,7 @@ mint_stop(void)
 	if (st != NULL && store_ok(st) && store_release_stale(st, S.instance, S.lease_secs, &n, &e) == 0 && n > 0)
 		log_info("released %ld claims", n);
 	flight_clear();
+	alt_clear();
 	acks_clear();
 	free(buf);
 	buf = NULL;

@@ -38,6 +38,8 @@ struct mintd_settings {
 	int max_attempts;
 	int concurrent;
 	int max_wallets;
+	bool lookup_tables;      /* v0 transactions with lookup tables (MINTD_LOOKUP_TABLES) */
+	bool simulate_cu;        /* compute-unit limits from a simulation (BLOCKCHAIN_SIMULATE_CU) */
 	uint64_t fee_floor;      /* micro-lamports per CU, at least */
 	uint64_t fee_ceiling;    /* micro-lamports per CU, at most */
 	int fee_percentile;      /* of getRecentPrioritizationFees over the accounts a mint writes */
@@ -90,6 +92,12 @@ struct mintd_metrics {
 	uint64_t contradictions;        /* answers that disagree in time (no verdict drawn from them) */
 	uint64_t supply_checks;
 	uint64_t halts_raised;
+	uint64_t alt_tx_sent;           /* lookup-table transactions (creations and extensions) sent */
+	uint64_t alt_tx_confirmed;
+	uint64_t alt_tx_failed;         /* failed, or proven never to land */
+	uint64_t tx_v0;                 /* mint transactions sent as v0 messages (the rest are legacy) */
+	uint64_t simulations;           /* compute-unit simulations answered */
+	uint64_t simulation_fallbacks;  /* simulations that failed: the configured budget was used */
 	uint64_t mint_latency_us_sum;   /* reading submitted_at -> minted, summed over minted readings */
 	uint64_t mint_latency_count;
 	struct store_gauges_m {

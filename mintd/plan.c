@@ -1,5 +1,6 @@
 /* plan.c: per-wallet grouping, token-account existence, packing under Solana's limits, signing. */
 #include "plan.h"
+#include "keymap.h"
 #include "pda.h"
 #include "soltx.h"
 #include "xmalloc.h"
@@ -8,14 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- known token accounts: open addressing on the (already uniformly random) key bytes ---- */
+/* ---- known token accounts ---- */
 
-#define ATACACHE_MAX (1u << 22) /* ~4M accounts (128 MiB); beyond that start over (costs lookups, not safety) */
+#define ATACACHE_MAX (1u << 22) /* ~4M accounts (160 MiB); beyond that start over (costs lookups, not safety) */
 
 struct atacache {
-	struct sol_pubkey *k;
-	uint8_t *used;
-	size_t cap, n;
+	struct keymap *m;
 };
 
 struct atacache *
@@ -23,9 +22,7 @@ atacache_new(void)
 {
 	struct atacache *c = xcalloc(1, sizeof(*c));
 
-	c->cap = 1024;
-	c->k = xcalloc(c->cap, sizeof(*c->k));
-	c->used = xcalloc(c->cap, 1);
+	c->m = keymap_new(ATACACHE_MAX);
 	return c;
 }
 
@@ -34,92 +31,33 @@ atacache_free(struct atacache *c)
 {
 	if (c == NULL)
 		return;
-	free(c->k);
-	free(c->used);
+	keymap_free(c->m);
 	free(c);
-}
-
-static size_t
-slot_of(const struct atacache *c, const struct sol_pubkey *k)
-{
-	size_t h;
-
-	memcpy(&h, k->b, sizeof(h));
-	h &= c->cap - 1;
-	while (c->used[h] && !pubkey_eq(&c->k[h], k))
-		h = (h + 1) & (c->cap - 1);
-	return h;
 }
 
 bool
 atacache_has(const struct atacache *c, const struct sol_pubkey *k)
 {
-	return c->used[slot_of(c, k)] != 0;
+	return keymap_get(c->m, k, NULL);
 }
 
 void
 atacache_add(struct atacache *c, const struct sol_pubkey *k)
 {
-	size_t h;
-
-	if (atacache_has(c, k))
-		return;
-	if ((c->n + 1) * 2 > c->cap) {
-		struct atacache old = *c;
-
-		if (c->cap >= ATACACHE_MAX) {
-			memset(c->used, 0, c->cap);
-			c->n = 0;
-		} else {
-			c->cap *= 2;
-			c->k = xcalloc(c->cap, sizeof(*c->k));
-			c->used = xcalloc(c->cap, 1);
-			c->n = 0;
-			for (size_t i = 0; i < old.cap; i++)
-				if (old.used[i])
-					atacache_add(c, &old.k[i]);
-			free(old.k);
-			free(old.used);
-		}
-	}
-	h = slot_of(c, k);
-	c->k[h] = *k;
-	c->used[h] = 1;
-	c->n++;
+	keymap_put(c->m, k, 1);
 }
 
 void
 atacache_forget(struct atacache *c, const struct sol_pubkey *k)
 {
-	size_t i = slot_of(c, k), j = i;
-
-	if (!c->used[i])
-		return;
-	c->used[i] = 0;
-	c->n--;
-	/* Backward-shift deletion: move later entries of the probe run into the hole where they belong. */
-	for (;;) {
-		size_t home;
-
-		j = (j + 1) & (c->cap - 1);
-		if (!c->used[j])
-			return;
-		memcpy(&home, c->k[j].b, sizeof(home));
-		home &= c->cap - 1;
-		/* j may move to i when its home is not cyclically within (i, j] */
-		if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
-			c->k[i] = c->k[j];
-			c->used[i] = 1;
-			c->used[j] = 0;
-			i = j;
-		}
-	}
+	keymap_del(c->m, k);
 }
 
 /* ---- grouping ---- */
 
 struct group {
 	struct sol_pubkey wallet, ata;
+	const struct stx_table *table; /* the lookup table that holds ata (NULL: named in full) */
 	const char *wallet_text;
 	uint64_t sum;
 	bool alone;       /* some reading has failed before: mint this wallet in a transaction of its own */
@@ -135,6 +73,22 @@ by_wallet(const void *a, const void *b)
 	return strcmp(sort_base[*(const size_t *)a].wallet, sort_base[*(const size_t *)b].wallet);
 }
 
+/* Groups of one table together (tables by address, accounts named in full last), wallets in order inside. */
+static int
+by_table(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	int c;
+
+	if (x->table != y->table) {
+		if (x->table == NULL || y->table == NULL)
+			return x->table == NULL ? 1 : -1;
+		if ((c = memcmp(x->table->address.b, y->table->address.b, 32)) != 0)
+			return c;
+	}
+	return strcmp(x->wallet_text, y->wallet_text);
+}
+
 void
 plan_free(struct plan *p)
 {
@@ -147,8 +101,10 @@ plan_free(struct plan *p)
 			free(t->ix_wallets[j]);
 		free(t->ix_wallets);
 		free(t->created);
+		stx_free(t->stx);
 	}
 	free(p->tx);
+	free(p->tables);
 	free(p->rejected);
 	memset(p, 0, sizeof(*p));
 }
@@ -197,6 +153,50 @@ cu_limit_for(int creates, int wallets)
 	return l > 1400000 ? 1400000 : (uint32_t)l;
 }
 
+uint32_t
+plan_budget(const struct ptx *t)
+{
+	return cu_limit_for(t->creates, t->wallets);
+}
+
+uint64_t
+plan_fee(uint32_t cu_limit, uint64_t cu_price)
+{
+	return 5000 + (uint64_t)(((unsigned __int128)cu_limit * cu_price + 999999) / 1000000);
+}
+
+/* Signs t's message into t->raw and t->sig (replacing what was there). */
+static int
+sign(struct ptx *t, struct kp *kp, struct err *e)
+{
+	struct stx_dims d;
+
+	free(t->raw);
+	t->raw = NULL;
+	if (stx_sign(t->stx, kp, &t->raw, &t->raw_len, NULL, t->sig, e) < 0)
+		return -1;
+	stx_dims(t->stx, &d);
+	t->v0 = stx_is_v0(t->stx);
+	t->nlookups = (int)d.nlookups;
+	return 0;
+}
+
+int
+plan_resign(struct ptx *t, uint32_t cu_limit, struct kp *kp, struct err *e)
+{
+	struct solix *ix = xcalloc(1, sizeof(*ix));
+	int rc;
+
+	solix_cu_limit(ix, cu_limit);
+	rc = stx_replace(t->stx, 1, ix, e); /* the head: advance, limit, price */
+	free(ix);
+	if (rc < 0)
+		return -1;
+	t->cu_limit = cu_limit;
+	t->fee = plan_fee(cu_limit, t->cu_price);
+	return sign(t, kp, e);
+}
+
 /* Decimal text of a 128-bit amount (the sum of a transaction's readings can pass 2^64). */
 static void
 u128_text(unsigned __int128 v, char out[48])
@@ -216,7 +216,8 @@ u128_text(unsigned __int128 v, char out[48])
 /* Builds, signs and records one transaction over groups g[0..ng) on nonce nc. */
 static int
 finish(struct group *const *g, size_t ng, const size_t *order, const struct reading *rd, int index,
-    const struct plan_nonce *nc, uint64_t cu_price, struct kp *kp, struct ptx *out, struct err *e)
+    const struct plan_nonce *nc, uint64_t cu_price, const struct plan *p, struct kp *kp, struct ptx *out,
+    struct err *e)
 {
 	const struct sol_pubkey *payer = kp_pubkey(kp);
 	struct sol_pubkey nonce, value;
@@ -228,16 +229,21 @@ finish(struct group *const *g, size_t ng, const size_t *order, const struct read
 
 	memset(out, 0, sizeof(*out));
 	out->index = index;
-	if (pubkey_from_b58(nc->address, &nonce, e) < 0 || pubkey_from_b58(nc->value, &value, e) < 0) {
+	if (nc == NULL) {
+		/* Counting only: any distinct nonce key sizes the same. */
+		memset(nonce.b, 0xa5, sizeof(nonce.b));
+		memset(value.b, 0, sizeof(value.b));
+	} else if (pubkey_from_b58(nc->address, &nonce, e) < 0 || pubkey_from_b58(nc->value, &value, e) < 0) {
 		err_prefix(e, "nonce %s", nc->address);
 		goto out;
 	}
-	if ((t = stx_new(payer, &value)) == NULL) {
+	t = p->ntables > 0 ? stx_new_v0(payer, &value, p->tables, p->ntables) : stx_new(payer, &value);
+	if (t == NULL) {
 		err_set(e, 0, "out of memory");
 		goto out;
 	}
-	snprintf(out->nonce_account, sizeof(out->nonce_account), "%s", nc->address);
-	snprintf(out->nonce_value, sizeof(out->nonce_value), "%s", nc->value);
+	snprintf(out->nonce_account, sizeof(out->nonce_account), "%s", nc != NULL ? nc->address : "");
+	snprintf(out->nonce_value, sizeof(out->nonce_value), "%s", nc != NULL ? nc->value : "");
 	for (size_t i = 0; i < ng; i++) {
 		out->creates += g[i]->create;
 		nr += g[i]->n;
@@ -248,7 +254,7 @@ finish(struct group *const *g, size_t ng, const size_t *order, const struct read
 	out->wallets = (int)ng;
 	out->cu_price = cu_price;
 	out->cu_limit = cu_limit_for(out->creates, out->wallets);
-	out->fee = 5000 + (uint64_t)(((unsigned __int128)out->cu_limit * cu_price + 999999) / 1000000);
+	out->fee = plan_fee(out->cu_limit, cu_price);
 	out->readings = xcalloc(nr, sizeof(*out->readings));
 	out->ix_wallets = xcalloc(nix, sizeof(*out->ix_wallets));
 	out->created = xcalloc(out->creates > 0 ? (size_t)out->creates : 1, sizeof(*out->created));
@@ -267,13 +273,25 @@ finish(struct group *const *g, size_t ng, const size_t *order, const struct read
 		for (size_t j = 0; j < g[i]->n; j++)
 			out->readings[out->nreadings++] = &rd[order[g[i]->first + j]];
 	}
-	if (stx_sign(t, kp, &out->raw, &out->raw_len, NULL, out->sig, e) < 0)
+	out->stx = t;
+	t = NULL;
+	if (nc != NULL && sign(out, kp, e) < 0)
 		goto out;
 	rc = 0;
 out:
 	free(ix);
 	stx_free(t);
 	return rc;
+}
+
+/*
+ * The instruction trace (top-level instructions and every CPI) holds 64: a creation that creates the account
+ * takes STX_TRACE_ATA_CREATE slots (4 of them CPIs), everything else in a mint transaction one.
+ */
+static bool
+trace_fits(const struct stx_dims *d, int creates)
+{
+	return d->nix + (size_t)creates * (STX_TRACE_ATA_CREATE - 1) <= STX_MAX_TRACE;
 }
 
 /* Appends the transaction of the current packing to p (grows p->tx). */
@@ -287,14 +305,38 @@ emit(struct plan *p, size_t *cap, struct group *const *cur, size_t ncur, const s
 		*cap = *cap ? *cap * 2 : 4;
 		p->tx = xreallocarray(p->tx, *cap, sizeof(*p->tx));
 	}
-	rc = finish(cur, ncur, order, rd, (int)p->ntx, &nonces[p->ntx], cu_price, kp, &p->tx[p->ntx], e);
+	rc = finish(cur, ncur, order, rd, (int)p->ntx, nonces != NULL ? &nonces[p->ntx] : NULL, cu_price, p, kp,
+	    &p->tx[p->ntx], e);
 	p->ntx++; /* even on failure: plan_free frees what finish allocated */
 	return rc;
 }
 
+/* The distinct tables of the groups (at most STX_MAX_TABLES; a group past that is named in full). */
+static void
+collect_tables(struct group *g, size_t ng, struct plan *p)
+{
+	p->tables = xcalloc(ng > 0 ? ng : 1, sizeof(*p->tables));
+	for (size_t i = 0; i < ng; i++) {
+		size_t j;
+
+		if (g[i].table == NULL)
+			continue;
+		for (j = 0; j < p->ntables && memcmp(p->tables[j].address.b, g[i].table->address.b, 32) != 0; j++)
+			;
+		if (j == p->ntables) {
+			if (p->ntables == STX_MAX_TABLES) {
+				g[i].table = NULL;
+				continue;
+			}
+			p->tables[p->ntables++] = *g[i].table; /* a snapshot: the count of usable addresses now */
+		}
+	}
+}
+
 int
 plan_build(const struct reading *rd, size_t n, const char *batch_id, const struct plan_nonce *nonces,
-    size_t nnonces, uint64_t cu_price, struct kp *kp, struct atacache *cache, struct plan *p, struct err *e)
+    size_t nnonces, uint64_t cu_price, struct kp *kp, struct atacache *cache, plan_table_fn table_for,
+    struct plan *p, struct err *e)
 {
 	size_t *order = xcalloc(n > 0 ? n : 1, sizeof(*order));
 	struct group *g = xcalloc(n > 0 ? n : 1, sizeof(*g));
@@ -339,12 +381,15 @@ plan_build(const struct reading *rd, size_t n, const char *batch_id, const struc
 		g[ng].sum = r->amount;
 		g[ng].alone = r->attempts > 0;
 		g[ng].create = !atacache_has(cache, &g[ng].ata);
+		g[ng].table = !g[ng].create && table_for != NULL ? table_for(&g[ng].ata) : NULL;
 		g[ng].first = i;
 		g[ng].n = 1;
 		ng++;
 	}
 	/* A rejected reading between two of one wallet would break contiguity; wallets sort together, so
 	 * a rejected wallet is never the same text as a valid one. */
+	qsort(g, ng, sizeof(*g), by_table);
+	collect_tables(g, ng, p);
 
 	for (size_t pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < ng; i++) {
@@ -356,7 +401,7 @@ plan_build(const struct reading *rd, size_t n, const char *batch_id, const struc
 			k = wallet_ixs(&g[i], payer, ix);
 			if (sizing != NULL && !cur_alone && !g[i].alone && (int)ncur < S.max_wallets &&
 			    creates + g[i].create <= MINTD_MAX_CREATES && stx_dims_if_added(sizing, ix, k, &d) == 0 &&
-			    stx_fits(&d)) {
+			    stx_fits(&d) && trace_fits(&d, creates + g[i].create)) {
 				if (stx_add(sizing, ix, k, e) < 0)
 					goto out;
 				cur[ncur++] = &g[i];
@@ -369,10 +414,11 @@ plan_build(const struct reading *rd, size_t n, const char *batch_id, const struc
 				stx_free(sizing);
 				sizing = NULL;
 			}
-			if (p->ntx == nnonces)
+			if (nonces != NULL && p->ntx == nnonces)
 				goto done; /* out of nonces: the rest waits for the next batch */
 			/* Sizes do not depend on the nonce's key or value: size with a placeholder. */
-			if ((sizing = stx_new(payer, &dummy)) == NULL) {
+			sizing = p->ntables > 0 ? stx_new_v0(payer, &dummy, p->tables, p->ntables) : stx_new(payer, &dummy);
+			if (sizing == NULL) {
 				err_set(e, 0, "out of memory");
 				goto out;
 			}

@@ -203,9 +203,8 @@ row_reading(const PGresult *r, int row, struct reading *x)
 	row_reading_at(r, row, 0, x);
 }
 
-/* A zeroed array with one element of `size` per result row (NULL when there are none). */
-static int
-rows_alloc(const PGresult *r, size_t size, void **out, size_t *n, struct err *e)
+int
+store_rows_alloc(const PGresult *r, size_t size, void **out, size_t *n, struct err *e)
 {
 	*out = NULL;
 	*n = (size_t)PQntuples(r);
@@ -219,7 +218,7 @@ rows_alloc(const PGresult *r, size_t size, void **out, size_t *n, struct err *e)
 static int
 readings_out(PGresult *r, struct reading **out, size_t *nout, struct err *e)
 {
-	if (rows_alloc(r, sizeof(**out), (void **)out, nout, e) < 0)
+	if (store_rows_alloc(r, sizeof(**out), (void **)out, nout, e) < 0)
 		return -1;
 	for (size_t i = 0; i < *nout; i++)
 		row_reading(r, (int)i, &(*out)[i]);
@@ -308,6 +307,10 @@ store_release_token(struct store *s, const char *token, long *n, struct err *e)
 		 "updated_at = now() WHERE state = 'reserved' AND reserved_by = $1", 1, p, e)) == NULL)
 		return -1;
 	PQclear(r);
+	if ((r = store_q(s, "UPDATE lookup_table_entries SET claimed_by = NULL, claimed_at = NULL "
+		 "WHERE claimed_by = $1", 1, p, e)) == NULL)
+		return -1;
+	PQclear(r);
 	r = store_q(s, "UPDATE meter_readings SET status = 'pending', claimed_by = NULL, claimed_at = NULL "
 		 "WHERE status = 'claimed' AND claimed_by = $1", 1, p, e);
 	if (r == NULL)
@@ -329,6 +332,11 @@ store_release_stale(struct store *s, const char *instance, int lease_secs, long 
 		 "OR reserved_at < now() - make_interval(secs => $2::int))", 2, p, e)) == NULL)
 		return -1;
 	PQclear(r);
+	if ((r = store_q(s, "UPDATE lookup_table_entries SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by IS NOT "
+		 "NULL AND (left(claimed_by, length($1) + 1) = $1 || ':' OR claimed_at < now() - make_interval(secs => $2::int))",
+		 2, p, e)) == NULL)
+		return -1;
+	PQclear(r);
 	r = store_q(s, "UPDATE meter_readings SET status = 'pending', claimed_by = NULL, claimed_at = NULL "
 		 "WHERE status = 'claimed' AND (left(claimed_by, length($1) + 1) = $1 || ':' "
 		 "OR claimed_at < now() - make_interval(secs => $2::int))", 2, p, e);
@@ -338,9 +346,8 @@ store_release_stale(struct store *s, const char *instance, int lease_secs, long 
 	return 0;
 }
 
-/* "{a,NULL,b}" text[] literal with double-quoted elements (wallets are base58, but quote anyway). */
-static char *
-text_array(const char *const *v, size_t n)
+char *
+store_text_array(const char *const *v, size_t n)
 {
 	size_t cap = 3;
 	char *buf, *p;
@@ -372,8 +379,8 @@ text_array(const char *const *v, size_t n)
 	return buf;
 }
 
-static char *
-hex_bytea(const uint8_t *raw, size_t n)
+char *
+store_hex_bytea(const uint8_t *raw, size_t n)
 {
 	char *hex = malloc(n * 2 + 3);
 
@@ -404,8 +411,8 @@ writeahead_one(struct store *s, const struct wa_tx *t, const char *token, int64_
 	    "l AS (INSERT INTO mint_transaction_readings (mint_tx_id, reading_id, token_amount) "
 	    " SELECT (SELECT id FROM ins), x.id, x.amount FROM unnest($11::uuid[], $12::bigint[]) AS x(id, amount)) "
 	    "SELECT (SELECT id FROM ins), (SELECT count(*) FROM r), (SELECT count(*) FROM n)";
-	char *hex = hex_bytea(t->raw, t->raw_len), *ids = malloc(t->nreadings * MINTD_UUID_SZ + 3);
-	char *amounts = malloc(t->nreadings * 21 + 3), *ixw = text_array(t->ix_wallets, t->nix);
+	char *hex = store_hex_bytea(t->raw, t->raw_len), *ids = malloc(t->nreadings * MINTD_UUID_SZ + 3);
+	char *amounts = malloc(t->nreadings * 21 + 3), *ixw = store_text_array(t->ix_wallets, t->nix);
 	char nw[16], nr[16];
 	PGresult *r;
 	int rc = -1;
@@ -477,7 +484,7 @@ store_writeahead_many(struct store *s, const struct wa_tx *t, size_t n, const ch
 int
 store_writeahead_advance(struct store *s, const struct wa_adv *a, int64_t *tx_id, struct err *e)
 {
-	char mid[24], *hex = hex_bytea(a->raw, a->raw_len);
+	char mid[24], *hex = store_hex_bytea(a->raw, a->raw_len);
 	PGresult *r;
 	int rc = -1;
 
@@ -491,7 +498,7 @@ store_writeahead_advance(struct store *s, const struct wa_adv *a, int64_t *tx_id
 		const char *p[5] = { mid, a->why, a->blame_wallet, a->nonce_account, a->nonce_value };
 
 		r = store_q(s, "UPDATE mint_transactions SET abandon_reason = $2, blame_wallet = $3 WHERE id = $1 "
-			 "AND state = 'pending' AND kind = 'mint' AND nonce_account = $4 AND nonce_value = $5", 5, p, e);
+			 "AND state = 'pending' AND kind <> 'advance' AND nonce_account = $4 AND nonce_value = $5", 5, p, e);
 		if (r == NULL)
 			goto fail;
 		if (store_count(r) != 1) {
@@ -569,7 +576,7 @@ store_note_error(struct store *s, int64_t tx_id, const char *error, struct err *
 static int
 settled_out(PGresult *r, struct settled **out, size_t *nout, struct err *e)
 {
-	if (rows_alloc(r, sizeof(**out), (void **)out, nout, e) < 0)
+	if (store_rows_alloc(r, sizeof(**out), (void **)out, nout, e) < 0)
 		return -1;
 	for (int i = 0; i < (int)*nout; i++) {
 		const char *st = PQgetvalue(r, i, READING_NCOLS);
@@ -760,7 +767,7 @@ store_confirm_many(struct store *s, struct confirmed *c, size_t n, struct err *e
 	static const char sql[] =
 	    "WITH x AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS x(id, slot, fee)), "
 	    "t AS (UPDATE mint_transactions m SET state = 'confirmed', slot = x.slot, fee_lamports = x.fee, error = NULL, "
-	    " finished_at = now() FROM x WHERE m.id = x.id AND m.state = 'pending' AND m.kind = 'mint' "
+	    " finished_at = now() FROM x WHERE m.id = x.id AND m.state = 'pending' AND m.kind <> 'advance' "
 	    " RETURNING m.id, m.batch_id, m.nonce_account, m.nonce_value, m.signature, m.amount, m.mint, x.slot), "
 	    "r AS (UPDATE meter_readings mr SET status = 'minted', minted = true, mint_tx_signature = t.signature, "
 	    " minted_at = now() FROM t WHERE mr.mint_tx_id = t.id AND mr.status = 'submitted' RETURNING t.id AS tx_id, "
@@ -1007,7 +1014,7 @@ store_void(struct store *s, int64_t adv_tx_id, uint64_t slot, uint64_t fee, cons
 		const char *p[2] = { a.nonce_account, a.nonce_value };
 
 		r = store_q(s, "SELECT id, state FROM mint_transactions WHERE nonce_account = $1 AND nonce_value = $2 "
-			 "AND kind = 'mint' FOR UPDATE", 2, p, e);
+			 "AND kind <> 'advance' FOR UPDATE", 2, p, e);
 		if (r == NULL)
 			goto fail;
 		if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), "confirmed") == 0) {
@@ -1119,9 +1126,9 @@ store_load_pending(struct store *s, int min_age_secs, struct pending_tx **out, s
 	snprintf(age, sizeof(age), "%d", min_age_secs);
 	r = store_q(s, "SELECT id, batch_id::text, signature, encode(raw_tx, 'hex'), sent_at IS NOT NULL, "
 		 "coalesce(sent_slot, 0), wallets, readings, ix_wallets::text, kind = 'advance', "
-		 "coalesce(nonce_account, ''), coalesce(nonce_value, ''), coalesce(blame_wallet, '') "
+		 "coalesce(nonce_account, ''), coalesce(nonce_value, ''), coalesce(blame_wallet, ''), kind = 'table' "
 		 "FROM mint_transactions WHERE state = 'pending' AND created_at <= now() - make_interval(secs => $1::int) "
-		 "ORDER BY kind DESC, id", 1, p, e);
+		 "ORDER BY kind = 'advance', id", 1, p, e);
 	if (r == NULL)
 		return -1;
 	n = PQntuples(r);
@@ -1153,6 +1160,7 @@ store_load_pending(struct store *s, int min_age_secs, struct pending_tx **out, s
 		snprintf(t->nonce_account, sizeof(t->nonce_account), "%s", PQgetvalue(r, i, 10));
 		snprintf(t->nonce_value, sizeof(t->nonce_value), "%s", PQgetvalue(r, i, 11));
 		snprintf(t->blame_wallet, sizeof(t->blame_wallet), "%s", PQgetvalue(r, i, 12));
+		t->table = PQgetvalue(r, i, 13)[0] == 't';
 	}
 	*nout = (size_t)n;
 	PQclear(r);

@@ -175,7 +175,8 @@ int store_void(struct store *s, int64_t adv_tx_id, uint64_t slot, uint64_t fee, 
 /* A recorded transaction not yet final. */
 struct pending_tx {
 	int64_t id;
-	bool advance;          /* kind advance (else mint) */
+	bool advance;          /* kind advance (else mint or table) */
+	bool table;            /* kind table: a lookup table's creation or extension */
 	char batch_id[MINTD_UUID_SZ];
 	char signature[89];
 	uint8_t raw[1232];
@@ -191,12 +192,69 @@ struct pending_tx {
 	size_t nix;
 };
 void pending_tx_free(struct pending_tx *p);
-/* Pending transactions created at least min_age_secs ago (0: all), mint before advance. */
+/* Pending transactions created at least min_age_secs ago (0: all), mint and table before advance. */
 int store_load_pending(struct store *s, int min_age_secs, struct pending_tx **out, size_t *nout,
     struct err *e) WUR;
 
 /* Ids of every pending transaction. */
 int store_pending_ids(struct store *s, int64_t **out, size_t *nout, struct err *e) WUR;
+
+/* ---- lookup tables (store_alt.c) ---- */
+
+struct alt_row {
+	char address[45];
+	bool active;           /* its creation landed (else: being created) */
+	uint64_t recent_slot;
+};
+/* The mint's tables being created or active. */
+int store_alt_tables(struct store *s, const char *mint, struct alt_row **out, size_t *nout, struct err *e) WUR;
+/* Queues token accounts of wallets for a table (those already queued or in one are left alone). */
+int store_alt_enqueue(struct store *s, const char *mint, const char *const *wallets, const char *const *accounts,
+    size_t n, struct err *e) WUR;
+struct alt_entry {
+	char wallet[MINTD_WALLET_SZ];
+	char account[45];
+};
+/* Claims at most limit queued entries (oldest first, others' claims skipped) for token. */
+int store_alt_claim(struct store *s, const char *mint, const char *token, int limit, struct alt_entry **out,
+    size_t *nout, struct err *e) WUR;
+/*
+ * An active table of the mint with room for more entries, other than those in exclude[0..nex): *found false
+ * when none; *room is how many more it takes (fixed is how many addresses each table holds besides entries).
+ */
+int store_alt_pick(struct store *s, const char *mint, int fixed, const char (*exclude)[45], size_t nex, bool *found,
+    char address[45], int *room, struct err *e) WUR;
+/* The table a table transaction created or extended (*found false when none). */
+int store_alt_tx_table(struct store *s, int64_t tx_id, bool *found, char address[45], struct err *e) WUR;
+/* Queued, extending and added entries, and tables (active + creating), of the mint. */
+int store_alt_counts(struct store *s, const char *mint, int64_t counts[3], int64_t *tables, struct err *e) WUR;
+
+/* A table transaction to record before its first send: the table's creation (with a first extension) or an
+ * extension of an active table. */
+struct wa_table {
+	const char *batch_id;
+	const char *signature;
+	const uint8_t *raw;
+	size_t raw_len;
+	const char *mint;
+	const char *nonce_account;     /* reserved by the token */
+	const char *nonce_value;
+	const char *table;
+	bool create;
+	const char *authority;         /* create only */
+	uint64_t recent_slot;          /* create only */
+	int fixed;                     /* addresses the table holds besides entries (room check) */
+	const struct alt_entry *entries; /* claimed by the token */
+	size_t n;
+};
+/*
+ * In one database transaction: the transaction (kind table, pending), its nonce reserved -> busy, the table
+ * (create: a new row, creating; extend: locked, active and with room), the entries claimed -> extending. 0
+ * (recorded, *tx_id set), 1 (a guard failed: nothing written, send nothing) or -1 (*unknown as in
+ * store_writeahead_many).
+ */
+int store_writeahead_table(struct store *s, const struct wa_table *w, const char *token, int64_t *tx_id,
+    bool *unknown, struct err *e) WUR;
 
 /* ---- supply invariant, halts, re-checks ---- */
 

@@ -28,5 +28,11 @@ int store_commit(struct store *s, bool *unknown, struct err *e);
 uint64_t store_u64(const PGresult *r, int row, int col);
 /* Rows affected by a command result, which it clears. */
 long store_count(PGresult *r);
+/* A zeroed array with one element of `size` per result row (*out NULL when there are none). */
+int store_rows_alloc(const PGresult *r, size_t size, void **out, size_t *n, struct err *e);
+/* "{a,NULL,b}" text[] literal with double-quoted elements; malloc'd (NULL when out of memory). */
+char *store_text_array(const char *const *v, size_t n);
+/* "\\x..." bytea literal of raw; malloc'd (NULL when out of memory). */
+char *store_hex_bytea(const uint8_t *raw, size_t n);
 
 #endif

@@ -3,7 +3,8 @@
 # minted reading (fees + token-account rent, from the payer's balance), next to the naive one-transaction-per-
 # reading cost (5,000 lamports per reading + 2,039,280 per new token account). Two rounds: every wallet new,
 # then the same wallets again (accounts exist). Prints FIGURE lines (see test/bench/run).
-# Knobs: BENCH_MINT_READINGS (20000), BENCH_MINT_WALLETS (2000), SIM_SLOT_MS (50), BENCH_MINT_POLL_MS (100).
+# Knobs: BENCH_MINT_READINGS (20000), BENCH_MINT_WALLETS (2000), SIM_SLOT_MS (50), BENCH_MINT_POLL_MS (100),
+# BENCH_MINT_EXTRA (more mintd.env lines, e.g. MINTD_LOOKUP_TABLES=false).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export GTX_BIN=${GTX_BIN:-$ROOT/build/rel}
@@ -23,6 +24,7 @@ cat >"$DIR/mintd.env" <<CONF
 LOG_LEVEL=warning
 MINTD_INSTANCE_ID=bench
 MINTD_CONFIRM_POLL_MS=${BENCH_MINT_POLL_MS:-100}
+${BENCH_MINT_EXTRA:-}
 CONF
 # shellcheck disable=SC1091
 . "$DIR/env"

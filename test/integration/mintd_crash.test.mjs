@@ -6,27 +6,34 @@ import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, simControl, isDead as dead, openMintdStack, closeMintdStack, readingFeeder, writeMintdEnv } from './lib/mintd.mjs';
+import {
+  randomWallet, addMeters, simControl, isDead as dead, openMintdStack, closeMintdStack, readingFeeder, writeMintdEnv,
+  freshFeeder, tablesInUse, warmTables,
+} from './lib/mintd.mjs';
 
 const TOKEN_PROGRAM = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
-const POINTS = ['after_claim', 'after_sign', 'after_writeahead', 'after_send', 'after_confirm_before_db', 'during_db_update', 'after_advance_writeahead'];
+const POINTS = ['after_claim', 'after_sign', 'after_writeahead', 'after_send', 'after_confirm_before_db', 'during_db_update',
+  'after_advance_writeahead', 'after_table_sign', 'after_table_writeahead'];
 const BASE = {
   MINTD_INSTANCE_ID: 'mintd-crash', TOKENIZATION_BATCH_LINGER_MS: '20', TOKENIZATION_BATCH_SIZE: '40',
   TOKENIZATION_MAX_RETRY_ATTEMPTS: '1000', MINTD_CONFIRM_POLL_MS: '30', MINTD_REBROADCAST_MS: '100',
   MINTD_CLAIM_LEASE_SECS: '30',
 };
 
-let ctx, stack, env, db, addReadings;
+let ctx, stack, env, db, addReadings, addFresh, wallets;
 let kills = 0;
 
 before(async () => {
   ctx = await openMintdStack({ mintdEnv: BASE, start: false });
   ({ stack, env, db } = ctx);
-  const wallets = Array.from({ length: 30 }, randomWallet);
+  wallets = Array.from({ length: 30 }, randomWallet);
   addReadings = readingFeeder(ctx, wallets, await addMeters(db, wallets));
+  addFresh = freshFeeder(ctx);
 });
 
 after(async () => {
+  const used = await tablesInUse(db);
+  assert.ok(used.v0 > 0 && used.tables > 0, `lookup tables in use: ${JSON.stringify(used)}`);
   assert.deepEqual(await closeMintdStack(ctx), [], 'daemon logs show problems');
 });
 
@@ -49,12 +56,13 @@ function killMintd() {
   return waitFor(() => dead(pid), { what: 'mintd killed' }).then(() => rmSync(pidFile(), { force: true }));
 }
 
-// Blocks until mintd (if running) is dead, feeding it readings so every point is reached.
-async function waitDead(pid, what) {
+// Blocks until mintd (if running) is dead, feeding it readings so every point is reached (new wallets for the
+// lookup-table points: their accounts are what a table transaction adds).
+async function waitDead(pid, what, feed = addReadings) {
   if (pid === null) return;
   await waitFor(async () => {
     if (dead(pid)) return true;
-    await addReadings(4);
+    await feed(4);
     return false;
   }, { timeout: 30000, interval: 100, what });
 }
@@ -67,6 +75,12 @@ async function finalCheck(what) {
 }
 
 test('SIGKILL at each named point of the cycle, several times each, then restart and drain', async () => {
+  // The kills meet v0 transactions: the wallets' accounts are in lookup tables first (new wallets, for the
+  // lookup-table points, are what the table transactions being killed carry).
+  writeMintdEnv(stack, BASE);
+  startMintd();
+  await warmTables(ctx, wallets, addReadings, stack.env.MINTD_URL);
+  await killMintd();
   for (let round = 0; round < 6; round++) {
     for (const point of POINTS) {
       writeMintdEnv(stack, { ...BASE, MINTD_TEST_CRASH_POINT: point, MINTD_TEST_CRASH_AFTER: String(1 + (round % 3)) });
@@ -74,9 +88,10 @@ test('SIGKILL at each named point of the cycle, several times each, then restart
       // advances) so mintd reaches that point.
       const abandon = point === 'after_advance_writeahead';
       if (abandon) await simControl(env, '/fault', { kind: 'drop_transaction', probability: 1, program: TOKEN_PROGRAM });
-      await addReadings(10);
+      const feed = point.startsWith('after_table') ? addFresh : addReadings;
+      await feed(10);
       const pid = startMintd();
-      await waitDead(pid, `mintd to kill itself at ${point}`);
+      await waitDead(pid, `mintd to kill itself at ${point}`, feed);
       if (abandon) await simControl(env, '/clear-faults', {});
       assert.match(readFileSync(join(stack.dir, 'mintd.log'), 'utf8'), new RegExp(`CRASH POINT ARMED: MINTD_TEST_CRASH_POINT=${point}`));
       kills += 1;

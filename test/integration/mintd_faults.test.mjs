@@ -1,11 +1,13 @@
 // mintd_faults.test.mjs: every fault the simulator can inject, one at a time, each followed by the invariant.
-import { test, before, after } from 'node:test';
+import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, insertReadings, simControl, openMintdStack, closeMintdStack, readingFeeder } from './lib/mintd.mjs';
+import {
+  randomWallet, addMeters, insertReadings, simControl, openMintdStack, closeMintdStack, readingFeeder, warmTables, txMark, v0Since,
+} from './lib/mintd.mjs';
 
-let ctx, stack, env, db, addReadings, wallets, serials;
+let ctx, stack, env, db, addReadings, wallets, serials, mark;
 
 before(async () => {
   ctx = await openMintdStack({ mintdEnv: { MINTD_INSTANCE_ID: 'mintd-faults', TOKENIZATION_MAX_RETRY_ATTEMPTS: '100', MINTD_CONFIRM_POLL_MS: '50', MINTD_RPC_TIMEOUT_MS: '1000' } });
@@ -13,7 +15,11 @@ before(async () => {
   wallets = Array.from({ length: 12 }, randomWallet);
   serials = await addMeters(db, wallets);
   addReadings = readingFeeder(ctx, wallets, serials, 2_000_000n);
+  await warmTables(ctx, wallets, addReadings);
 });
+
+// Every fault below is met by v0 transactions loading the wallets' accounts from lookup tables.
+beforeEach(async () => { mark = await txMark(db); });
 
 after(async () => {
   assert.deepEqual(await closeMintdStack(ctx), [], 'daemon logs show problems');
@@ -35,6 +41,7 @@ async function settle(what, mustFire = []) {
   assert.deepEqual(await armed(), [], `faults not exercised by ${what}`);
   await simControl(env, '/clear-faults', {});
   assert.deepEqual(await checkInvariant(db, env), []);
+  assert.ok(await v0Since(db, mark) > 0, `${what}: v0 transactions with lookup tables in use`);
 }
 
 async function txCount(state) {

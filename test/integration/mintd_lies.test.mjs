@@ -2,7 +2,7 @@
 // transactions, backends that lag, lack history or disagree, processed slots rolled back, preflight answers that
 // are not the whole story), alone, with SIGKILLs and with two instances; and a mint outside mintd halts minting
 // until an operator acknowledges it. Every test ends with the exactly-once invariant.
-import { test, before, after } from 'node:test';
+import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { foreignMint as foreignMintTo } from './lib/foreign.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
 import {
   randomWallet, addMeters, simControl, metrics, openMintdStack, closeMintdStack, readingFeeder, isDead, startExtraMintd,
+  warmTables, txMark, v0Since,
 } from './lib/mintd.mjs';
 
 const MINTD_ENV = {
@@ -19,7 +20,7 @@ const MINTD_ENV = {
   MINTD_RPC_TIMEOUT_MS: '1500', MINTD_SUPPLY_CHECK_SECS: '1', MINTD_CLAIM_LEASE_SECS: '10',
 };
 
-let ctx, stack, env, db, addReadings;
+let ctx, stack, env, db, addReadings, mark;
 const foreign = {};
 const extraLogs = [];
 
@@ -28,7 +29,11 @@ before(async () => {
   ({ stack, env, db } = ctx);
   const wallets = Array.from({ length: 40 }, randomWallet);
   addReadings = readingFeeder(ctx, wallets, await addMeters(db, wallets), 3_000_000n);
+  await warmTables(ctx, wallets, addReadings);
 });
+
+// Every lie below is told to v0 transactions loading the wallets' accounts from lookup tables.
+beforeEach(async () => { mark = await txMark(db); });
 
 after(async () => {
   assert.deepEqual(await closeMintdStack(ctx, extraLogs), [], 'daemon logs show problems');
@@ -55,6 +60,7 @@ async function settle(what) {
   await simControl(env, '/clear-faults', {});
   await drain(db, { timeout: 120000, what });
   assert.deepEqual(await checkInvariant(db, env, { foreign }), []);
+  assert.ok(await v0Since(db, mark) > 0, `${what}: v0 transactions with lookup tables in use`);
 }
 
 const pidFile = () => join(stack.dir, 'mintd.pid');

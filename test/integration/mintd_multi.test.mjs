@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
-import { randomWallet, addMeters, insertReadings, xaddReadings, metrics, startExtraMintd, simControl, openMintdStack, closeMintdStack } from './lib/mintd.mjs';
+import {
+  randomWallet, addMeters, insertReadings, xaddReadings, metrics, startExtraMintd, simControl, openMintdStack, closeMintdStack,
+  readingFeeder, warmTables, txMark, v0Since,
+} from './lib/mintd.mjs';
 
 let ctx, stack, env, db, redis, second;
 
@@ -37,12 +40,17 @@ async function flow(wallets, serials, rounds, per) {
 test('two instances share the stream and the sweep; no reading is minted twice', async () => {
   const wallets = Array.from({ length: 40 }, randomWallet);
   const serials = await addMeters(db, wallets);
+  await warmTables(ctx, wallets, readingFeeder(ctx, wallets, serials));
+  const mark = await txMark(db);
+  const before = await metrics(env), beforeB = await metrics({ MINTD_URL: second.url });
   await flow(wallets, serials, 30, 20);
   await drain(db, { timeout: 60000, what: 'both instances drained' });
   assert.deepEqual(await checkInvariant(db, env), []);
+  assert.ok(await v0Since(db, mark) > 0, 'v0 transactions with lookup tables in use');
   const a = await metrics(env);
   const b = await metrics({ MINTD_URL: second.url });
-  const ma = BigInt(a.mintd_readings_minted_total), mb = BigInt(b.mintd_readings_minted_total);
+  const ma = BigInt(a.mintd_readings_minted_total) - BigInt(before.mintd_readings_minted_total);
+  const mb = BigInt(b.mintd_readings_minted_total) - BigInt(beforeB.mintd_readings_minted_total);
   assert.equal(ma + mb, 600n, `a minted ${ma}, b minted ${mb}: together exactly once each`);
   assert.ok(ma > 0n && mb > 0n, `both instances took work (a ${ma}, b ${mb})`);
 });
@@ -50,6 +58,8 @@ test('two instances share the stream and the sweep; no reading is minted twice',
 test('one instance killed with transactions in flight: the other resolves them after the lease', async () => {
   const wallets = Array.from({ length: 20 }, randomWallet);
   const serials = await addMeters(db, wallets);
+  await warmTables(ctx, wallets, readingFeeder(ctx, wallets, serials));
+  const mark = await txMark(db);
   // Hold blocks so both instances have recorded, sent, unconfirmed transactions when one dies.
   await simControl(env, '/pause', {});
   await flow(wallets, serials, 10, 16);
@@ -61,6 +71,7 @@ test('one instance killed with transactions in flight: the other resolves them a
   await simControl(env, '/resume', {});
   await drain(db, { timeout: 60000, what: 'survivor resolved the dead instance\'s transactions' });
   assert.deepEqual(await checkInvariant(db, env), []);
+  assert.ok(await v0Since(db, mark) > 0, 'v0 transactions with lookup tables in use');
   assert.ok(orphaned > 0);
   assert.match(readFileSync(join(stack.dir, 'mintd.log'), 'utf8'), /resolving recorded transaction/, 'a adopted b\'s transactions');
 });

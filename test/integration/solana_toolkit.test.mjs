@@ -127,20 +127,36 @@ async function checkDecoded(out, req, payer) {
   assert.equal(b58enc.decode(sig), out.signature);
   assert.ok(await verifySignature(await getPublicKeyFromAddress(payer), sig, tx.messageBytes));
   const m = getCompiledTransactionMessageDecoder().decode(tx.messageBytes);
-  assert.equal(m.version, 'legacy');
+  assert.equal(m.version, req.tables ? 0 : 'legacy');
+  assert.equal(out.version, req.tables ? '0' : 'legacy');
   assert.equal(m.lifetimeToken, req.blockhash);
-  const keys = m.staticAccounts, h = m.header, n = keys.length;
+  const stat = m.staticAccounts, h = m.header, ns = stat.length;
+  // The whole account index space: static keys, then every lookup's writable, then every lookup's readonly.
+  const lookups = m.addressTableLookups ?? [];
+  const tableOf = new Map((req.tables ?? []).map((t) => [t.address, t.addresses]));
+  const loadedW = [], loadedR = [];
+  for (const l of lookups) {
+    const addrs = tableOf.get(l.lookupTableAddress);
+    assert.ok(addrs, `lookup of a table the request did not offer: ${l.lookupTableAddress}`);
+    assert.ok(l.writableIndexes.length + l.readonlyIndexes.length > 0, 'every lookup loads something');
+    for (const i of l.writableIndexes) { assert.ok(i < addrs.length); loadedW.push(addrs[i]); }
+    for (const i of l.readonlyIndexes) { assert.ok(i < addrs.length); loadedR.push(addrs[i]); }
+  }
+  assert.equal(lookups.length, out.nlookups);
+  const keys = [...stat, ...loadedW, ...loadedR], n = keys.length;
   assert.equal(keys[0], payer);
   assert.equal(new Set(keys).size, n, 'keys are unique');
   assert.equal(n, out.nkeys);
+  assert.equal(ns, out.nstatic);
   const isSigner = (i) => i < h.numSignerAccounts;
-  const isWritable = (i) => (isSigner(i) ? i < h.numSignerAccounts - h.numReadonlySignerAccounts
-    : i < n - h.numReadonlyNonSignerAccounts);
+  const isWritable = (i) => (i >= ns ? i < ns + loadedW.length : isSigner(i) ? i < h.numSignerAccounts - h.numReadonlySignerAccounts
+    : i < ns - h.numReadonlyNonSignerAccounts);
   const want = await expectedInstructions(req, payer);
   assert.equal(m.instructions.length, want.length);
   const role = new Map([[payer, [true, true]]]);
   want.forEach((w, i) => {
     const got = m.instructions[i];
+    assert.ok(got.programAddressIndex < ns, `ix ${i}: its program is a static key`);
     assert.equal(keys[got.programAddressIndex], w.program, `ix ${i} program`);
     assert.deepEqual((got.accountIndices ?? []).map((k) => keys[k]), w.accounts.map((a) => a[0]), `ix ${i} accounts`);
     assert.equal(hex(got.data ?? new Uint8Array()), hex(w.data), `ix ${i} data`);
@@ -151,6 +167,12 @@ async function checkDecoded(out, req, payer) {
     }
   });
   keys.forEach((k, i) => assert.deepEqual([isSigner(i), isWritable(i)], role.get(k), `role of ${k}`));
+  // Loaded when it can be: a static key that is no signer and no program is in none of the offered tables.
+  const programs = new Set(want.map((w) => w.program));
+  for (let i = 1; i < ns; i++) {
+    if (isSigner(i) || programs.has(stat[i])) continue;
+    for (const [t, addrs] of tableOf) assert.ok(!addrs.includes(stat[i]), `${stat[i]} is static though table ${t} holds it`);
+  }
   return tx;
 }
 
@@ -245,3 +267,119 @@ async function mintFlow(tokenName) {
 
 test('C-built mint transactions decode with kit and execute in LiteSVM (Token)', () => mintFlow('token'));
 test('C-built mint transactions decode with kit and execute in LiteSVM (Token-2022)', () => mintFlow('token2022'));
+
+// v0 messages: the C builder loads every key it can from the tables offered, and its exact size model
+// reproduces the reference table (55 mint-only recipients with both budget instructions in 1221 bytes).
+test('C-built v0 mint transactions with lookup tables decode with kit and execute in LiteSVM', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gtx-soltk-'));
+  try {
+    const keyfile = join(dir, 'payer.json');
+    const payer = soltool(['keygen', keyfile]).stdout.trim();
+    const svm = new LiteSVM().withTransactionHistory(1000000n);
+    assert.ok(svm.airdrop(payer, 1000n * 1000000000n) instanceof TransactionMetadata);
+    const mint = randomAddress();
+    const decimals = 9;
+    const mintData = new Uint8Array(82);
+    mintData[0] = 1;
+    mintData.set(addrBytes.encode(payer), 4);
+    mintData[44] = decimals;
+    mintData[45] = 1;
+    svm.setAccount({ address: mint, lamports: svm.minimumBalanceForRentExemption(82n), programAddress: TOKEN,
+      executable: false, data: mintData, space: 82n });
+    const ataOf = async (w) => (await getProgramDerivedAddress({
+      programAddress: ATA_PROGRAM, seeds: [addrBytes.encode(w), addrBytes.encode(TOKEN), addrBytes.encode(mint)],
+    }))[0];
+    const wallets = Array.from({ length: 60 }, randomAddress);
+    const atas = await Promise.all(wallets.map(ataOf));
+    const expected = new Map(wallets.map((w) => [w, 0n]));
+    const sendRaw = (out) => {
+      const tx = getTransactionDecoder().decode(getBase64Encoder().encode(out.tx_base64));
+      const res = svm.sendTransaction(tx);
+      assert.ok(res instanceof TransactionMetadata, `execution failed: ${res.err?.()} ${res.meta?.().logs?.()}`);
+      return res;
+    };
+    const base = (recipients, extra = {}) => ({
+      payer: keyfile, blockhash: svm.latestBlockhash(), token_program: 'token', mint, decimals,
+      recipients: recipients.map((r) => ({ ...r, amount: r.amount.toString() })), ...extra,
+    });
+    const recips = (ws, create) => ws.map((wallet) => ({ wallet, amount: randomAmount(), create }));
+    const cu = { cu_limit: 600000, cu_price: 1000 };
+    const send = async (req, wantSize) => {
+      const out = JSON.parse(soltool(['build-mint'], JSON.stringify(req)).stdout);
+      if (wantSize !== undefined) assert.equal(out.size, wantSize);
+      const tx = await checkDecoded(out, req, payer);
+      const res = svm.sendTransaction(tx);
+      assert.ok(res instanceof TransactionMetadata, `execution failed: ${res.err?.()} ${res.meta?.().logs?.()}`);
+      for (const rc of req.recipients) expected.set(rc.wallet, expected.get(rc.wallet) + BigInt(rc.amount));
+      return out;
+    };
+    for (let i = 0; i < wallets.length; i += 10) await send(base(recips(wallets.slice(i, i + 10), true), cu));
+
+    // Two tables, created and extended by C-built transactions: A holds 55 token accounts, B the mint and
+    // the other 5 plus 3 of A's (a key two tables hold goes to a table the message uses anyway).
+    const slot = svm.getClock().slot;
+    const lines = soltool(['alt-create'], JSON.stringify({ payer: keyfile, blockhash: svm.latestBlockhash(),
+      recent_slot: slot.toString() })).stdout.trim().split('\n');
+    const tableA = JSON.parse(lines[0]).table;
+    sendRaw(JSON.parse(lines[1]));
+    const lines2 = soltool(['alt-create'], JSON.stringify({ payer: keyfile, blockhash: svm.latestBlockhash(),
+      recent_slot: slot.toString() })).stdout.trim().split('\n');
+    assert.equal(JSON.parse(lines2[0]).table, tableA, 'the address is a function of (authority, recent_slot)');
+    const [kitTable] = await getProgramDerivedAddress({ programAddress: 'AddressLookupTab1e1111111111111111111111111',
+      seeds: [addrBytes.encode(payer), u64le(slot)] });
+    assert.equal(tableA, kitTable);
+    const extend = (table, addresses) => {
+      for (let i = 0; i < addresses.length; i += 30) {
+        sendRaw(JSON.parse(soltool(['alt-extend'], JSON.stringify({ payer: keyfile, blockhash: svm.latestBlockhash(),
+          table, addresses: addresses.slice(i, i + 30) })).stdout));
+      }
+    };
+    extend(tableA, atas.slice(0, 55));
+    // A second table needs another recent slot; LiteSVM keeps only what setSlotHashes gives it.
+    svm.warpToSlot(slot + 1n);
+    svm.setSlotHashes([{ slot: slot + 1n, hash: svm.latestBlockhash() }, { slot, hash: svm.latestBlockhash() }]);
+    const linesB = soltool(['alt-create'], JSON.stringify({ payer: keyfile, blockhash: svm.latestBlockhash(),
+      recent_slot: (slot + 1n).toString() })).stdout.trim().split('\n');
+    const tableB = JSON.parse(linesB[0]).table;
+    sendRaw(JSON.parse(linesB[1]));
+    const bAddrs = [mint, ...atas.slice(55), ...atas.slice(0, 3)];
+    extend(tableB, bAddrs);
+    const acct = svm.getAccount(tableA);
+    assert.equal(acct.data.length, 56 + 32 * 55, 'table A holds 55 addresses');
+    svm.warpToSlot(slot + 2n); // entries are usable from the slot after their extension
+    const A = { address: tableA, addresses: atas.slice(0, 55) };
+    const B = { address: tableB, addresses: bAddrs };
+
+    // The reference maximum: 55 recipients from one table, mint static, both budget instructions: 1221 bytes.
+    let out = await send(base(recips(wallets.slice(0, 55), false), { ...cu, tables: [A] }), 1221);
+    assert.equal(out.nlookups, 1);
+    assert.equal(out.nstatic, 4);
+    // One more recipient does not fit.
+    const r56 = soltool(['build-mint'], JSON.stringify(base(recips(wallets.slice(0, 56), false), { ...cu, tables: [A] })), { ok: false });
+    assert.equal(r56.status, 1);
+    assert.equal(JSON.parse(r56.stdout).size, 1221 + 16 + 32);
+    // Mint loaded from B too: 3 static keys. The 3 accounts both tables hold come from A, which the
+    // message uses for 49 others; wallets 55.. only B holds. 55 recipients over two tables: 1224 bytes.
+    out = await send(base(recips([...wallets.slice(0, 52), ...wallets.slice(55, 58)], false), { ...cu, tables: [A, B] }), 1224);
+    assert.equal(out.nlookups, 2);
+    assert.equal(out.nstatic, 3);
+    // Offered in the other order, a key both hold still goes to a table in use.
+    out = await send(base(recips(wallets.slice(0, 3), false), { ...cu, tables: [B, A] }));
+    assert.equal(out.nlookups, 1, 'mint and the 3 shared accounts all from B');
+    // A table nothing is loaded from is left out; a key no table holds stays static.
+    out = await send(base(recips([wallets[10]], false), { ...cu, tables: [B, A] }));
+    assert.equal(out.nlookups, 2);
+    out = await send(base(recips([wallets[56]], false), { tables: [A] }));
+    assert.equal(out.nlookups, 0, 'v0 without lookups is valid');
+
+    let supply = 0n;
+    for (const [i, w] of wallets.entries()) {
+      const a = svm.getAccount(atas[i]);
+      assert.equal(readU64(a.data, 64), expected.get(w), `balance of ${w}`);
+      supply += expected.get(w);
+    }
+    assert.equal(readU64(svm.getAccount(mint).data, 36), supply);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -2,6 +2,7 @@
 #include "b58.h"
 #include "keypair.h"
 #include "pda.h"
+#include "solalt.h"
 #include "soltx.h"
 
 #include <cjson/cJSON.h>
@@ -21,6 +22,9 @@ usage(void)
 	    "       soltool b58enc [HEX]           hex -> base58 (no arg: one per stdin line)\n"
 	    "       soltool b58dec [B58]           base58 -> hex (no arg: one per stdin line)\n"
 	    "       soltool build-mint             JSON on stdin -> signed mint transaction as JSON\n"
+	    "                                      (\"tables\": [{address, addresses}] makes it v0)\n"
+	    "       soltool alt-create             JSON {payer, blockhash, recent_slot} -> table address + tx\n"
+	    "       soltool alt-extend             JSON {payer, blockhash, table, addresses} -> tx\n"
 	    "       soltool vector                 the reference transaction of docs/solana.md section 9\n");
 	return 2;
 }
@@ -226,8 +230,9 @@ print_tx(const struct stx *t, const uint8_t *tx, size_t tlen, const char *sig58)
 
 	stx_dims(t, &d);
 	stx_base64(tx, tlen, b64, sizeof(b64));
-	printf("{\"tx_base64\":\"%s\",\"signature\":\"%s\",\"size\":%zu,\"tx_len\":%zu,\"nkeys\":%zu,\"nix\":%zu}\n",
-	    b64, sig58, d.size, tlen, d.nkeys, d.nix);
+	printf("{\"tx_base64\":\"%s\",\"signature\":\"%s\",\"size\":%zu,\"tx_len\":%zu,\"nkeys\":%zu,\"nix\":%zu,"
+	    "\"nstatic\":%zu,\"nlookups\":%zu,\"version\":\"%s\"}\n", b64, sig58, d.size, tlen, d.nkeys, d.nix,
+	    d.nstatic, d.nlookups, stx_is_v0(t) ? "0" : "legacy");
 }
 
 /* Builds the instruction list from the request; returns the count or -1 (message on stderr). */
@@ -280,38 +285,58 @@ mint_ixs(const cJSON *req, const struct sol_pubkey *payer, struct solix **out)
 	return n;
 }
 
-static int
-cmd_build_mint(void)
+/* Lookup tables from the request's "tables" (absent: NULL, 0). Returns the count or -1. */
+static long
+req_tables(const cJSON *req, struct stx_table **out, struct sol_pubkey **store)
 {
-	size_t len;
-	char *text = read_all(stdin, &len), sig58[B58_SIG_SZ];
-	cJSON *req = text ? cJSON_Parse(text) : NULL;
-	const char *payer_path = json_str(req, "payer"), *bh_s = json_str(req, "blockhash");
-	struct kp *payer = NULL;
-	struct stx *t = NULL;
-	struct solix *ix = NULL;
-	struct sol_pubkey bh;
+	const cJSON *tabs = cJSON_GetObjectItemCaseSensitive(req, "tables"), *t, *a;
+	size_t ntab = 0, total = 0, k = 0;
+	struct err e;
+
+	*out = NULL;
+	*store = NULL;
+	if (tabs == NULL)
+		return 0;
+	if (!cJSON_IsArray(tabs))
+		return -1;
+	cJSON_ArrayForEach(t, tabs) {
+		ntab++;
+		total += (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(t, "addresses"));
+	}
+	*out = calloc(ntab > 0 ? ntab : 1, sizeof(**out));
+	*store = calloc(total > 0 ? total : 1, sizeof(**store));
+	if (*out == NULL || *store == NULL)
+		return -1;
+	ntab = 0;
+	cJSON_ArrayForEach(t, tabs) {
+		const char *addr = json_str(t, "address");
+		struct stx_table *tb = &(*out)[ntab++];
+
+		if (addr == NULL || pubkey_from_b58(addr, &tb->address, &e) != 0)
+			return -1;
+		tb->addrs = *store + k;
+		cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(t, "addresses")) {
+			if (!cJSON_IsString(a) || pubkey_from_b58(a->valuestring, &(*store)[k++], &e) != 0)
+				return -1;
+			tb->naddrs++;
+		}
+	}
+	return (long)ntab;
+}
+
+/* Builds, signs and prints; on a limit, prints {error, code, size} and fails. */
+static int
+sign_print(const struct sol_pubkey *bh, struct kp *payer, const struct stx_table *tabs, long ntab,
+    const struct solix *ix, size_t n)
+{
+	struct stx *t = ntab > 0 ? stx_new_v0(kp_pubkey(payer), bh, tabs, (size_t)ntab) : stx_new(kp_pubkey(payer), bh);
+	char sig58[B58_SIG_SZ];
 	uint8_t *tx = NULL;
-	long n;
+	size_t len;
 	int rc = 1;
 	struct err e;
 
-	free(text);
-	if (payer_path == NULL || bh_s == NULL) {
-		fprintf(stderr, "soltool: request needs payer and blockhash\n");
-		goto out;
-	}
-	if ((payer = kp_load_file(payer_path, &e)) == NULL) {
-		fail("payer", &e);
-		goto out;
-	}
-	if (pubkey_from_b58(bh_s, &bh, &e) != 0) {
-		fail("blockhash", &e);
-		goto out;
-	}
-	if ((n = mint_ixs(req, kp_pubkey(payer), &ix)) < 0)
-		goto out;
-	if ((t = stx_new(kp_pubkey(payer), &bh)) == NULL || stx_add(t, ix, (size_t)n, &e) != 0) {
+	if (t == NULL || stx_add(t, ix, n, &e) != 0) {
 		fail("build", &e);
 		goto out;
 	}
@@ -333,8 +358,129 @@ cmd_build_mint(void)
 	rc = 0;
 out:
 	free(tx);
-	free(ix);
 	stx_free(t);
+	return rc;
+}
+
+/* The request on stdin with its payer keypair and blockhash loaded; NULL (message on stderr) otherwise. */
+static cJSON *
+read_req(struct kp **payer, struct sol_pubkey *bh)
+{
+	size_t len;
+	char *text = read_all(stdin, &len);
+	cJSON *req = text ? cJSON_Parse(text) : NULL;
+	const char *payer_path = json_str(req, "payer"), *bh_s = json_str(req, "blockhash");
+	struct err e;
+
+	free(text);
+	*payer = NULL;
+	if (payer_path == NULL || bh_s == NULL) {
+		fprintf(stderr, "soltool: request needs payer and blockhash\n");
+	} else if ((*payer = kp_load_file(payer_path, &e)) == NULL) {
+		fail("payer", &e);
+	} else if (pubkey_from_b58(bh_s, bh, &e) != 0) {
+		fail("blockhash", &e);
+	} else {
+		return req;
+	}
+	kp_free(*payer);
+	*payer = NULL;
+	cJSON_Delete(req);
+	return NULL;
+}
+
+static int
+cmd_build_mint(void)
+{
+	struct kp *payer;
+	struct sol_pubkey bh, *store = NULL;
+	struct stx_table *tabs = NULL;
+	cJSON *req = read_req(&payer, &bh);
+	struct solix *ix = NULL;
+	long n, ntab;
+	int rc = 1;
+
+	if (req == NULL)
+		return 1;
+	if ((ntab = req_tables(req, &tabs, &store)) < 0) {
+		fprintf(stderr, "soltool: bad tables\n");
+		goto out;
+	}
+	if ((n = mint_ixs(req, kp_pubkey(payer), &ix)) < 0)
+		goto out;
+	rc = sign_print(&bh, payer, tabs, ntab, ix, (size_t)n);
+out:
+	free(ix);
+	free(tabs);
+	free(store);
+	kp_free(payer);
+	cJSON_Delete(req);
+	return rc;
+}
+
+static int
+cmd_alt_create(void)
+{
+	struct kp *payer;
+	struct sol_pubkey bh, table;
+	cJSON *req = read_req(&payer, &bh);
+	struct solix *ix = calloc(1, sizeof(*ix));
+	uint64_t slot;
+	uint8_t bump;
+	char b58[45];
+	int rc = 1;
+	struct err e;
+
+	if (req == NULL || ix == NULL)
+		goto out;
+	if (json_u64(cJSON_GetObjectItemCaseSensitive(req, "recent_slot"), &slot) != 0 ||
+	    solalt_address(kp_pubkey(payer), slot, &table, &bump, &e) != 0) {
+		fprintf(stderr, "soltool: request needs recent_slot\n");
+		goto out;
+	}
+	solix_alt_create(ix, &table, kp_pubkey(payer), kp_pubkey(payer), slot, bump);
+	pubkey_to_b58(&table, b58);
+	printf("{\"table\":\"%s\",\"bump\":%u}\n", b58, bump);
+	rc = sign_print(&bh, payer, NULL, 0, ix, 1);
+out:
+	free(ix);
+	kp_free(payer);
+	cJSON_Delete(req);
+	return rc;
+}
+
+static int
+cmd_alt_extend(void)
+{
+	struct kp *payer;
+	struct sol_pubkey bh, table, addrs[SOLIX_ALT_EXTEND_MAX + 1];
+	cJSON *req = read_req(&payer, &bh);
+	const cJSON *a;
+	struct solix *ix = calloc(1, sizeof(*ix));
+	const char *tab_s = json_str(req, "table");
+	size_t n = 0;
+	int rc = 1;
+	struct err e;
+
+	if (req == NULL || ix == NULL)
+		goto out;
+	if (tab_s == NULL || pubkey_from_b58(tab_s, &table, &e) != 0) {
+		fprintf(stderr, "soltool: request needs table\n");
+		goto out;
+	}
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(req, "addresses")) {
+		if (n == SOLIX_ALT_EXTEND_MAX + 1 || !cJSON_IsString(a) || pubkey_from_b58(a->valuestring, &addrs[n++], &e) != 0) {
+			fprintf(stderr, "soltool: bad addresses\n");
+			goto out;
+		}
+	}
+	if (solix_alt_extend(ix, &table, kp_pubkey(payer), kp_pubkey(payer), addrs, n, &e) != 0) {
+		fail("extend", &e);
+		goto out;
+	}
+	rc = sign_print(&bh, payer, NULL, 0, ix, 1);
+out:
+	free(ix);
 	kp_free(payer);
 	cJSON_Delete(req);
 	return rc;
@@ -412,6 +558,10 @@ main(int argc, char **argv)
 		return each(argc, argv, b58dec_one);
 	if (strcmp(argv[1], "build-mint") == 0 && argc == 2)
 		return cmd_build_mint();
+	if (strcmp(argv[1], "alt-create") == 0 && argc == 2)
+		return cmd_alt_create();
+	if (strcmp(argv[1], "alt-extend") == 0 && argc == 2)
+		return cmd_alt_extend();
 	if (strcmp(argv[1], "vector") == 0 && argc == 2)
 		return cmd_vector();
 	return usage();

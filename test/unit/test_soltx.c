@@ -400,6 +400,93 @@ TEST(stx_reference_maxima)
 	kp_free(payer);
 }
 
+/* ---- v0: loaded keys, lookups, and the size model ---- */
+
+/* Recipients r0..r0+n mint-only (with both budget instructions) against tables holding ATAs (and the mint). */
+static size_t
+check_v0(size_t n, bool mint_in_table, size_t split, struct kp *payer, const struct sol_pubkey *mint,
+    size_t *nlookups)
+{
+	struct sol_pubkey bh = wallet_n(0xb10c), a[2][STX_TABLE_MAX], atas[128];
+	struct stx_table tabs[2] = { { wallet_n(0x7ab1e), a[0], 0 }, { wallet_n(0x7ab2e), a[1], 0 } };
+	struct shape s = { 0, n, true, 0, &pubkey_token_program };
+	struct solix *ix = NULL;
+	size_t k = shape_ixs(&s, kp_pubkey(payer), mint, &ix), mlen, tlen = 0, ks, size;
+	struct stx *t;
+	uint8_t *msg = NULL, *tx = NULL;
+	struct stx_dims d;
+	struct err e;
+
+	/* A program (the token program) in a table must stay static; so must the payer. */
+	a[0][tabs[0].naddrs++] = pubkey_token_program;
+	a[0][tabs[0].naddrs++] = *kp_pubkey(payer);
+	for (size_t r = 0; r < n; r++) {
+		struct sol_pubkey w = wallet_n((uint32_t)r);
+		struct stx_table *tb = &tabs[r < split ? 0 : 1];
+
+		CHECK_INT(pda_ata(&w, mint, &pubkey_token_program, &atas[r], NULL), 0);
+		a[tb - tabs][tb->naddrs++] = atas[r];
+	}
+	if (mint_in_table)
+		a[1][tabs[1].naddrs++] = *mint;
+	t = stx_new_v0(kp_pubkey(payer), &bh, tabs, 2);
+	CHECK(t != NULL && stx_is_v0(t));
+	for (size_t i = 0; i < k; i++) {
+		size_t predicted = stx_size_if_added(t, &ix[i], 1);
+
+		CHECK_INT(stx_add(t, &ix[i], 1, &e), 0);
+		CHECK_INT(stx_size(t), predicted);
+	}
+	stx_dims(t, &d);
+	size = d.size;
+	ks = 3 + !mint_in_table; /* payer, token program, compute budget [, mint] */
+	CHECK_INT(d.nstatic, ks);
+	CHECK_INT(d.nkeys, ks + n + mint_in_table);
+	*nlookups = d.nlookups;
+	{
+		size_t w0 = split < n ? split : n, w1 = n - w0 + mint_in_table, lk = 0;
+
+		lk += w0 > 0 ? 32 + 1 + w0 + 1 : 0;
+		lk += w1 > 0 ? 32 + 1 + w1 + 1 : 0;
+		CHECK_INT(d.nlookups, (size_t)(w0 > 0) + (w1 > 0));
+		CHECK_INT(size, 1 + 64 + 1 + 3 + 1 + 32 * ks + 32 + 1 + 20 + 16 * n + 1 + lk);
+	}
+	CHECK_INT(stx_message(t, &msg, &mlen, &e), 0);
+	CHECK_INT(msg[0], 0x80);
+	CHECK_INT(size, 65 + mlen);
+	if (stx_fits(&d)) {
+		CHECK_INT(stx_sign(t, payer, &tx, &tlen, NULL, NULL, &e), 0);
+		CHECK_INT(tlen, size);
+		CHECK(tx != NULL && crypto_sign_verify_detached(tx + 1, msg, mlen, kp_pubkey(payer)->b) == 0);
+	} else {
+		CHECK_INT(stx_sign(t, payer, &tx, &tlen, NULL, NULL, &e), -1);
+	}
+	free(tx);
+	free(msg);
+	free(ix);
+	stx_free(t);
+	return size;
+}
+
+TEST(stx_v0_sizes_and_reference_maximum)
+{
+	struct kp *payer = seeded(0x01);
+	struct sol_pubkey mint = wallet_n(0x6d1e7), bh = wallet_n(1);
+	struct stx_table big = { wallet_n(2), NULL, STX_TABLE_MAX + 1 };
+	size_t nl;
+
+	/* The measured maximum: 55 recipients, one table, mint static, both budget instructions, 1221 bytes. */
+	CHECK_INT(check_v0(55, false, 55, payer, &mint, &nl), 1221);
+	CHECK_INT(nl, 1);
+	CHECK(check_v0(56, false, 56, payer, &mint, &nl) > STX_PACKET_MAX);
+	for (size_t n = 1; n <= 60; n += 7)
+		for (size_t split = 0; split <= n; split += 5)
+			for (int m = 0; m <= 1; m++)
+				(void)check_v0(n, m, split, payer, &mint, &nl);
+	CHECK(stx_new_v0(kp_pubkey(payer), &bh, &big, 1) == NULL);
+	kp_free(payer);
+}
+
 /* ---- builder behaviour ---- */
 
 TEST(stx_rollback_restores_bytes)

@@ -180,3 +180,54 @@ export function readingFeeder(ctx, wallets, serials, base = 1_000_000n) {
     return rs;
   };
 }
+
+// Lookup tables in use: confirmed v0 mint transactions (message prefix 0x80 after the one signature) and
+// confirmed lookup-table transactions. Exactly-once tests assert it, so they run with tables, not around them.
+export async function tablesInUse(db) {
+  const { rows } = await db.query(`SELECT
+      (SELECT count(*) FROM mint_transactions WHERE kind = 'mint' AND state = 'confirmed'
+         AND get_byte(raw_tx, 65) = 128)::int AS v0,
+      (SELECT count(*) FROM mint_transactions WHERE kind = 'table' AND state = 'confirmed')::int AS tables`);
+  return rows[0];
+}
+
+// Readings for brand-new wallets (and their meters): their token accounts are created, then queued for a table.
+export function freshFeeder(ctx, base = 1_000_000n) {
+  let n = 0;
+  return async (count) => {
+    const wallets = Array.from({ length: count }, randomWallet);
+    const serials = await addMeters(ctx.db, wallets);
+    const rs = await insertReadings(ctx.db, wallets.map((w, i) => ({ serial: serials[i], wallet: w, kwhMicro: base + BigInt(++n) })));
+    await xaddReadings(ctx.redis, rs);
+    return rs;
+  };
+}
+
+// The highest transaction id so far: transactions after it belong to what a test does next.
+export async function txMark(db) {
+  return (await db.query('SELECT coalesce(max(id), 0)::int AS m FROM mint_transactions')).rows[0].m;
+}
+
+// Confirmed v0 mint transactions recorded after mark.
+export async function v0Since(db, mark) {
+  return (await db.query(`SELECT count(*)::int AS n FROM mint_transactions WHERE id > $1 AND kind = 'mint'
+      AND state = 'confirmed' AND get_byte(raw_tx, 65) = 128`, [mark])).rows[0].n;
+}
+
+// Mints one reading per wallet (feed cycles through wallets) and waits until lookup tables hold every one of
+// their token accounts and mintd (at url) has read them back at finalized: what follows runs with v0 transactions.
+export async function warmTables(ctx, wallets, feed, url = ctx.env.MINTD_URL) {
+  const { drain } = await import('./invariant.mjs');
+  const { waitFor } = await import('./stack.mjs');
+  await feed(wallets.length);
+  await drain(ctx.db, { timeout: 90000, what: 'warm-up readings minted' });
+  await waitFor(async () => {
+    const r = (await ctx.db.query(`SELECT count(*) FILTER (WHERE state = 'added')::int AS ours,
+        (SELECT count(*)::int FROM lookup_table_entries WHERE state = 'added') AS added
+        FROM lookup_table_entries WHERE wallet = ANY($1)`, [wallets])).rows[0];
+    if (r.ours < wallets.length) throw new Error(`${r.ours} of ${wallets.length} wallets in a table`);
+    const m = await metrics({ MINTD_URL: url });
+    if (Number(m.mintd_lookup_table_accounts) < r.added) throw new Error(`mintd read ${m.mintd_lookup_table_accounts} of ${r.added}`);
+    return true;
+  }, { timeout: 90000, interval: 200, what: 'lookup tables hold every wallet, read back at finalized' });
+}
