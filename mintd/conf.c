@@ -102,6 +102,12 @@ const struct cfg_key mintd_keys[] = {
 	{ "MINTD_SHUTDOWN_GRACE_SECS", CFG_INT, "20", true,
 	  "on SIGTERM, how long to keep confirming transactions in flight before exiting (they stay recorded)", 0,
 	  3600, NULL },
+	{ "MINTD_AUDIT_SECS", CFG_INT, "3600", true,
+	  "interval between audits against the chain (mintd -A in a child process; first one a minute after start; "
+	  "0 = off); the last result is in /metrics", 0, 604800, NULL },
+	{ "MINTD_AUDIT_MAX_LISTED", CFG_INT, "1000", true,
+	  "mismatched wallets an audit lists with their readings and transactions (the others are counted; 0 = all)",
+	  0, 100000000, NULL },
 };
 const size_t mintd_nkeys = sizeof(mintd_keys) / sizeof(mintd_keys[0]);
 

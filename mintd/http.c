@@ -1,6 +1,7 @@
 /* http.c: evhttp server for health, readiness and Prometheus metrics on a loopback port. */
 #include "http.h"
 #include "alt.h"
+#include "audit_job.h"
 #include "chain.h"
 #include "mintd.h"
 #include "supply.h"
@@ -136,6 +137,7 @@ metrics(struct evbuffer *b)
 	evbuffer_add_printf(b, "mintd_lookup_table_entries{state=\"queued\"} %" PRId64 "\n", ag->queued);
 	evbuffer_add_printf(b, "mintd_lookup_table_entries{state=\"extending\"} %" PRId64 "\n", ag->extending);
 	evbuffer_add_printf(b, "mintd_lookup_table_entries{state=\"added\"} %" PRId64 "\n", ag->added);
+	auditjob_metrics(b);
 }
 
 static void

@@ -66,6 +66,7 @@ struct mintd_settings {
 	int stream_poll_ms;
 	int shutdown_grace_secs;
 	int pg_statement_ms, pg_lock_ms, pg_idle_tx_ms;
+	int audit_secs;          /* interval of the scheduled audit (0 = off) */
 };
 
 /* A reading as mintd handles it (copied out of PostgreSQL). */
