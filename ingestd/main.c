@@ -54,7 +54,7 @@ app_apply_config(struct app *a, const struct cfg *c)
 	a->lim.max_age_us = cfg_int(c, "TOKENIZATION_READING_MAX_AGE_DAYS") * 86400LL * 1000000;
 	a->lim.max_skew_us = cfg_int(c, "TOKENIZATION_MAX_CLOCK_SKEW_SECS") * 1000000LL;
 	if (amt_parse_ratio(cfg_str(c, "TOKENIZATION_KWH_TO_TOKEN_RATIO"), &a->ratio, &e) < 0)
-		fatal("TOKENIZATION_KWH_TO_TOKEN_RATIO: %s", e.msg);
+		fatal("bad configuration", "key=TOKENIZATION_KWH_TO_TOKEN_RATIO err=%s", e.msg);
 	a->decimals = (unsigned)cfg_int(c, "TOKENIZATION_DECIMALS");
 	a->dup_window_us = cfg_int(c, "TOKENIZATION_DUPLICATE_WINDOW_SECS") * 1000000LL;
 	a->max_body = (size_t)cfg_int(c, "INGESTD_MAX_BODY_BYTES");
@@ -66,7 +66,7 @@ app_apply_config(struct app *a, const struct cfg *c)
 	a->polling_interval = (int)cfg_int(c, "TOKENIZATION_POLLING_INTERVAL_SECS");
 	a->batch_size = (int)cfg_int(c, "TOKENIZATION_BATCH_SIZE");
 	if (admintok_parse(cfg_str(c, "ADMIN_TOKEN_SHA256"), &a->admin) < 0)
-		log_warn("ADMIN_TOKEN_SHA256 is malformed: the admin API is closed"); /* a checked config never is */
+		log_warn("ADMIN_TOKEN_SHA256 is malformed: the admin API is closed", "key=ADMIN_TOKEN_SHA256"); /* a checked config never is */
 }
 
 static struct httpd_limits
@@ -107,14 +107,14 @@ raise_fd_limit(const struct cfg *c)
 
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-			log_info("descriptor limit raised from %llu to %llu", (unsigned long long)old,
+			log_info("descriptor limit raised", "from=%llu to=%llu", (unsigned long long)old,
 			    (unsigned long long)rl.rlim_cur);
 		else
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur < want)
-		log_warn("descriptor limit %llu is below INGESTD_MAX_CONNECTIONS + 256 = %llu: raise it (LimitNOFILE=, "
-		    "ulimit -n) or new connections are refused early", (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+		log_warn("descriptor limit below INGESTD_MAX_CONNECTIONS + 256: raise it (LimitNOFILE=, ulimit -n) or new "
+		    "connections are refused early", "limit=%llu want=%llu", (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 static void
@@ -137,7 +137,7 @@ notify(const char *state)
 	struct err e;
 
 	if (sdn_notify(state, &e) < 0)
-		log_warn("systemd notify %s: %s", state, e.msg);
+		log_warn("systemd notify failed", "state=%s err=%s", state, e.msg);
 }
 
 static void
@@ -172,12 +172,12 @@ reload(void)
 	struct errlist errs = { 0 };
 	struct httpd_limits lim;
 
-	log_notice("SIGHUP: reloading the configuration");
+	log_notice("reloading the configuration", "signal=SIGHUP");
 	notify("RELOADING=1");
 	if (cfg_load(c, conf_path, environ, &errs) < 0 || (ingestd_conf_check(c, &errs), errs.n > 0) ||
 	    cfg_diff_fixed(A.cfg, c, &errs) > 0) {
 		for (size_t i = 0; i < errs.n; i++)
-			log_err("reload: %s", errs.v[i]);
+			log_err("reload: configuration error", "err=%s", errs.v[i]);
 		log_err("reload refused: keeping the previous configuration");
 		errlist_free(&errs);
 		cfg_free(c);
@@ -196,7 +196,7 @@ reload(void)
 	mc_set_unknown_ttl(A.mc, cfg_int(c, "INGESTD_UNKNOWN_METER_TTL_SECS") * 1000000);
 	cfg_free(A.cfg);
 	A.cfg = c;
-	log_notice("configuration reloaded (%zu admin token(s))", A.admin.n);
+	log_notice("configuration reloaded", "admin_tokens=%zu", A.admin.n);
 	notify("READY=1");
 }
 
@@ -213,7 +213,7 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	if ((httpd_in_flight(A.http) == 0 && httpd_connections(A.http) == 0 && store_pending(A.store) == 0 &&
 	    (rs.inflight == 0 || !rs.up)) || httpd_now_us() > drain_deadline) {
 		if (httpd_in_flight(A.http) > 0 || httpd_connections(A.http) > 0)
-			log_warn("drain timed out with %zu request(s) in flight, %zu connection(s) open",
+			log_warn("drain timed out", "in_flight=%zu connections=%zu",
 			    httpd_in_flight(A.http), httpd_connections(A.http));
 		event_base_loopbreak(A.base);
 	}
@@ -232,11 +232,11 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (draining) {
-		log_notice("second %s: exiting at once", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		log_notice("second signal: exiting at once", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 		_exit(1);
 	}
 	draining = true;
-	log_notice("%s: no new connections; draining %zu request(s) in flight", sig == SIGINT ? "SIGINT" : "SIGTERM",
+	log_notice("no new connections; draining the requests in flight", "signal=%s in_flight=%zu", sig == SIGINT ? "SIGINT" : "SIGTERM",
 	    httpd_in_flight(A.http));
 	notify("STOPPING=1");
 	httpd_shutdown(A.http);
@@ -260,7 +260,7 @@ log_versions(void)
 {
 	int pq = PQlibVersion();
 
-	log_notice("ingestd %s starting: libevent %s, libpq %d.%d, hiredis %d.%d.%d, %s, libsodium %s", GTX_VERSION,
+	log_notice("ingestd starting", "version=%s libevent=%s libpq=%d.%d hiredis=%d.%d.%d libcurl=%s libsodium=%s", GTX_VERSION,
 	    event_get_version(), pq / 10000, pq % 10000, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH,
 	    curl_version(), sodium_version_string());
 }
@@ -304,15 +304,15 @@ serve(struct cfg *c)
 	rqo.backlog_max = (size_t)cfg_int(c, "INGESTD_REDIS_BACKLOG");
 	rqo.max_inflight = (size_t)cfg_int(c, "INGESTD_REDIS_MAX_INFLIGHT");
 	if ((A.http = httpd_new(A.base, cfg_str(c, "INGESTD_LISTEN"), &lim, &cbs, &e)) == NULL)
-		fatal("%s", e.msg);
+		fatal("cannot listen", "err=%s", e.msg);
 	if ((A.ws = wsproc_new(A.base, c, &e)) == NULL)
-		fatal("websocket: %s", e.msg);
+		fatal("websocket service not set up", "err=%s", e.msg);
 	/* Bound to the ports (maybe privileged); from here on never root. */
 	if (priv_drop(cfg_str(c, "RUN_AS_USER"), &e) < 0)
-		fatal("%s", e.msg);
+		fatal("cannot drop privileges", "err=%s", e.msg);
 	/* Its own process: whatever happens to it, the meters' loop here does not wait on it. */
 	if (wsproc_start(A.ws, conf_path, verbose, foreground, &e) < 0)
-		fatal("websocket: %s", e.msg);
+		fatal("websocket service not started", "err=%s", e.msg);
 	if ((A.db = db_new(A.base, &dbo)) == NULL)
 		fatal("out of memory");
 	if ((A.mc = mc_new(A.db, (size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"), (size_t)cfg_int(c,
@@ -323,7 +323,7 @@ serve(struct cfg *c)
 	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
 	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"));
 	if ((A.rq = rq_new(A.base, &rqo, &e)) == NULL)
-		fatal("REDIS_URL: %s", e.msg);
+		fatal("bad configuration", "key=REDIS_URL err=%s", e.msg);
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(A.base, signums[i], on_signal, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
@@ -335,7 +335,7 @@ serve(struct cfg *c)
 		watchdog_timer = event_new(A.base, -1, EV_PERSIST, on_watchdog, NULL);
 		event_add(watchdog_timer, &tv);
 	}
-	log_notice("listening on %s", cfg_str(c, "INGESTD_LISTEN"));
+	log_notice("listening", "listen=%s", cfg_str(c, "INGESTD_LISTEN"));
 	if (db_up(A.db) && !ready_sent) {
 		ready_sent = true;
 		notify("READY=1");

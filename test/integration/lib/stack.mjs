@@ -58,8 +58,8 @@ function makeStack(dir, bin) {
   };
 }
 
-// A daemon log line that means the test must fail: sanitizer reports, assertions, FATAL.
-const BAD = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Assertion .* failed|\bFATAL\b|SUMMARY: UndefinedBehaviorSanitizer)/;
+// A daemon log line that means the test must fail: sanitizer reports, assertions, a fatal exit (level=fatal).
+const BAD = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Assertion .* failed|\bFATAL\b|\blevel=fatal\b|SUMMARY: UndefinedBehaviorSanitizer)/;
 export function logProblems(dir) {
   const out = [];
   for (const name of ['ingestd', 'mintd']) {
