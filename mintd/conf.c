@@ -65,9 +65,9 @@ const struct cfg_key mintd_keys[] = {
 	  "interval between rebroadcasts of the same signed bytes until confirmation or expiry", 50, 60000, NULL },
 	{ "MINTD_CONFIRM_POLL_MS", CFG_INT, "500", true, "interval between signature status polls", 20, 60000,
 	  NULL },
-	{ "MINTD_NONCE_ACCOUNTS", CFG_INT, "64", false,
-	  "durable-nonce accounts in the pool (each holds one mint transaction in flight; rent 1447680 lamports "
-	  "each, created on first start)", 1, 1024, NULL },
+	{ "MINTD_NONCE_ACCOUNTS", CFG_INT, "160", false,
+	  "durable-nonce accounts in the pool (each holds one mint transaction in flight, so the pool bounds "
+	  "throughput; rent 1447680 lamports each, created on first start)", 1, 1024, NULL },
 	{ "MINTD_LOOKUP_TABLES", CFG_BOOL, "true", true,
 	  "v0 transactions that name token accounts through address lookup tables (about 50 wallets per transaction "
 	  "instead of 20); mintd creates the tables and adds the token account of every wallet once it has minted "

@@ -53,6 +53,13 @@ echo "simulator slot ${SIM_SLOT_MS} ms; mintd defaults; $N readings over $W wall
 echo "warm-up: token accounts for $W wallets, the nonce pool"
 (cd "$ROOT/test/bench" && node mint-seed.mjs "$DIR" "$W" "$W" "$DIR/wallets.json")
 wait_minted
+# ... and the lookup tables holding them, read back at finalized: both rounds then mint the same way.
+. "$DIR/env"
+tables() { curl -fsS "$MINTD_URL/metrics" | sed -n 's/^mintd_lookup_table_accounts \([0-9]*\)$/\1/p'; }
+if ! grep -q '^MINTD_LOOKUP_TABLES=false' "$DIR/mintd.env"; then
+	until [ "$(tables)" -ge "$W" ] 2>/dev/null; do sleep 0.5; done
+fi
+echo "warm-up: $(tables) token accounts in usable lookup tables"
 local_rate=$(round "loopback RPC")
 ctl /fault "{\"kind\":\"stall\",\"ms\":$DELAY,\"probability\":1}"
 remote_rate=$(round "RPC ${DELAY} ms away")
