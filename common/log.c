@@ -106,6 +106,13 @@ escape_of(const unsigned char *s, size_t n, size_t *adv, bool *plain, char esc[8
 	return NULL;
 }
 
+/* bytes written as they are in a bare value: printable ASCII but for '"', '=' and '\\' */
+static bool
+plain_byte(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '"' && c != '=' && c != '\\';
+}
+
 /* log_append_kv; *cut set when the pair did not fit whole */
 static size_t
 append_kv(char *buf, size_t cap, size_t len, const char *key, const char *val, size_t vlen, bool *cut)
@@ -120,8 +127,11 @@ append_kv(char *buf, size_t cap, size_t len, const char *key, const char *val, s
 		return len;
 	}
 	for (size_t i = 0; i < vlen && !quote; i += adv) {
-		escape_of(v + i, vlen - i, &adv, &plain, esc);
-		quote = !plain;
+		adv = 1;
+		if (!plain_byte(v[i])) {
+			escape_of(v + i, vlen - i, &adv, &plain, esc);
+			quote = !plain;
+		}
 	}
 	/* " key=" with the key's characters limited to [a-z0-9_] */
 	if (len > 0)
@@ -134,6 +144,26 @@ append_kv(char *buf, size_t cap, size_t len, const char *key, const char *val, s
 	/* room kept for the cut marker "..." and the closing quote */
 	size_t room = lim - 4;
 	for (size_t i = 0; i < vlen; i += adv) {
+		size_t run = 0;
+
+		/* a run of plain bytes at once */
+		while (i + run < vlen && plain_byte(v[i + run]))
+			run++;
+		if (run > 0) {
+			if (len + run > room) {
+				run = room > len ? room - len : 0;
+				memcpy(buf + len, v + i, run);
+				len += run;
+				memcpy(buf + len, "...", 3);
+				len += 3;
+				*cut = true;
+				break;
+			}
+			memcpy(buf + len, v + i, run);
+			len += run;
+			adv = run;
+			continue;
+		}
 		const char *e = escape_of(v + i, vlen - i, &adv, &plain, esc);
 		size_t el = e ? strlen(e) : adv;
 		if (len + el > room) {
@@ -247,7 +277,18 @@ conv_one(const char **fp, va_list *ap, char *raw, size_t *rl, size_t cap)
 		break;
 	case 's': {
 		const char *s = va_arg(*ap, const char *);
-		n = snprintf(out, room, spec, s ? s : "(null)");
+
+		if (s == NULL)
+			s = "(null)";
+		if (sl == 2) { /* plain %s: no width or precision */
+			size_t k = strnlen(s, room - 1);
+			memcpy(out, s, k);
+			out[k] = '\0';
+			*rl += k;
+			*fp = f;
+			return true;
+		}
+		n = snprintf(out, room, spec, s);
 		break;
 	}
 	case 'p':
