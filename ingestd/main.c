@@ -270,6 +270,25 @@ static const struct db_prepared prepared[] = {
 	{ NULL, NULL },
 };
 
+/*
+ * The meters' loop. With the changelist, a connection's read interest switched off for its handler and on
+ * again after the answer (within one loop turn) costs no epoll_ctl (measured: 2.4% of ingestd's CPU on single
+ * POSTs). Its documented caveat (descriptors dup()ed while registered) does not arise here.
+ */
+static struct event_base *
+new_base(void)
+{
+	struct event_config *ec = event_config_new();
+	struct event_base *b;
+
+	if (ec == NULL)
+		return NULL;
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	b = event_base_new_with_config(ec);
+	event_config_free(ec);
+	return b;
+}
+
 static int
 serve(struct cfg *c)
 {
@@ -286,7 +305,7 @@ serve(struct cfg *c)
 	A.cfg = c;
 	app_apply_config(&A, c);
 	raise_fd_limit(c);
-	if ((A.base = event_base_new()) == NULL)
+	if ((A.base = new_base()) == NULL)
 		fatal("cannot create the event loop");
 	A.events_prefix = xstrdup(cfg_str(c, "REDIS_EVENTS_PREFIX"));
 	dbo.url = cfg_str(c, "DATABASE_URL");
