@@ -258,7 +258,7 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 			return;
 		}
 	}
-	uuid_v4(s->it.id);
+	uuid_v7(s->it.id); /* time-ordered: inserts land at the right edge of the primary key */
 	memcpy(s->it.serial, m->serial, sizeof(s->it.serial));
 	memcpy(s->it.user_id, m->user_id, sizeof(s->it.user_id));
 	memcpy(s->it.wallet, m->wallet, sizeof(s->it.wallet));
