@@ -8,28 +8,35 @@
 #include <string.h>
 
 static void
-usage(FILE *out, const char *prog, const char *summary)
+usage(FILE *out, const struct cli_prog *p)
 {
-	fprintf(out, "usage: %s [-dEhmnvV] [-f file]\n%s\n\n"
+	fprintf(out, "usage: %s [-%sdEhmnvV] [-f file]%s\n%s\n\n"
 	    "  -f file  configuration file (KEY=VALUE lines; environment variables override it)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -v       more verbose logging (repeat for debug)\n"
 	    "  -n       check the configuration, print every error or \"configuration OK\", exit 0/1\n"
-	    "  -m       apply the database migrations (SQL_DIR) and exit\n"
+	    "  -m       apply the database migrations (SQL_DIR) and exit\n", p->name, p->audit != NULL ? "A" : "",
+	    p->audit != NULL ? " [--json]" : "", p->summary);
+	if (p->audit != NULL)
+		fprintf(out,
+		    "  -A       audit: every wallet's on-chain balance and the mint's supply (finalized) against the\n"
+		    "           database; a table of mismatches; exit 0 all agree, 1 mismatch, 3 could not complete\n"
+		    "  --json   with -A: one JSON document instead of the table\n");
+	fprintf(out,
 	    "  -E       print an example configuration file (every key, default, meaning) and exit\n"
 	    "  -V       print the version and exit\n"
-	    "  -h       print this help and exit\n", prog, summary);
+	    "  -h       print this help and exit\n");
 }
 
 enum cli_result
-cli_parse(int argc, char **argv, const char *prog, const char *summary,
-    const struct cfg_key *keys, size_t nkeys, struct cli_opts *o)
+cli_parse(int argc, char **argv, const struct cli_prog *p, struct cli_opts *o)
 {
+	static const struct option longopts[] = { { "json", no_argument, NULL, 'J' }, { NULL, 0, NULL, 0 } };
 	int ch;
 
 	memset(o, 0, sizeof(*o));
 	optind = 1;
-	while ((ch = getopt(argc, argv, "f:dvVhnmE")) != -1) {
+	while ((ch = getopt_long(argc, argv, p->audit != NULL ? "f:dvVhnmEA" : "f:dvVhnmE", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			o->conf_path = optarg;
@@ -46,26 +53,37 @@ cli_parse(int argc, char **argv, const char *prog, const char *summary,
 		case 'm':
 			o->migrate = true;
 			break;
+		case 'A':
+			o->audit = true;
+			break;
+		case 'J':
+			o->json = true;
+			break;
 		case 'V':
-			printf("%s %s\n", prog, GTX_VERSION);
+			printf("%s %s\n", p->name, GTX_VERSION);
 			return CLI_EXIT_OK;
 		case 'E':
 			/* etc/<prog>.conf.example is generated from the key table with -E, so it cannot drift. */
-			cfg_write_example(keys, nkeys, summary, stdout);
+			cfg_write_example(p->keys, p->nkeys, p->summary, stdout);
 			return CLI_EXIT_OK;
 		case 'h':
-			usage(stdout, prog, summary);
+			usage(stdout, p);
 			printf("\nconfiguration keys:\n");
-			cfg_write_help(keys, nkeys, stdout);
+			cfg_write_help(p->keys, p->nkeys, stdout);
 			return CLI_EXIT_OK;
 		default:
-			usage(stderr, prog, summary);
+			usage(stderr, p);
 			return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "%s: unexpected argument: %s\n", prog, argv[optind]);
-		usage(stderr, prog, summary);
+		fprintf(stderr, "%s: unexpected argument: %s\n", p->name, argv[optind]);
+		usage(stderr, p);
+		return CLI_EXIT_USAGE;
+	}
+	if (o->json && !o->audit) {
+		fprintf(stderr, "%s: --json goes with -A\n", p->name);
+		usage(stderr, p);
 		return CLI_EXIT_USAGE;
 	}
 	return CLI_RUN;
@@ -121,7 +139,7 @@ cli_boot(int argc, char **argv, char *const *envp, const struct cli_prog *p, str
 	struct cfg *c;
 
 	*cfg = NULL;
-	switch (cli_parse(argc, argv, p->name, p->summary, p->keys, p->nkeys, o)) {
+	switch (cli_parse(argc, argv, p, o)) {
 	case CLI_EXIT_OK:
 		*status = 0;
 		return false;
@@ -140,14 +158,21 @@ cli_boot(int argc, char **argv, char *const *envp, const struct cli_prog *p, str
 	if (cfg_load(c, o->conf_path, envp, &errs) < 0 || (p->check != NULL && (p->check(c, &errs), errs.n > 0))) {
 		for (size_t i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s: %s\n", p->name, errs.v[i]);
+		if (errs.n == 0)
+			errlist_add(&errs, "the configuration could not be loaded");
+		*status = o->audit ? p->audit(c, o, &errs) : 1;
 		errlist_free(&errs);
 		cfg_free(c);
-		*status = 1;
 		return false;
 	}
 	errlist_free(&errs);
 	if (o->migrate) {
 		*status = cli_migrate(c);
+		cfg_free(c);
+		return false;
+	}
+	if (o->audit) {
+		*status = p->audit(c, o, &errs);
 		cfg_free(c);
 		return false;
 	}

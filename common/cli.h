@@ -1,4 +1,4 @@
-/* cli.h: the command line both daemons share: -f -d -v -V -h -n (and -m to apply migrations). */
+/* cli.h: the command line both daemons share: -f -d -v -V -h -n -m -E (and mintd's -A audit). */
 #ifndef GTX_CLI_H
 #define GTX_CLI_H
 
@@ -13,16 +13,14 @@ struct cli_opts {
 	int verbose;           /* -v (repeatable): raise the log level */
 	bool check_only;       /* -n: check the configuration and exit */
 	bool migrate;          /* -m: apply sql/ migrations and exit */
+	bool audit;            /* -A: audit the chain against the database and exit (programs with an audit) */
+	bool json;             /* --json: with -A, one JSON document instead of the table */
 };
 
 enum cli_result { CLI_RUN = 0, CLI_EXIT_OK = 1, CLI_EXIT_USAGE = 2 };
 
-/*
- * Parses argv. -V and -h print to stdout and return CLI_EXIT_OK; a bad
- * option prints usage to stderr and returns CLI_EXIT_USAGE.
- */
-enum cli_result cli_parse(int argc, char **argv, const char *prog, const char *summary,
-    const struct cfg_key *keys, size_t nkeys, struct cli_opts *o);
+/* The exit status of an audit that could not be completed (a bad configuration included); 2 is a usage error. */
+#define CLI_EXIT_AUDIT_INCOMPLETE 3
 
 /*
  * The -n check: loads the configuration, prints every error (and extra
@@ -39,13 +37,25 @@ struct cli_prog {
 	const struct cfg_key *keys;
 	size_t nkeys;
 	void (*check)(const struct cfg *, struct errlist *); /* cross-key checks; may be NULL */
+	/*
+	 * -A: runs the audit with the loaded configuration and returns the exit status; called also when the
+	 * configuration has errors (errs->n > 0, already printed), so that it reports them its way. NULL: no -A.
+	 */
+	int (*audit)(const struct cfg *, const struct cli_opts *, const struct errlist *errs);
 };
 
 /*
- * The start of both daemons' main(): parses argv, handles -V -h -E -n -m, and
+ * Parses argv. -V, -E and -h print to stdout and return CLI_EXIT_OK; a bad
+ * option prints usage to stderr and returns CLI_EXIT_USAGE.
+ */
+enum cli_result cli_parse(int argc, char **argv, const struct cli_prog *p, struct cli_opts *o);
+
+/*
+ * The start of both daemons' main(): parses argv, handles -V -h -E -n -m -A, and
  * loads and checks the configuration (printing every error). Returns true
  * with *cfg set (caller frees) when the daemon should run; otherwise false
- * with the process exit status in *status.
+ * with the process exit status in *status (with -A, the audit's, a bad
+ * configuration included).
  */
 bool cli_boot(int argc, char **argv, char *const *envp, const struct cli_prog *p, struct cli_opts *o,
     struct cfg **cfg, int *status) WUR;

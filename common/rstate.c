@@ -3,17 +3,20 @@
 
 #include <string.h>
 
-static const char *const rnames[RS_COUNT] = { "pending", "claimed", "submitted", "minted", "retrying", "failed" };
+static const char *const rnames[RS_COUNT] = { "pending", "claimed", "submitted", "minted", "retrying", "failed",
+	"waiting" };
 static const char *const tnames[TX_COUNT] = { "pending", "confirmed", "failed", "expired" };
 
-/* sql/005_lifecycle.sql's reading_transitions, row for row (test/unit/test_rstate.c checks). */
+/* The migrations' reading_transitions (005, 008), row for row (test/unit/test_rstate.c checks). */
 static const bool rallowed[RS_COUNT][RS_COUNT] = {
 	[RS_PENDING] = { [RS_CLAIMED] = true },
-	[RS_CLAIMED] = { [RS_PENDING] = true, [RS_SUBMITTED] = true, [RS_RETRYING] = true, [RS_FAILED] = true },
+	[RS_CLAIMED] = { [RS_PENDING] = true, [RS_SUBMITTED] = true, [RS_RETRYING] = true, [RS_FAILED] = true,
+		[RS_WAITING] = true },
 	[RS_SUBMITTED] = { [RS_MINTED] = true, [RS_RETRYING] = true, [RS_FAILED] = true, [RS_PENDING] = true },
 	[RS_MINTED] = { 0 },
 	[RS_RETRYING] = { [RS_CLAIMED] = true },
 	[RS_FAILED] = { [RS_PENDING] = true },
+	[RS_WAITING] = { [RS_CLAIMED] = true },
 };
 
 /* mint_transaction_transitions */

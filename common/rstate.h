@@ -8,7 +8,7 @@
 #include "err.h"
 
 /*
- * PostgreSQL enforces the same tables (sql/005_lifecycle.sql: reading_transitions and
+ * PostgreSQL enforces the same tables (sql/005_lifecycle.sql and later: reading_transitions and
  * mint_transaction_transitions, checked by a trigger on every change, whoever makes it); a unit test
  * compares them with the ones here, and the README's lifecycle section says the same. Static tables:
  * nothing here allocates, every name returned is a string literal.
@@ -20,6 +20,7 @@ enum rstate {
 	RS_MINTED,    /* that transaction reached the configured commitment: final */
 	RS_RETRYING,  /* an attempt failed; waits in minting_retry_queue until next_retry_at */
 	RS_FAILED,    /* dead letter: attempts exhausted; only an operator re-queues it */
+	RS_WAITING,   /* its wallet's minting window is closed: waits until mint_after (sql/008_wallet_window.sql) */
 	RS_COUNT
 };
 
@@ -45,6 +46,7 @@ enum rstate rstate_public(enum rstate s);
  *   submitted -> minted (confirmed)       submitted -> retrying | failed (failed on chain, expired)
  *   submitted -> pending (split out of a failed transaction, not its fault; no attempt counted)
  *   retrying -> claimed (due)             failed -> pending (operator, through ingestd)
+ *   claimed -> waiting (the wallet's window is closed)   waiting -> claimed (the window open)
  */
 bool rstate_allowed(enum rstate from, enum rstate to);
 /* True for pending -> confirmed | failed | expired; final states never change. */

@@ -26,6 +26,8 @@ GRANT SELECT, INSERT, UPDATE ON nonce_accounts TO gridtokenx_mintd;
 GRANT SELECT, INSERT ON supply_baseline, minting_halts TO gridtokenx_mintd;
 GRANT SELECT, INSERT, UPDATE ON supply_confirmed TO gridtokenx_mintd;
 GRANT SELECT, INSERT, UPDATE ON lookup_tables, lookup_table_entries TO gridtokenx_mintd;
+-- the audit (mintd -A, and mintd's scheduled run of it) only reads; adjustments are the schema owner's to record
+GRANT SELECT ON audit_adjustments TO gridtokenx_mintd;
 GRANT USAGE ON SEQUENCE mint_transactions_id_seq, minting_retry_queue_id_seq, minting_halts_id_seq TO gridtokenx_mintd;
 
 -- Neither may lower durability for its sessions: a 2xx promises a synchronous commit.

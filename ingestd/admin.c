@@ -166,6 +166,7 @@ result_status(struct aq *q, PGresult *res)
 	cJSON_AddNumberToObject(o, "batch_size", a->batch_size);
 	cJSON_AddNumberToObject(o, "unminted_readings_count", (double)col_i64(res, 0, 1));
 	cJSON_AddNumberToObject(o, "retrying_readings_count", (double)col_i64(res, 0, 2));
+	cJSON_AddNumberToObject(o, "waiting_readings_count", (double)col_i64(res, 0, 22));
 	cJSON_AddNumberToObject(o, "failed_readings_count", (double)col_i64(res, 0, 3));
 	if (PQgetisnull(res, 0, 4))
 		cJSON_AddNullToObject(o, "oldest_unminted_age_secs");
@@ -532,14 +533,17 @@ admin_status(struct app *a, struct httpd_req *req)
 	if (q == NULL)
 		return;
 	run(q, "SELECT coalesce((SELECT value FROM settings WHERE key = 'auto_mint_enabled'), 'true'), "
-	    "(SELECT count(*) FROM meter_readings WHERE status IN ('pending', 'claimed', 'submitted')), "
+	    "(SELECT count(*) FROM meter_readings WHERE status IN ('pending', 'claimed', 'waiting', 'submitted')), "
 	    "(SELECT count(*) FROM meter_readings WHERE status = 'retrying'), "
 	    "(SELECT count(*) FROM meter_readings WHERE status = 'failed'), "
-	    "(SELECT (extract(epoch FROM now() - min(submitted_at)) * 1000000)::bigint FROM meter_readings "
-	    " WHERE status IN ('pending', 'claimed', 'submitted')), "
+	    /* a reading waiting for its wallet's minting window is due (and ages) from when the window opens */
+	    "(SELECT (extract(epoch FROM now() - min(coalesce(mint_after, submitted_at))) * 1000000)::bigint "
+	    " FROM meter_readings WHERE status IN ('pending', 'claimed', 'submitted') "
+	    " OR (status = 'waiting' AND mint_after <= now())), "
 	    "b.n, b.batches, b.confirmed, b.failed, b.expired, b.pending, b.wallets, b.readings, b.fees, b.last_at, "
 	    "h.id, h.reason, h.supply::text, h.expected_min::text, h.expected_max::text, h.slot, "
-	    "(extract(epoch FROM h.detected_at) * 1000000)::bigint "
+	    "(extract(epoch FROM h.detected_at) * 1000000)::bigint, "
+	    "(SELECT count(*) FROM meter_readings WHERE status = 'waiting') "
 	    "FROM (SELECT count(*) AS n, count(DISTINCT batch_id) AS batches, "
 	    " count(*) FILTER (WHERE state = 'confirmed') AS confirmed, count(*) FILTER (WHERE state = 'failed') AS failed, "
 	    " count(*) FILTER (WHERE state = 'expired') AS expired, count(*) FILTER (WHERE state = 'pending') AS pending, "

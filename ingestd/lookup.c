@@ -40,6 +40,8 @@ on_reading(PGresult *res, void *arg)
 			if (row.status == RS_RETRYING)
 				reply_add_ts(o, "next_retry_at", strtoll(PQgetvalue(res, 0, c + 4), NULL, 10));
 		}
+		if (!PQgetisnull(res, 0, c + 5))
+			reply_add_ts(o, "mint_after", strtoll(PQgetvalue(res, 0, c + 5), NULL, 10));
 		reply_json(g->req, 200, NULL, o);
 	}
 	free(g);
@@ -63,7 +65,7 @@ lookup_reading(struct app *a, struct httpd_req *req, const char *id)
 	g->req = req;
 	if (db_query(a->db, "SELECT " STORE_ROW_COLS ", r.mint_tx_signature, "
 	    "(extract(epoch FROM r.minted_at) * 1000000)::bigint, q.attempts, q.error_message, "
-	    "(extract(epoch FROM q.next_retry_at) * 1000000)::bigint "
+	    "(extract(epoch FROM q.next_retry_at) * 1000000)::bigint, (extract(epoch FROM r.mint_after) * 1000000)::bigint "
 	    "FROM meter_readings r LEFT JOIN minting_retry_queue q ON q.reading_id = r.id WHERE r.id = $1",
 	    1, params, on_reading, g) < 0) {
 		free(g);

@@ -385,7 +385,7 @@ int
 main(int argc, char **argv)
 {
 	const struct cli_prog p = { "ingestd", "ingestd: accepts signed smart-meter readings over HTTP",
-		ingestd_keys, ingestd_nkeys, ingestd_conf_check };
+		ingestd_keys, ingestd_nkeys, ingestd_conf_check, /* audit= */ NULL };
 	struct cli_opts o;
 	struct cfg *c;
 	int rc;

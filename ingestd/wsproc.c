@@ -5,6 +5,7 @@
 #include "wsproc.h"
 
 #include "backoff.h"
+#include "childenv.h"
 #include "log.h"
 #include "ts.h"
 #include "xmalloc.h"
@@ -67,19 +68,9 @@ bind_listener(const char *addr, struct err *e)
 static char **
 child_env(void)
 {
-	size_t n = 0, k = 0;
-	char **env;
+	static const char *const drop[] = { "NOTIFY_SOCKET=", "WATCHDOG_", "GTX_WS_LISTEN_FD=" };
 
-	while (environ[n] != NULL)
-		n++;
-	env = xcalloc(n + 2, sizeof(*env));
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0 && strncmp(environ[i], "WATCHDOG_", 9) != 0 &&
-		    strncmp(environ[i], "GTX_WS_LISTEN_FD=", 17) != 0)
-			env[k++] = environ[i];
-	env[k++] = xstrdup("GTX_WS_LISTEN_FD=3");
-	env[k] = NULL;
-	return env;
+	return childenv_new(environ, drop, sizeof(drop) / sizeof(drop[0]), xstrdup("GTX_WS_LISTEN_FD=3"));
 }
 
 /* In the child, between fork and exec: only what is safe there (we are single-threaded). */

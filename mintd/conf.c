@@ -25,6 +25,10 @@ const struct cfg_key mintd_keys[] = {
 	{ "TOKENIZATION_MAX_RETRY_DELAY_SECS", CFG_INT, "3600", true, "cap of the retry delay", 0, 604800, NULL },
 	{ "TOKENIZATION_MAX_RETRY_ATTEMPTS", CFG_INT, "3", true,
 	  "failed attempts after which a reading is dead-lettered (status failed)", 1, 1000, NULL },
+	{ "TOKENIZATION_WALLET_MIN_INTERVAL_SECS", CFG_INT, "0", true,
+	  "a wallet is minted at most once per this many seconds, all its readings summed into one mint (0: every "
+	  "reading within seconds); a reading arriving inside the window waits for it (status waiting)", 0, 604800,
+	  NULL },
 	{ "BLOCKCHAIN_CONCURRENT_BATCHES", CFG_INT, "16", true,
 	  "claimed batches being planned or in flight at most (each is one or more transactions)", 1, 256, NULL },
 	{ "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS", CFG_INT, "1000", true,
@@ -98,6 +102,12 @@ const struct cfg_key mintd_keys[] = {
 	{ "MINTD_SHUTDOWN_GRACE_SECS", CFG_INT, "20", true,
 	  "on SIGTERM, how long to keep confirming transactions in flight before exiting (they stay recorded)", 0,
 	  3600, NULL },
+	{ "MINTD_AUDIT_SECS", CFG_INT, "3600", true,
+	  "interval between audits against the chain (mintd -A in a child process; first one a minute after start; "
+	  "0 = off); the last result is in /metrics", 0, 604800, NULL },
+	{ "MINTD_AUDIT_MAX_LISTED", CFG_INT, "1000", true,
+	  "mismatched wallets an audit lists with their readings and transactions (the others are counted; 0 = all)",
+	  0, 100000000, NULL },
 };
 const size_t mintd_nkeys = sizeof(mintd_keys) / sizeof(mintd_keys[0]);
 

@@ -1,6 +1,7 @@
 /* http.c: evhttp server for health, readiness and Prometheus metrics on a loopback port. */
 #include "http.h"
 #include "alt.h"
+#include "audit_job.h"
 #include "chain.h"
 #include "mintd.h"
 #include "supply.h"
@@ -75,6 +76,8 @@ metrics(struct evbuffer *b)
 	    minted ? M.fee_lamports / minted : 0, minted ? (M.fee_lamports % minted) * 1000 / minted : 0);
 	gauge(b, "mintd_backlog_readings", "Readings neither minted nor dead-lettered.", M.g.backlog);
 	gauge(b, "mintd_retry_queue_readings", "Readings waiting for a retry.", M.g.retry);
+	gauge(b, "mintd_window_waiting_readings",
+	    "Readings waiting for their wallet's minting window (TOKENIZATION_WALLET_MIN_INTERVAL_SECS).", M.g.waiting);
 	gauge(b, "mintd_dead_letter_readings", "Readings dead-lettered (status failed) until an operator re-queues them.",
 	    M.g.dead);
 	gauge(b, "mintd_oldest_unminted_age_seconds", "Age of the oldest reading neither minted nor dead-lettered.",
@@ -134,6 +137,7 @@ metrics(struct evbuffer *b)
 	evbuffer_add_printf(b, "mintd_lookup_table_entries{state=\"queued\"} %" PRId64 "\n", ag->queued);
 	evbuffer_add_printf(b, "mintd_lookup_table_entries{state=\"extending\"} %" PRId64 "\n", ag->extending);
 	evbuffer_add_printf(b, "mintd_lookup_table_entries{state=\"added\"} %" PRId64 "\n", ag->added);
+	auditjob_metrics(b);
 }
 
 static void

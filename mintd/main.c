@@ -1,4 +1,6 @@
 /* main.c: mintd entry point: CLI, configuration, key and privileges, the event loop, signals, shutdown. */
+#include "audit.h"
+#include "audit_job.h"
 #include "cli.h"
 #include "conf.h"
 #include "control.h"
@@ -77,6 +79,7 @@ settings_reloadable(const struct cfg *c)
 	S.retry_initial_secs = (int)cfg_int(c, "TOKENIZATION_INITIAL_RETRY_DELAY_SECS");
 	S.retry_max_secs = (int)cfg_int(c, "TOKENIZATION_MAX_RETRY_DELAY_SECS");
 	S.max_attempts = (int)cfg_int(c, "TOKENIZATION_MAX_RETRY_ATTEMPTS");
+	S.wallet_window_secs = (int)cfg_int(c, "TOKENIZATION_WALLET_MIN_INTERVAL_SECS");
 	S.concurrent = (int)cfg_int(c, "BLOCKCHAIN_CONCURRENT_BATCHES");
 	S.fee_floor = (uint64_t)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MICROLAMPORTS");
 	S.fee_ceiling = (uint64_t)cfg_int(c, "BLOCKCHAIN_PRIORITY_FEE_MAX_MICROLAMPORTS");
@@ -95,6 +98,7 @@ settings_reloadable(const struct cfg *c)
 	S.payer_warn_lamports = (uint64_t)cfg_int(c, "MINTD_PAYER_WARN_LAMPORTS");
 	S.stream_poll_ms = (int)cfg_int(c, "MINTD_STREAM_POLL_MS");
 	S.shutdown_grace_secs = (int)cfg_int(c, "MINTD_SHUTDOWN_GRACE_SECS");
+	S.audit_secs = (int)cfg_int(c, "MINTD_AUDIT_SECS");
 }
 
 static int
@@ -181,6 +185,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	    S.shutdown_grace_secs);
 	drain_deadline = time(NULL) + S.shutdown_grace_secs;
 	notify("STOPPING=1");
+	auditjob_stop();
 	mint_drain();
 }
 
@@ -195,6 +200,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	ms = mint_tick();
 	control_check();
+	auditjob_tick();
 	watchdog();
 	if (terms > 0 && (mint_drained() || time(NULL) >= drain_deadline)) {
 		if (!mint_drained())
@@ -294,6 +300,8 @@ run(void)
 	}
 	if ((k = load_key(cfg)) == NULL)
 		return 1;
+	if (auditjob_prepare(&e) < 0)
+		log_warn("%s: every scheduled audit will count as incomplete", e.msg);
 	if (priv_drop(cfg_str(cfg, "RUN_AS_USER"), &e) < 0) {
 		log_err("%s", e.msg);
 		goto out;
@@ -335,6 +343,8 @@ run(void)
 	}
 	if (control_start(base, cfg_str(cfg, "DATABASE_URL"), &e) < 0)
 		log_warn("control channel: %s (retrying)", e.msg);
+	if (auditjob_start(base, conf_path, &e) < 0)
+		log_warn("%s: no scheduled audits", e.msg);
 	watchdog_usec = sdn_watchdog_usec();
 	notify("READY=1");
 	tick_ev = evtimer_new(base, on_tick, NULL);
@@ -344,6 +354,7 @@ run(void)
 	log_notice("mintd stopped");
 	rc = 0;
 out:
+	auditjob_stop();
 	control_stop();
 	rpcm_free(arpc); /* cancels calls in flight before the state they refer to goes */
 	mint_stop();
@@ -364,7 +375,7 @@ int
 main(int argc, char **argv)
 {
 	const struct cli_prog p = { "mintd", "mintd: mints GRX tokens for accepted readings, exactly once",
-		mintd_keys, mintd_nkeys, mintd_conf_check };
+		mintd_keys, mintd_nkeys, mintd_conf_check, audit_main };
 	struct cli_opts o;
 	int rc;
 

@@ -528,6 +528,26 @@ mint_claimed(struct reading *rd, size_t n, const char *token)
 		plan_batch(b);
 }
 
+/* With a wallet window, readings wait in PostgreSQL: sweep again when the earliest of them is due. */
+static void
+schedule_due(void)
+{
+	int64_t ms = -1, at;
+	struct err e = { 0 };
+
+	if (S.wallet_window_secs <= 0)
+		return;
+	if (store_next_due(st, &ms, &e) < 0) {
+		db_failed("next due reading", &e);
+		return;
+	}
+	if (ms < 0)
+		return;
+	at = mono_ms() + ms + 50;
+	if (at < next_claim_sweep_ms)
+		next_claim_sweep_ms = at;
+}
+
 static void
 next_token(char token[MINTD_CLAIM_SZ])
 {
@@ -597,6 +617,8 @@ flush(void)
 		mint_claimed(got, ngot, token);
 		got = NULL; /* the batch owns it */
 	}
+	if (ngot < nids)
+		schedule_due(); /* some may wait for their wallet's window */
 out:
 	nbuf = 0;
 	free(got);
@@ -715,6 +737,7 @@ gauges(void)
 	M.g.dead = g.dead;
 	M.g.oldest_age_s = g.oldest_age_s;
 	M.g.oldest_pending_tx_age_s = g.oldest_pending_tx_age_s;
+	M.g.waiting = g.waiting;
 	if (S.lookup_tables)
 		(void)alt_gauges(true);
 }
@@ -769,6 +792,7 @@ claim_sweep(void)
 	}
 	/* A full claim means more may wait: come back soon rather than in a polling interval. */
 	next_claim_sweep_ms = n >= (size_t)S.batch_size ? 0 : INT64_MAX;
+	schedule_due();
 	if (n > 0) {
 		log_info("sweep: claimed %zu readings", n);
 		mint_claimed(got, n, token);

@@ -42,6 +42,7 @@ struct mintd_settings {
 	int retry_initial_secs;
 	int retry_max_secs;
 	int max_attempts;
+	int wallet_window_secs;  /* TOKENIZATION_WALLET_MIN_INTERVAL_SECS: a wallet minted at most once per window */
 	int concurrent;
 	int max_wallets;
 	bool lookup_tables;      /* v0 transactions with lookup tables (MINTD_LOOKUP_TABLES) */
@@ -65,6 +66,7 @@ struct mintd_settings {
 	int stream_poll_ms;
 	int shutdown_grace_secs;
 	int pg_statement_ms, pg_lock_ms, pg_idle_tx_ms;
+	int audit_secs;          /* interval of the scheduled audit (0 = off) */
 };
 
 /* A reading as mintd handles it (copied out of PostgreSQL). */
@@ -106,7 +108,7 @@ struct mintd_metrics {
 	uint64_t mint_latency_us_sum;   /* reading submitted_at -> minted, summed over minted readings */
 	uint64_t mint_latency_count;
 	struct store_gauges_m {
-		int64_t backlog, retry, dead, oldest_age_s, oldest_pending_tx_age_s;
+		int64_t backlog, retry, dead, oldest_age_s, oldest_pending_tx_age_s, waiting;
 	} g;                            /* refreshed by the sweep */
 	int64_t inflight;               /* our pending transactions (gauge) */
 	bool db_up, redis_up;           /* connections usable (refreshed every tick) */

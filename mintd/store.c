@@ -249,6 +249,85 @@ uuid_array(const char (*ids)[MINTD_UUID_SZ], size_t n)
 	return buf;
 }
 
+/*
+ * The per-wallet minting window (S.wallet_window_secs > 0), applied to what a claim just took, inside its
+ * database transaction: each wallet whose window is open is reserved (wallet_windows.open_at = now + the
+ * window; the row lock keeps two claims from both taking a wallet) and brings its waiting readings along
+ * (those no one else holds); the readings of the others wait until their wallet's window opens.
+ */
+static int
+claim_window(struct store *s, const char *token, struct err *e)
+{
+	static const char sql[] =
+	    "WITH c AS (SELECT id, wallet_address AS w FROM meter_readings WHERE claimed_by = $1 AND status = 'claimed'), "
+	    "ww AS (INSERT INTO wallet_windows AS x (wallet, open_at) SELECT DISTINCT w, now() + make_interval(secs => $2::int) "
+	    " FROM c ON CONFLICT (wallet) DO UPDATE SET open_at = excluded.open_at WHERE x.open_at <= now() RETURNING wallet), "
+	    "wt AS (UPDATE meter_readings m SET status = 'waiting', claimed_by = NULL, claimed_at = NULL, "
+	    " mint_after = (SELECT y.open_at FROM wallet_windows y WHERE y.wallet = m.wallet_address) "
+	    " FROM c WHERE m.id = c.id AND c.w NOT IN (SELECT wallet FROM ww) RETURNING m.id), "
+	    "mo AS (UPDATE meter_readings m SET status = 'claimed', claimed_by = $1, claimed_at = now(), mint_after = NULL "
+	    " WHERE m.id IN (SELECT id FROM meter_readings WHERE status = 'waiting' AND wallet_address IN "
+	    "  (SELECT wallet FROM ww) FOR UPDATE SKIP LOCKED) RETURNING m.id) "
+	    "SELECT (SELECT count(*) FROM wt), (SELECT count(*) FROM mo)";
+	char win[16];
+	const char *p[2] = { token, win };
+	PGresult *r;
+
+	if (!rstate_allowed(RS_CLAIMED, RS_WAITING) || !rstate_allowed(RS_WAITING, RS_CLAIMED))
+		return err_set(e, 0, "BUG: window transitions refused");
+	snprintf(win, sizeof(win), "%d", S.wallet_window_secs);
+	if ((r = store_q(s, sql, 2, p, e)) == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+/* Runs a claim statement (its RETURNING rows are the claim's readings), the window applied when there is one. */
+static int
+claim(struct store *s, const char *sql, int np, const char *const *p, const char *token, struct reading **out,
+    size_t *nout, struct err *e)
+{
+	PGresult *r;
+	int rc;
+
+	if (S.wallet_window_secs <= 0) {
+		if ((r = store_q(s, sql, np, p, e)) == NULL)
+			return -1;
+		rc = readings_out(r, out, nout, e);
+		PQclear(r);
+		return rc;
+	}
+	if (store_begin(s, e) < 0)
+		return -1;
+	if ((r = store_q(s, sql, np, p, e)) == NULL)
+		goto fail;
+	PQclear(r);
+	if (claim_window(s, token, e) < 0)
+		goto fail;
+	{
+		const char *q[1] = { token };
+
+		r = store_q(s, "SELECT " READING_COLS " FROM meter_readings m WHERE m.claimed_by = $1 AND m.status = 'claimed'",
+		    1, q, e);
+	}
+	if (r == NULL)
+		goto fail;
+	rc = readings_out(r, out, nout, e);
+	PQclear(r);
+	if (rc < 0)
+		goto fail;
+	if (store_commit(s, NULL, e) < 0) {
+		free(*out);
+		*out = NULL;
+		*nout = 0;
+		return -1;
+	}
+	return 0;
+fail:
+	store_rollback(s);
+	return -1;
+}
+
 int
 store_claim_ids(struct store *s, const char *token, const char (*ids)[MINTD_UUID_SZ], size_t n,
     struct reading **out, size_t *nout, struct err *e)
@@ -258,17 +337,12 @@ store_claim_ids(struct store *s, const char *token, const char (*ids)[MINTD_UUID
 	    "WHERE m.id = ANY($2::uuid[]) AND m.status = 'pending' RETURNING " READING_COLS;
 	char *arr = uuid_array(ids, n);
 	const char *p[2] = { token, arr };
-	PGresult *r;
 	int rc;
 
 	if (arr == NULL)
 		return err_set(e, 0, "out of memory");
-	r = store_q(s, sql, 2, p, e);
+	rc = claim(s, sql, 2, p, token, out, nout, e);
 	free(arr);
-	if (r == NULL)
-		return -1;
-	rc = readings_out(r, out, nout, e);
-	PQclear(r);
 	return rc;
 }
 
@@ -276,26 +350,37 @@ int
 store_claim_sweep(struct store *s, const char *token, int limit, struct reading **out, size_t *nout,
     struct err *e)
 {
+	/* Waiting readings are due when their wallet's window opens (all of them once there is no window). */
 	static const char sql[] =
 	    "WITH p AS (SELECT id FROM meter_readings WHERE status = 'pending' ORDER BY submitted_at, id LIMIT $2"
 	    "  FOR UPDATE SKIP LOCKED),"
 	    " d AS (SELECT r.id FROM meter_readings r JOIN minting_retry_queue q ON q.reading_id = r.id"
 	    "  WHERE r.status = 'retrying' AND q.next_retry_at <= now() ORDER BY q.next_retry_at LIMIT $2"
-	    "  FOR UPDATE OF r SKIP LOCKED)"
-	    " UPDATE meter_readings m SET status = 'claimed', claimed_by = $1, claimed_at = now()"
-	    " WHERE m.id IN (SELECT id FROM p UNION ALL SELECT id FROM d)"
-	    " AND m.status IN ('pending', 'retrying') RETURNING " READING_COLS;
-	char lim[16];
-	const char *p[2] = { token, lim };
-	PGresult *r;
-	int rc;
+	    "  FOR UPDATE OF r SKIP LOCKED),"
+	    " wq AS (SELECT id FROM meter_readings WHERE status = 'waiting' AND ($3::int = 0 OR mint_after <= now())"
+	    "  ORDER BY mint_after, wallet_address LIMIT $2 FOR UPDATE SKIP LOCKED)"
+	    " UPDATE meter_readings m SET status = 'claimed', claimed_by = $1, claimed_at = now(), mint_after = NULL"
+	    " WHERE m.id IN (SELECT id FROM p UNION ALL SELECT id FROM d UNION ALL SELECT id FROM wq)"
+	    " AND m.status IN ('pending', 'retrying', 'waiting') RETURNING " READING_COLS;
+	char lim[16], win[16];
+	const char *p[3] = { token, lim, win };
 
 	snprintf(lim, sizeof(lim), "%d", limit);
-	if ((r = store_q(s, sql, 2, p, e)) == NULL)
+	snprintf(win, sizeof(win), "%d", S.wallet_window_secs);
+	return claim(s, sql, 3, p, token, out, nout, e);
+}
+
+int
+store_next_due(struct store *s, int64_t *ms, struct err *e)
+{
+	PGresult *r = store_q(s, "SELECT greatest(0, ceil(extract(epoch FROM min(mint_after) - now()) * 1000))::bigint "
+			       "FROM meter_readings WHERE status = 'waiting'", 0, NULL, e);
+
+	if (r == NULL)
 		return -1;
-	rc = readings_out(r, out, nout, e);
+	*ms = PQgetisnull(r, 0, 0) ? -1 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	return rc;
+	return 0;
 }
 
 int
@@ -1217,11 +1302,14 @@ store_auto_mint(struct store *s, bool *on, struct err *e)
 int
 store_gauges(struct store *s, struct store_gauges *g, struct err *e)
 {
+	/* A waiting reading is due (and ages) from when its wallet's window opens. */
 	PGresult *r = store_q(s, "SELECT count(*) FILTER (WHERE status <> 'failed'), "
 			       "count(*) FILTER (WHERE status = 'retrying'), count(*) FILTER (WHERE status = 'failed'), "
-			       "coalesce(extract(epoch FROM now() - min(submitted_at) FILTER (WHERE status <> 'failed'))::bigint, 0), "
+			       "coalesce(extract(epoch FROM now() - min(coalesce(mint_after, submitted_at)) FILTER (WHERE "
+			       " status <> 'failed' AND (status <> 'waiting' OR mint_after <= now())))::bigint, 0), "
 			       "(SELECT coalesce(extract(epoch FROM now() - min(created_at))::bigint, 0) FROM mint_transactions "
-			       " WHERE state = 'pending') FROM meter_readings WHERE status <> 'minted'", 0, NULL, e);
+			       " WHERE state = 'pending'), count(*) FILTER (WHERE status = 'waiting') "
+			       "FROM meter_readings WHERE status <> 'minted'", 0, NULL, e);
 
 	if (r == NULL)
 		return -1;
@@ -1230,6 +1318,7 @@ store_gauges(struct store *s, struct store_gauges *g, struct err *e)
 	g->dead = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
 	g->oldest_age_s = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
 	g->oldest_pending_tx_age_s = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+	g->waiting = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
 	PQclear(r);
 	return 0;
 }

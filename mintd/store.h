@@ -41,9 +41,13 @@ void *store_conn(struct store *s);
 /* pending -> claimed for those of ids[] still pending; returns the ones now ours (attempts from the retry queue). */
 int store_claim_ids(struct store *s, const char *token, const char (*ids)[MINTD_UUID_SZ], size_t n,
     struct reading **out, size_t *nout, struct err *e) WUR;
-/* pending (oldest first) and due retrying -> claimed, at most `limit` of each, skipping rows others lock. */
+/* pending (oldest first), due retrying and due waiting -> claimed, at most `limit` of each, skipping rows
+ * others lock. Both claims apply the wallet window (TOKENIZATION_WALLET_MIN_INTERVAL_SECS) when there is one:
+ * a wallet minted within the window has its readings wait (-> waiting), one taken brings its waiting ones. */
 int store_claim_sweep(struct store *s, const char *token, int limit, struct reading **out, size_t *nout,
     struct err *e) WUR;
+/* Milliseconds until the earliest waiting reading is due (0 when one is due now), or -1 when none waits. */
+int store_next_due(struct store *s, int64_t *ms, struct err *e) WUR;
 /* claimed -> pending for one claim token (a batch that will not be signed), and its reserved nonces -> free. */
 int store_release_token(struct store *s, const char *token, long *n, struct err *e) WUR;
 /* The same for this instance's claims and every claim or reservation older than lease_secs. */
@@ -312,7 +316,9 @@ struct store_gauges {
 	int64_t backlog;       /* readings neither minted nor failed */
 	int64_t retry;         /* readings retrying */
 	int64_t dead;          /* readings failed (dead letters) */
-	int64_t oldest_age_s;  /* age of the oldest reading not yet minted nor failed (0 when none) */
+	int64_t oldest_age_s;  /* age of the oldest due reading not yet minted nor failed (0 when none); a waiting
+				* reading is due from its mint_after */
+	int64_t waiting;       /* readings waiting for their wallet's minting window */
 	int64_t oldest_pending_tx_age_s; /* age of the oldest pending transaction (0 when none) */
 };
 int store_gauges(struct store *s, struct store_gauges *g, struct err *e) WUR;

@@ -95,7 +95,7 @@ int
 main(int argc, char **argv)
 {
 	const struct cli_prog p = { "ingestd-ws", "ingestd-ws: the WebSocket events service of ingestd (started by it)",
-		ingestd_keys, ingestd_nkeys, ingestd_conf_check };
+		ingestd_keys, ingestd_nkeys, ingestd_conf_check, /* audit= */ NULL };
 	struct cli_opts o;
 	struct event *sigs[3];
 	int signums[3] = { SIGTERM, SIGINT, SIGHUP }, rc;

@@ -44,6 +44,25 @@ for (const d of ['ingestd', 'mintd']) {
   });
 }
 
+test('-A (the audit) is mintd\'s: in its help with --json and its exit codes; ingestd refuses it; --json needs -A', () => {
+  const h = spawnSync(join(GTX_BIN, 'mintd'), ['-h'], { env: clean, encoding: 'utf8' });
+  assert.match(h.stdout, /^usage: mintd \[-AdEhmnvV\] \[-f file\] \[--json\]$/m);
+  assert.match(h.stdout, /-A +audit: .*\n.*exit 0 all agree, 1 mismatch, 3 could not complete/);
+  assert.match(h.stdout, /MINTD_AUDIT_SECS/);
+  const i = spawnSync(join(GTX_BIN, 'ingestd'), ['-A'], { env: clean, encoding: 'utf8' });
+  assert.equal(i.status, 2);
+  assert.doesNotMatch(spawnSync(join(GTX_BIN, 'ingestd'), ['-h'], { env: clean, encoding: 'utf8' }).stdout.split('configuration keys:')[0], /-A|--json/);
+  const j = spawnSync(join(GTX_BIN, 'mintd'), ['--json'], { env: clean, encoding: 'utf8' });
+  assert.equal(j.status, 2);
+  assert.match(j.stderr, /--json goes with -A/);
+  // A configuration mintd -A cannot use is "could not complete" (3), never "mismatch" (1), and --json says so.
+  const c = spawnSync(join(GTX_BIN, 'mintd'), ['-A', '--json'], { env: { ...clean, TOKENIZATION_DECIMALS: '42' }, encoding: 'utf8' });
+  assert.equal(c.status, 3, c.stderr);
+  const doc = JSON.parse(c.stdout);
+  assert.equal(doc.result, 'incomplete');
+  assert.match(doc.error, /^configuration: .*TOKENIZATION_DECIMALS/);
+});
+
 import { readFileSync } from 'node:fs';
 import { ROOT } from './lib/stack.mjs';
 

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { up, ROOT, waitFor } from './lib/stack.mjs';
 import { FAST_MINTD_ENV, simControl } from './lib/mintd.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
+import { runAudit } from './lib/audit.mjs';
 import { newMeter, reading, tsAt, client } from './ingestd_lib.mjs';
 
 let stack, env, db;
@@ -58,6 +59,21 @@ test('register, submit, mint, status, toggle and trigger all work under the leas
   assert.equal(s.status, 200, s.text);
   const balances = (await simControl(env, `/balances?mint=${env.TOKEN_MINT}`)).balances;
   for (const m of meters) assert.equal(balances[m.wallet], '7500000000'); // 1.5 + 2.5 + 3.5 kWh, exact
+});
+
+test('the audit (mintd -A) runs under the mintd role, and the role cannot record an adjustment', async () => {
+  const r = await runAudit(stack, { env: { DATABASE_URL: roleUrl('gridtokenx_mintd') } });
+  assert.equal(r.code, 0, JSON.stringify(r.doc).slice(0, 2000));
+  assert.equal(r.doc.result, 'ok');
+  assert.ok(r.doc.wallets.checked >= 2);
+  const mint = new pg.Client({ connectionString: roleUrl('gridtokenx_mintd') });
+  await mint.connect();
+  try {
+    await assert.rejects(mint.query(`INSERT INTO audit_adjustments (mint, wallet, amount, recorded_by, note)
+        VALUES ($1, $1, 1, 'x', 'y')`, [env.TOKEN_MINT]), { code: '42501' });
+  } finally {
+    await mint.end();
+  }
 });
 
 test('the roles cannot do what they do not need', async () => {

@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { pgClient, waitFor } from './lib/stack.mjs';
 import { newMeter, reading, tsAt, client, errorOf, randomWallet, openStack, closeStack } from './ingestd_lib.mjs';
 
@@ -184,11 +185,14 @@ test('tokenization status counts readings and summarizes recent mint transaction
   const r = await api.admin('GET', '/api/admin/tokenization/status');
   assert.equal(r.status, 200, r.text);
   const q = async (sql) => Number((await db.query(sql)).rows[0].n);
-  assert.equal(r.json.unminted_readings_count, await q(`SELECT count(*) n FROM meter_readings WHERE status IN ('pending','claimed','submitted')`));
+  assert.equal(r.json.unminted_readings_count, await q(`SELECT count(*) n FROM meter_readings WHERE status IN ('pending','claimed','submitted','waiting')`));
   assert.equal(r.json.failed_readings_count, await q(`SELECT count(*) n FROM meter_readings WHERE status = 'failed'`));
   assert.equal(r.json.retrying_readings_count, await q(`SELECT count(*) n FROM meter_readings WHERE status = 'retrying'`));
   assert.equal(r.json.polling_interval_secs, 60);
-  assert.equal(r.json.batch_size, 200); // the shared TOKENIZATION_BATCH_SIZE default, the same mintd uses
+  // the shared TOKENIZATION_BATCH_SIZE default, the same mintd uses (as the generated examples state it)
+  const dflt = (f) => Number(/^#TOKENIZATION_BATCH_SIZE=(\d+)$/m.exec(readFileSync(new URL(`../../etc/${f}`, import.meta.url), 'utf8'))[1]);
+  assert.equal(r.json.batch_size, dflt('ingestd.conf.example'));
+  assert.equal(r.json.batch_size, dflt('mintd.conf.example'));
   assert.equal(typeof r.json.auto_mint_enabled, 'boolean');
   // a number (null would pass `>= 0`): this file's readings are unminted, submitted moments ago
   assert.equal(typeof r.json.oldest_unminted_age_secs, 'number', r.text);

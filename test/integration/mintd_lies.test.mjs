@@ -7,21 +7,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  createKeyPairSignerFromBytes, pipe, createTransactionMessage, setTransactionMessageFeePayerSigner,
-  setTransactionMessageLifetimeUsingBlockhash, appendTransactionMessageInstructions, signTransactionMessageWithSigners,
-  getTransactionEncoder, getBase58Decoder, getAddressEncoder, getProgramDerivedAddress, address, AccountRole,
-} from '@solana/kit';
 import { waitFor, GTX_BIN } from './lib/stack.mjs';
+import { foreignMint as foreignMintTo } from './lib/foreign.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
 import {
   randomWallet, addMeters, simControl, metrics, openMintdStack, closeMintdStack, readingFeeder, isDead, startExtraMintd,
   warmTables, txMark, v0Since,
 } from './lib/mintd.mjs';
 
-const TOKEN = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
-const ATA_PROGRAM = 'ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL';
-const SYSTEM = '11111111111111111111111111111111';
 const MINTD_ENV = {
   MINTD_INSTANCE_ID: 'mintd-lies', TOKENIZATION_MAX_RETRY_ATTEMPTS: '1000', MINTD_CONFIRM_POLL_MS: '50',
   MINTD_RPC_TIMEOUT_MS: '1500', MINTD_SUPPLY_CHECK_SECS: '1', MINTD_CLAIM_LEASE_SECS: '10',
@@ -162,44 +155,10 @@ test('a preflight failure is not final: bytes that already reached a leader land
 
 // ---- the supply invariant -------------------------------------------------------------------------------
 
-const b58 = getBase58Decoder();
-
 /* Mints `amount` to a fresh wallet with the mint authority's key, outside mintd. */
 async function foreignMint(amount) {
-  const bytes = new Uint8Array(JSON.parse(readFileSync(env.MINT_AUTHORITY_KEYPAIR, 'utf8')));
-  const authority = await createKeyPairSignerFromBytes(bytes);
   const wallet = randomWallet();
-  const mint = address(env.TOKEN_MINT);
-  const enc = getAddressEncoder();
-  const [ata] = await getProgramDerivedAddress({ programAddress: address(ATA_PROGRAM),
-    seeds: [enc.encode(address(wallet)), enc.encode(address(TOKEN)), enc.encode(mint)] });
-  const rpc = async (method, params) => {
-    const res = await fetch(env.SOLANA_RPC_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-    const j = await res.json();
-    if (j.error) throw new Error(`${method}: ${JSON.stringify(j.error)}`);
-    return j.result;
-  };
-  const { value: lt } = await rpc('getLatestBlockhash', [{ commitment: 'confirmed' }]);
-  const data = new Uint8Array(10);
-  data[0] = 14;
-  new DataView(data.buffer).setBigUint64(1, amount, true);
-  data[9] = 9;
-  const ixs = [
-    { programAddress: address(ATA_PROGRAM), data: new Uint8Array([1]), accounts: [
-      { address: authority.address, role: AccountRole.WRITABLE_SIGNER }, { address: ata, role: AccountRole.WRITABLE },
-      { address: address(wallet), role: AccountRole.READONLY }, { address: mint, role: AccountRole.READONLY },
-      { address: address(SYSTEM), role: AccountRole.READONLY }, { address: address(TOKEN), role: AccountRole.READONLY }] },
-    { programAddress: address(TOKEN), data, accounts: [
-      { address: mint, role: AccountRole.WRITABLE }, { address: ata, role: AccountRole.WRITABLE },
-      { address: authority.address, role: AccountRole.READONLY_SIGNER }] },
-  ];
-  const msg = pipe(createTransactionMessage({ version: 'legacy' }), (m) => setTransactionMessageFeePayerSigner(authority, m),
-    (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: lt.blockhash, lastValidBlockHeight: BigInt(lt.lastValidBlockHeight) }, m),
-    (m) => appendTransactionMessageInstructions(ixs, m));
-  const tx = await signTransactionMessageWithSigners(msg);
-  const sig = await rpc('sendTransaction', [Buffer.from(getTransactionEncoder().encode(tx)).toString('base64'), { encoding: 'base64', preflightCommitment: 'confirmed' }]);
-  await waitFor(async () => (await rpc('getSignatureStatuses', [[sig]])).value[0]?.confirmationStatus === 'finalized', { what: 'the foreign mint finalized' });
+  const sig = await foreignMintTo(env, wallet, amount);
   foreign[wallet] = amount;
   return { wallet, sig };
 }

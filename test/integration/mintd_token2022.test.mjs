@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkInvariant, drain } from './lib/invariant.mjs';
+import { runAudit, finalizedPast } from './lib/audit.mjs';
 import { randomWallet, addMeters, simControl, openMintdStack, closeMintdStack, readingFeeder, metrics } from './lib/mintd.mjs';
 
 let ctx, env, mint;
@@ -30,4 +31,15 @@ test('Token-2022 mint: new and existing token accounts, exact balances, each rea
   assert.deepEqual(await checkInvariant(ctx.db, env), []);
   const m = await metrics(ctx.env);
   assert.equal(m.mintd_token_accounts_created_total, String(wallets.length));
+  // The audit reads the Token-2022 token accounts (their own ATA addresses) and finds every one exact.
+  await finalizedPast(ctx.db, env);
+  const a = await runAudit(ctx.stack);
+  assert.equal(a.code, 0, JSON.stringify(a.doc).slice(0, 2000));
+  assert.equal(a.doc.token_program, 'token-2022');
+  assert.equal(a.doc.mint, mint);
+  assert.equal(a.doc.wallets.checked, wallets.length);
+  assert.equal(a.doc.wallets.agree, wallets.length);
+  assert.equal(a.doc.supply.result, 'agree');
+  assert.equal(a.doc.supply.chain, a.doc.supply.minted_readings);
+  assert.notEqual(a.doc.supply.chain, '0');
 });

@@ -82,6 +82,8 @@ test('make run RUN_SECONDS=20: every wallet on chain equals the sum of its minte
     assert.equal(t[2], t[3]);
     assert.ok(BigInt(t[1]) > 0n);
     line(/^transactions: \d+ confirmed carrying \d+ readings for \d+ wallet mints, \d+ failed, \d+ expired, 0 pending$/m);
+    // The operator's audit against the chain (mintd -A) agrees, every wallet and the supply.
+    line(/^audit: mintd -A exited 0: ok, 50 wallets \(50 agree, 0 in flight, 0 mismatched\), supply agree$/m);
     // Prometheus ran beside it, scraped both daemons with the alert rules, and nothing fired.
     const url = line(/^run-demo: Prometheus at (http:\/\/127\.0\.0\.1:\d+) \(alerts: \S+\), scraping ingestd and mintd$/m)[1];
     line(new RegExp(`^prometheus: scraped ingestd up, mintd up; alerts firing: none \\(${url.replace(/[.:/]/g, '\\$&')}\\)$`, 'm'));

@@ -151,14 +151,16 @@ test('constraints guard amounts and states', async () => {
 // The lifecycles as the daemons use them (mintd/store.c, ingestd's admin re-queue); sql/005_lifecycle.sql must
 // allow exactly these, whoever asks. Written out here, not read from the schema, so that a changed table fails.
 const READING_MOVES = ['pending>claimed', 'claimed>pending', 'claimed>submitted', 'claimed>retrying', 'claimed>failed',
-  'submitted>minted', 'submitted>pending', 'submitted>retrying', 'submitted>failed', 'retrying>claimed', 'failed>pending'];
-const READING_STATES = ['pending', 'claimed', 'submitted', 'minted', 'retrying', 'failed'];
+  'submitted>minted', 'submitted>pending', 'submitted>retrying', 'submitted>failed', 'retrying>claimed', 'failed>pending',
+  'claimed>waiting', 'waiting>claimed'];
+const READING_STATES = ['pending', 'claimed', 'waiting', 'submitted', 'minted', 'retrying', 'failed'];
 // A legal way from pending to each state.
 const READING_PATH = { pending: [], claimed: ['claimed'], submitted: ['claimed', 'submitted'],
-  minted: ['claimed', 'submitted', 'minted'], retrying: ['claimed', 'retrying'], failed: ['claimed', 'failed'] };
+  minted: ['claimed', 'submitted', 'minted'], retrying: ['claimed', 'retrying'], failed: ['claimed', 'failed'],
+  waiting: ['claimed', 'waiting'] };
 // Sets a reading's status with the columns its CHECK constraints tie to it.
 const SET_STATUS = `UPDATE meter_readings SET status = $2, claimed_by = CASE WHEN $2 = 'claimed' THEN 'lc' END,
-  minted = ($2 = 'minted') WHERE id = $1`;
+  minted = ($2 = 'minted'), mint_after = CASE WHEN $2 = 'waiting' THEN now() END WHERE id = $1`;
 let lcHour = 0;
 
 async function lcReading() {

@@ -1,35 +1,64 @@
-/* test_rstate.c: the lifecycle tables, and that they are sql/005_lifecycle.sql's transitions row for row. */
+/* test_rstate.c: the lifecycle tables, and that they are the migrations' transitions row for row. */
 #include "t.h"
 
 #include "rstate.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 
-/* The (from, to) pairs of the INSERT INTO `table` of the migration, as "from>to" lines. */
+/* The (from, to) pairs of one file's INSERT INTO `table` statements, appended to pairs[n..max). */
 static size_t
-sql_pairs(const char *table, char pairs[][40], size_t max)
+file_pairs(const char *path, const char *table, char pairs[][40], size_t n, size_t max)
 {
 	static char text[65536];
 	char head[96];
-	size_t n = 0, len;
-	FILE *f = fopen(GTX_SRCDIR "/sql/005_lifecycle.sql", "r");
-	const char *p, *end;
+	size_t len;
+	FILE *f = fopen(path, "r");
+	const char *p = text, *end;
 
 	if (f == NULL)
-		return 0;
+		return n;
 	len = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[len] = '\0';
 	snprintf(head, sizeof(head), "INSERT INTO %s ", table);
-	if ((p = strstr(text, head)) == NULL || (end = strchr(p, ';')) == NULL)
-		return 0;
-	while ((p = strstr(p, "('")) != NULL && p < end && n < max) {
-		const char *a = p + 2, *ae = strchr(a, '\''), *b, *be;
+	while ((p = strstr(p, head)) != NULL && (end = strchr(p, ';')) != NULL) {
+		while ((p = strstr(p, "('")) != NULL && p < end && n < max) {
+			const char *a = p + 2, *ae = strchr(a, '\''), *b, *be;
 
-		if (ae == NULL || (b = strchr(ae + 1, '\'')) == NULL || (be = strchr(++b, '\'')) == NULL)
-			break;
-		snprintf(pairs[n++], sizeof(pairs[0]), "%.*s>%.*s", (int)(ae - a), a, (int)(be - b), b);
-		p = be;
+			if (ae == NULL || (b = strchr(ae + 1, '\'')) == NULL || (be = strchr(++b, '\'')) == NULL)
+				break;
+			snprintf(pairs[n++], sizeof(pairs[0]), "%.*s>%.*s", (int)(ae - a), a, (int)(be - b), b);
+			p = be;
+		}
+		p = end;
+	}
+	return n;
+}
+
+/* The (from, to) pairs every migration (sql/0*.sql, in order) inserts into `table`, as "from>to" lines. */
+static size_t
+sql_pairs(const char *table, char pairs[][40], size_t max)
+{
+	size_t n = 0;
+
+	for (int v = 1; v < 100; v++) {
+		char glob[64];
+		DIR *d = opendir(GTX_SRCDIR "/sql");
+		struct dirent *de;
+
+		if (d == NULL)
+			return 0;
+		snprintf(glob, sizeof(glob), "%03d_", v);
+		while ((de = readdir(d)) != NULL) {
+			char path[512];
+
+			if (strncmp(de->d_name, glob, 4) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/sql/%s", GTX_SRCDIR, de->d_name);
+			n = file_pairs(path, table, pairs, n, max);
+		}
+		closedir(d);
 	}
 	return n;
 }
@@ -51,14 +80,14 @@ TEST(rstate_table_is_the_schemas)
 	char pairs[64][40];
 	size_t n = sql_pairs("reading_transitions", pairs, 64), allowed = 0;
 
-	CHECK_INT(n, 11);
+	CHECK_INT(n, 13);
 	for (int f = 0; f < RS_COUNT; f++)
 		for (int t = 0; t < RS_COUNT; t++) {
 			bool c = rstate_allowed((enum rstate)f, (enum rstate)t), s = listed(pairs, n, rstate_name(f), rstate_name(t));
 
 			allowed += c;
 			if (c != s)
-				t_fail(__FILE__, __LINE__, "%s -> %s: C says %d, sql/005_lifecycle.sql says %d", rstate_name(f),
+				t_fail(__FILE__, __LINE__, "%s -> %s: C says %d, the migrations say %d", rstate_name(f),
 				    rstate_name(t), c, s);
 		}
 	CHECK_INT(allowed, n);

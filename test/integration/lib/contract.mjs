@@ -52,7 +52,8 @@ const routes = Object.entries(openapi.paths)
   .sort((a, b) => a.vars - b.vars);
 const errorSchema = compile({ $ref: '#/components/schemas/Error' }, OA);
 // What any route may answer before or beside its own responses (see info.description), with the only codes it may carry.
-const ANY_ROUTE = { 413: ['body_too_large'], 431: ['headers_too_large'], 503: ['out_of_memory'] };
+// What any route may answer whatever its method (docs/openapi.yaml's description lists them).
+const ANY_ROUTE = { 413: ['body_too_large'], 429: ['rate_limited'], 431: ['headers_too_large'], 503: ['out_of_memory'] };
 const cache = new Map();
 
 function responseValidator(route, method, status) {

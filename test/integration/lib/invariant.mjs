@@ -13,7 +13,7 @@ async function sim(env, path) {
 export async function drain(db, { timeout = 60000, allowRetrying = false, what = 'mintd to drain' } = {}) {
   await waitFor(async () => {
     const { rows } = await db.query(`SELECT
-        (SELECT count(*) FROM meter_readings WHERE status IN ('claimed', 'submitted')
+        (SELECT count(*) FROM meter_readings WHERE status IN ('claimed', 'submitted', 'waiting')
            ${allowRetrying ? '' : "OR status IN ('pending', 'retrying')"})::int AS busy,
         (SELECT count(*) FROM mint_transactions t WHERE state = 'pending' AND (kind <> 'table' OR EXISTS
            (SELECT 1 FROM mint_transactions a WHERE a.kind = 'advance' AND a.state = 'pending'

@@ -1,7 +1,8 @@
 // lib/mintd.mjs: helpers for the mintd tests: meters, readings straight into PostgreSQL (+ stream), sim control.
 import { randomUUID, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { up, pgClient } from './stack.mjs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { up, pgClient, ROOT } from './stack.mjs';
 import { getBase58Decoder } from '@solana/kit';
 import { createClient } from 'redis';
 import { watchRedis } from './contract.mjs';
@@ -76,18 +77,8 @@ export async function metrics(env) {
   return out;
 }
 
-// Starts one more mintd by hand (not through test/stack) with its own instance id and port, sharing the
-// stack's database, Redis stream/group, simulator and key. Returns {proc, url, log, stop()}.
-export async function startExtraMintd(stack, instance, extra = {}) {
-  const { spawn } = await import('node:child_process');
-  const { openSync, readFileSync, existsSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const net = await import('node:net');
-  const { GTX_BIN, ROOT, waitFor } = await import('./stack.mjs');
-  const port = await new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-  });
+/* The stack's environment plus mintd's own knobs (DIR/mintd.env), then `extra`: what the stack's mintd runs with. */
+export function mintdEnv(stack, extra = {}) {
   const env = { ...stack.env };
   const own = join(stack.dir, 'mintd.env');
   if (existsSync(own)) {
@@ -96,9 +87,23 @@ export async function startExtraMintd(stack, instance, extra = {}) {
       if (i > 0) env[line.slice(0, i)] = line.slice(i + 1);
     }
   }
+  return { ...env, SQL_DIR: join(ROOT, 'sql'), ASAN_OPTIONS: 'abort_on_error=0:detect_leaks=1', PATH: process.env.PATH, ...extra };
+}
+
+// Starts one more mintd by hand (not through test/stack) with its own instance id and port, sharing the
+// stack's database, Redis stream/group, simulator and key. Returns {proc, url, log, stop()}.
+export async function startExtraMintd(stack, instance, extra = {}) {
+  const { spawn } = await import('node:child_process');
+  const { openSync } = await import('node:fs');
+  const net = await import('node:net');
+  const { GTX_BIN, waitFor } = await import('./stack.mjs');
+  const port = await new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+  const env = mintdEnv(stack);
   Object.assign(env, {
-    MINTD_INSTANCE_ID: instance, MINTD_LISTEN: `127.0.0.1:${port}`, SOLANA_KEYPAIR_PATH: env.MINT_AUTHORITY_KEYPAIR,
-    SQL_DIR: join(ROOT, 'sql'), ASAN_OPTIONS: 'abort_on_error=0:detect_leaks=1', PATH: process.env.PATH, ...extra,
+    MINTD_INSTANCE_ID: instance, MINTD_LISTEN: `127.0.0.1:${port}`, SOLANA_KEYPAIR_PATH: env.MINT_AUTHORITY_KEYPAIR, ...extra,
   });
   if (process.getuid() === 0) env.RUN_AS_USER = 'nobody';
   const log = join(stack.dir, `${instance}.log`);

@@ -147,8 +147,11 @@ export async function rawClient(port, token) {
       if (len === 126) { if (c.buf.length < 4) return; len = c.buf.readUInt16BE(2); off = 4; }
       else if (len === 127) { if (c.buf.length < 10) return; len = Number(c.buf.readBigUInt64BE(2)); off = 10; }
       if (c.buf.length < off + len) return;
-      c.frames.push({ op: c.buf[0] & 0x0f, payload: c.buf.subarray(off, off + len) });
+      const f = { op: c.buf[0] & 0x0f, payload: c.buf.subarray(off, off + len) };
+      c.frames.push(f);
       c.buf = c.buf.subarray(off + len);
+      // c.pauseWhen(frame): stop reading right at that frame (a test's slow consumer, not a poll's moment later)
+      if (c.pauseWhen?.(f)) { c.pauseWhen = null; sock.pause(); }
     }
   });
   sock.write(`GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n` +
