@@ -1,4 +1,4 @@
--- 009_reading_indexes.sql: meter_readings keeps only the indexes a query needs; each insert maintains 4, not 6.
+-- 009_reading_indexes.sql: meter_readings keeps only the indexes a query needs; each insert maintains 5, not 7.
 --
 -- Why: every index is written by every accepted reading. What each one is for (the queries are in
 -- ingestd/admin.c, ingestd/lookup.c, ingestd/store.c and mintd/store.c):
@@ -7,6 +7,8 @@
 --   meter_readings_pending (partial, pending)     mintd's sweep and the admin listing, oldest first
 --   meter_readings_unfinished (partial, <> minted) the backlog counts (admin status, mintd's gauges)
 --   meter_readings_claimed (partial, claimed)     stale leases; new readings are pending, so inserts skip it
+--   meter_readings_wallet (wallet_address, 007)   mintd's audit of one wallet against the chain
+--   meter_readings_waiting_* (partial, 008)       the per-wallet minting window; new readings skip them
 --   meter_readings_mint_tx (mint_tx_id)           a transaction's readings: mintd's "WHERE mint_tx_id = $1".
 --       Every new reading has mint_tx_id NULL, so the full index took an entry per insert for nothing; partial
 --       on IS NOT NULL it serves the same queries (= implies NOT NULL) and inserts skip it.

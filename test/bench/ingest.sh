@@ -43,7 +43,7 @@ rss() { pids | xargs ps -o rss= -p | awk '{ s += $1 } END { print s }'; }
 # user + system CPU of those processes (or of PostgreSQL's: pg_pids), in microseconds
 TCK=$(getconf CLK_TCK)
 cpu_us() {
-	for p in $(pids); do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null; done |
+	for p in $(pids); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; }; done |
 		awk -v t="$TCK" '{ s += $12 + $13 } END { printf "%d", s * 1000000 / t }'
 }
 # PostgreSQL's: its live backends, and the postmaster's own with its exited children's (the raw clients' backends)
@@ -51,7 +51,7 @@ pg_cpu_us() {
 	local pm
 	pm=$(cat "$DIR/postgres.pid")
 	{ sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
-	  for p in $(ps -o pid= --ppid "$pm"); do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }'; done
+	  for p in $(ps -o pid= --ppid "$pm"); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; } | awk '{ print $12 + $13 }'; done
 	} | awk -v t="$TCK" '{ s += $1 } END { printf "%d", s * 1000000 / t }'
 }
 # the machine's idle share (0..1) since the last call of idle_mark
@@ -144,6 +144,17 @@ wait
 t1=$(date +%s%N)
 pg5=$(pg_cpu_us)
 raw_rows=$(count bench_readings)
+# What the duplicate-window exclusion constraint costs: the same rows again into a copy without it.
+echo "the same raw INSERTs into a copy of the table without the exclusion constraint"
+sql -c "CREATE TABLE bench_noexcl (LIKE meter_readings INCLUDING ALL)"
+sql -c "SELECT format('ALTER TABLE bench_noexcl DROP CONSTRAINT %I', conname) FROM pg_constraint
+	WHERE conrelid = 'bench_noexcl'::regclass AND contype = 'x'" | sql >/dev/null
+for p in "$DIR"/data/rows.part.*; do sed -i 's/INSERT INTO bench_readings /INSERT INTO bench_noexcl /' "$p"; done
+pg6=$(pg_cpu_us)
+for p in "$DIR"/data/rows.part.*; do sql -f "$p" >/dev/null & done
+wait
+pg7=$(pg_cpu_us)
+noexcl_rows=$(count bench_noexcl)
 raw_rate=$(( raw_rows * 1000000000 / (t1 - t0) ))
 figure "raw INSERT rows/s" "$raw_rate" "rows/s"
 figure "single POST / raw INSERT" "$(ratio "$single_rate" "$raw_rate")" "(target >= 0.5)"
@@ -156,6 +167,7 @@ figure "ingestd CPU per reading / verification, batch" "$(ratio "$batch_cpu" "$v
 figure "PostgreSQL CPU per row, single" "$(per $((pg1 - pg0)) $((rows1 - rows0)))" "us"
 figure "PostgreSQL CPU per row, batch" "$(per $((pg3 - pg2)) $((rows2 - rows1)))" "us"
 figure "PostgreSQL CPU per row, raw INSERT" "$(per $((pg5 - pg4)) "$raw_rows")" "us"
+figure "PostgreSQL CPU per row, raw INSERT without the exclusion constraint" "$(per $((pg7 - pg6)) "$noexcl_rows")" "us"
 figure "machine idle during single run" "$single_idle" "share"
 figure "machine idle during batch run" "$batch_idle" "share"
 figure "ingestd RSS before load" "$rss0" "KiB"
