@@ -4,7 +4,7 @@
 # Also the cost side, in the same run: ingestd's CPU time per accepted reading against one Ed25519 verification
 # (build/rel/edverify, on this CPU), and ingestd's RSS before and after sustained load (every ingestd process:
 # the workers too). Prints FIGURE lines (see test/bench/run). Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS,
-# BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS; BENCH_PERF=FILE records ingestd's profile (perf record -g)
+# BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS, BENCH_WORKERS (INGESTD_WORKERS, default 0: one per core); BENCH_PERF=FILE records ingestd's profile (perf record -g)
 # during the single-reading run, for `perf report -i FILE`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -26,6 +26,7 @@ trap '"$ROOT/test/stack" down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 
 # Benchmark settings for ingestd: quiet logs, no per-meter or per-address rate limit (the fleet is synthetic,
 # and wrk sends everything from one address).
+export INGESTD_WORKERS=${BENCH_WORKERS:-0}
 export LOG_LEVEL=warning INGESTD_METER_RATE_PER_MIN=100000000 INGESTD_METER_RATE_BURST=100000000 \
 	INGESTD_ADDR_RATE_PER_SEC=10000000 INGESTD_ADDR_RATE_BURST=10000000
 "$ROOT/test/stack" up "$DIR" postgres redis ingestd >/dev/null
@@ -70,7 +71,7 @@ mkdir -p "$DIR/data"
 sql -f "$DIR/data/meters.sql"
 # The same table definition (checks, exclusion constraint, indexes; not the foreign key) for the raw INSERTs.
 sql -c "CREATE TABLE bench_readings (LIKE meter_readings INCLUDING ALL)"
-echo "synchronous_commit=$(sql -c 'SHOW synchronous_commit') fsync=$(sql -c 'SHOW fsync')"
+echo "synchronous_commit=$(sql -c 'SHOW synchronous_commit') fsync=$(sql -c 'SHOW fsync') ingestd workers=$(($(pids | wc -l) > 1 ? $(pids | wc -l) - 1 : 1))"
 
 # wrk prints its own summary; ours is the WRK line from ingest.lua's done().
 run_wrk() { # FILE CONNS PATH
