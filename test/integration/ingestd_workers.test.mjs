@@ -86,8 +86,20 @@ test('a worker killed is started again; the other goes on serving meanwhile', as
   await waitFor(() => !processAlive(victim) || comm(victim) !== 'ingestd', { what: 'the worker gone', timeout: 10000 });
   assert.ok(processAlive(other));
   const m = newMeter('WRK');
-  await api.register(m);
-  const r = await fresh('POST', '/api/meters/submit-reading', reading(m, { timestamp: tsAt(1) }));
+  // A connection may reach the restarted worker before its database pool is up: 503 with Retry-After,
+  // as documented; a meter retries.
+  await waitFor(async () => {
+    const r = await api.admin('POST', '/api/admin/meters',
+      { meter_serial: m.serial, public_key: m.publicKey, wallet_address: m.wallet });
+    if (r.status === 503) return false;
+    assert.equal(r.status, 201, r.text);
+    return true;
+  }, { what: 'the meter registered', timeout: 20000 });
+  let r;
+  await waitFor(async () => {
+    r = await fresh('POST', '/api/meters/submit-reading', reading(m, { timestamp: tsAt(1) }));
+    return r.status !== 503;
+  }, { what: 'the reading answered by a worker with its database', timeout: 20000 });
   assert.equal(r.status, 201, r.text);
   await waitFor(() => workers().length === 2 && !workers().includes(victim), { what: 'the worker restarted', timeout: 20000 });
   // and the restarted one serves too: fresh connections reach both again
