@@ -1,6 +1,7 @@
 /* b58.c: Base58 (Bitcoin alphabet) encoding and strict decoding, as Solana uses for keys and signatures. */
 #include "b58.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static const char alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -9,15 +10,21 @@ static const char alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnop
  * at most log(256)/log(58) ~ 1.37 chars each. */
 #define B58_MAX_CHARS (B58_MAX_BYTES * 138 / 100 + 1)
 
+/* The digit of each byte, -1 for bytes outside the alphabet (NUL included). */
+static int8_t digits[256];
+static bool digits_ready;
+
 static int
 digit(unsigned char c)
 {
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(alphabet, c);
-	return p ? (int)(p - alphabet) : -1;
+	if (!__atomic_load_n(&digits_ready, __ATOMIC_ACQUIRE)) {
+		/* Idempotent: threads that race here write the same values. */
+		memset(digits, -1, sizeof(digits));
+		for (int i = 0; alphabet[i] != '\0'; i++)
+			digits[(unsigned char)alphabet[i]] = (int8_t)i;
+		__atomic_store_n(&digits_ready, true, __ATOMIC_RELEASE);
+	}
+	return digits[c];
 }
 
 size_t
@@ -62,40 +69,44 @@ b58_encode(const uint8_t *in, size_t n, char *out, size_t outsz)
 int
 b58_decode(const char *s, size_t slen, uint8_t *out, size_t outsz, size_t *outlen, struct err *e)
 {
-	uint8_t buf[B58_MAX_CHARS];
-	size_t zeros = 0, size, length = 0, it, len;
+	/* The value as 32-bit limbs, least significant first; five digits at a time (58^5 < 2^32). */
+	uint32_t limb[(B58_MAX_CHARS * 733 / 1000 + 1) / 4 + 2];
+	size_t zeros = 0, nl = 0, nbytes, len;
 
 	if (slen == 0)
 		return err_set(e, B58_E_EMPTY, "base58: empty string");
 	if (slen > B58_MAX_CHARS)
 		return err_set(e, B58_E_TOO_LONG, "base58: string of %zu chars is too long", slen);
+	for (size_t i = 0; i < slen; i++)
+		if (digit((unsigned char)s[i]) < 0)
+			return err_set(e, B58_E_CHAR, "base58: invalid character at offset %zu", i);
 	while (zeros < slen && s[zeros] == '1')
 		zeros++;
-	size = (slen - zeros) * 733 / 1000 + 1;
-	memset(buf, 0, size);
-	for (size_t i = zeros; i < slen; i++) {
-		int d = digit((unsigned char)s[i]);
-		unsigned carry;
-		size_t k = 0;
+	for (size_t i = zeros; i < slen;) {
+		uint64_t mul = 1, carry = 0;
 
-		if (d < 0)
-			return err_set(e, B58_E_CHAR, "base58: invalid character at offset %zu", i);
-		carry = (unsigned)d;
-		for (size_t j = size; (carry != 0 || k < length) && j > 0; j--, k++) {
-			carry += 58u * buf[j - 1];
-			buf[j - 1] = (uint8_t)(carry & 0xff);
-			carry >>= 8;
+		for (int k = 0; k < 5 && i < slen; k++, i++) {
+			mul *= 58;
+			carry = carry * 58 + (uint64_t)digit((unsigned char)s[i]);
 		}
-		length = k;
+		for (size_t j = 0; j < nl; j++) {
+			carry += (uint64_t)limb[j] * mul;
+			limb[j] = (uint32_t)carry;
+			carry >>= 32;
+		}
+		if (carry != 0)
+			limb[nl++] = (uint32_t)carry; /* < 2^32: limb * 58^5 + carry fits in 64 bits */
 	}
-	it = size - length;
-	while (it < size && buf[it] == 0)
-		it++;
-	len = zeros + (size - it);
+	/* Significant bytes, big-endian. */
+	nbytes = nl * 4;
+	while (nbytes > 0 && ((limb[(nbytes - 1) / 4] >> (8 * ((nbytes - 1) % 4))) & 0xff) == 0)
+		nbytes--;
+	len = zeros + nbytes;
 	if (len > outsz)
 		return err_set(e, B58_E_LENGTH, "base58: decodes to %zu bytes, room for %zu", len, outsz);
 	memset(out, 0, zeros);
-	memcpy(out + zeros, buf + it, size - it);
+	for (size_t b = 0; b < nbytes; b++)
+		out[len - 1 - b] = (uint8_t)(limb[b / 4] >> (8 * (b % 4)));
 	*outlen = len;
 	return 0;
 }

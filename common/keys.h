@@ -21,7 +21,7 @@
 	{ "TOKENIZATION_KWH_TO_TOKEN_RATIO", CFG_DECIMAL, "1.0", false,                               \
 	  "tokens minted per kWh, an exact decimal", 0, 0, NULL },                                     \
 	{ "TOKENIZATION_DECIMALS", CFG_INT, "9", false, "decimals of the token mint", 0, 18, NULL },   \
-	{ "TOKENIZATION_BATCH_SIZE", CFG_INT, "1000", true,                                            \
+	{ "TOKENIZATION_BATCH_SIZE", CFG_INT, "2000", true,                                            \
 	  "readings mintd claims at most per batch (ingestd shows it in its status route)", 1, 5000, NULL }, \
 	{ "TOKENIZATION_POLLING_INTERVAL_SECS", CFG_INT, "60", true,                                   \
 	  "seconds between mintd's sweeps of PostgreSQL for readings the stream never delivered and due retries", \

@@ -1,19 +1,16 @@
-/* uuid.c: random (v4) UUIDs and checks of their text form. */
+/* uuid.c: random (v4) and time-ordered (v7) UUIDs, and checks of their text form. */
 #include "uuid.h"
 
 #include <sodium.h>
 #include <stdint.h>
+#include <time.h>
 
-void
-uuid_v4(char out[UUID_STR_SZ])
+static void
+format(const uint8_t b[16], char out[UUID_STR_SZ])
 {
 	static const char hex[] = "0123456789abcdef";
-	uint8_t b[16];
 	int o = 0;
 
-	randombytes_buf(b, sizeof(b));
-	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
-	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
@@ -21,6 +18,57 @@ uuid_v4(char out[UUID_STR_SZ])
 		out[o++] = hex[b[i] & 15];
 	}
 	out[o] = '\0';
+}
+
+void
+uuid_v4(char out[UUID_STR_SZ])
+{
+	uint8_t b[16];
+
+	randombytes_buf(b, sizeof(b));
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	format(b, out);
+}
+
+void
+uuid_v7_next(struct uuid7_gen *g, uint64_t now_ms, const uint8_t rnd[10], char out[UUID_STR_SZ])
+{
+	uint8_t b[16];
+	uint64_t ms;
+
+	if (now_ms > g->last_ms) {
+		ms = now_ms;
+		g->counter = (uint16_t)(((rnd[0] << 8) | rnd[1]) & 0x7ff); /* below 2048: room to count up */
+	} else if (g->counter < 0xfff) {
+		ms = g->last_ms; /* the same millisecond, or the clock stepped back */
+		g->counter++;
+	} else {
+		ms = g->last_ms + 1; /* 4096 ids in one millisecond: borrow the next one */
+		g->counter = 0;
+	}
+	g->last_ms = ms;
+	ms &= 0xffffffffffffULL;
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ms >> (8 * (5 - i)));
+	b[6] = (uint8_t)(0x70 | (g->counter >> 8)); /* version 7, counter high nibble */
+	b[7] = (uint8_t)g->counter;
+	b[8] = (uint8_t)(0x80 | (rnd[2] & 0x3f));   /* RFC 9562 variant 10 */
+	for (int i = 9; i < 16; i++)
+		b[i] = rnd[i - 6];
+	format(b, out);
+}
+
+void
+uuid_v7(char out[UUID_STR_SZ])
+{
+	static struct uuid7_gen g;
+	struct timespec t;
+	uint8_t rnd[10];
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	randombytes_buf(rnd, sizeof(rnd));
+	uuid_v7_next(&g, (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000, rnd, out);
 }
 
 static bool

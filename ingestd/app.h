@@ -12,6 +12,7 @@
 #include "db.h"
 #include "httpd.h"
 #include "meters.h"
+#include "ratelim.h"
 #include "reading.h"
 #include "rq.h"
 #include "store.h"
@@ -27,6 +28,7 @@ struct app {
 	struct db *db;
 	struct rq *rq;
 	struct mcache *mc;
+	struct ratelim *rl; /* per-meter limits, shared with the other workers */
 	struct store *store;
 	struct wsproc *ws; /* the WebSocket service process */
 	char *events_prefix;

@@ -24,12 +24,10 @@ health_answer(struct app *a, struct httpd_req *req, bool ready)
 }
 
 void
-health_metrics(struct app *a, struct httpd_req *req)
+health_gauges(struct app *a, struct met_gauges *gp)
 {
 	struct met_gauges g = { 0 };
 	struct rq_stats rs;
-	size_t len;
-	char *text;
 
 	rq_stats(a->rq, &rs);
 	g.db_up = db_up(a->db);
@@ -46,6 +44,17 @@ health_metrics(struct app *a, struct httpd_req *req)
 	g.queue_backlog = rs.backlog;
 	g.events_published = rs.events_published;
 	g.events_dropped = rs.events_dropped;
+	*gp = g;
+}
+
+void
+health_metrics(struct app *a, struct httpd_req *req)
+{
+	struct met_gauges g;
+	size_t len;
+	char *text;
+
+	health_gauges(a, &g);
 	if ((text = met_render(&g, &len)) == NULL) {
 		reply_error(req, 503, "out_of_memory", NULL, "Retry-After: 1\r\n", "out of memory");
 		return;

@@ -823,22 +823,19 @@ on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, i
 	bufferevent_enable(c->bev, EV_READ);
 }
 
-struct httpd *
-httpd_new(struct event_base *base, const char *listen, const struct httpd_limits *lim,
-    const struct httpd_cbs *cbs, struct err *e)
+int
+httpd_listen(const char *addr, bool reuseport, struct err *e)
 {
 	struct addrinfo hints = { 0 }, *ai = NULL;
-	struct timeval sweep = { SWEEP_MS / 1000, 0 };
 	char host[256];
 	const char *colon, *port;
-	struct httpd *h;
-	int rc;
+	int rc, fd, one = 1;
 
-	colon = strrchr(listen, ':');
-	if (colon == NULL || colon == listen || colon[1] == '\0' || (size_t)(colon - listen) >= sizeof(host))
-		return err_set(e, 0, "listen address %s: want host:port", listen), NULL;
-	memcpy(host, listen, (size_t)(colon - listen));
-	host[colon - listen] = '\0';
+	colon = strrchr(addr, ':');
+	if (colon == NULL || colon == addr || colon[1] == '\0' || (size_t)(colon - addr) >= sizeof(host))
+		return err_set(e, 0, "listen address %s: want host:port", addr);
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
 		memmove(host, host + 1, strlen(host) - 2);
 		host[strlen(host) - 2] = '\0';
@@ -848,10 +845,30 @@ httpd_new(struct event_base *base, const char *listen, const struct httpd_limits
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE;
 	if ((rc = getaddrinfo(host, port, &hints, &ai)) != 0)
-		return err_set(e, 0, "listen address %s: %s", listen, gai_strerror(rc)), NULL;
+		return err_set(e, 0, "listen address %s: %s", addr, gai_strerror(rc));
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+		err_set(e, 0, "listen on %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+struct httpd *
+httpd_new(struct event_base *base, int fd, const struct httpd_limits *lim, const struct httpd_cbs *cbs, struct err *e)
+{
+	struct timeval sweep = { SWEEP_MS / 1000, 0 };
+	struct httpd *h;
+
 	if ((h = calloc(1, sizeof(*h))) == NULL || (h->peers = peers_new()) == NULL) {
 		free(h);
-		freeaddrinfo(ai);
+		close(fd);
 		return err_set(e, 0, "out of memory"), NULL;
 	}
 	h->base = base;
@@ -860,11 +877,11 @@ httpd_new(struct event_base *base, const char *listen, const struct httpd_limits
 	h->boot = randombytes_random();
 	h->sweep = event_new(base, -1, EV_PERSIST, on_sweep, h);
 	h->accept_pause = evtimer_new(base, resume_accept, h);
-	h->lis = evconnlistener_new_bind(base, on_accept, h, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	    LEV_OPT_CLOSE_ON_EXEC, 1024, ai->ai_addr, (int)ai->ai_addrlen);
-	freeaddrinfo(ai);
+	h->lis = evconnlistener_new(base, on_accept, h, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
 	if (h->lis == NULL || h->sweep == NULL || h->accept_pause == NULL) {
-		err_set(e, 0, "listen on %s: %s", listen, h->lis == NULL ? strerror(errno) : "out of memory");
+		if (h->lis == NULL)
+			close(fd);
+		err_set(e, 0, "out of memory");
 		httpd_free(h);
 		return NULL;
 	}

@@ -54,9 +54,15 @@ struct httpd_stats {
 	uint64_t timeout_head, timeout_body, timeout_idle, timeout_write;
 };
 
-/* Listens on "host:port" (IPv4, [IPv6] or name). NULL with e filled on failure. */
-struct httpd *httpd_new(struct event_base *base, const char *listen, const struct httpd_limits *lim,
-    const struct httpd_cbs *cbs, struct err *e) WUR;
+/*
+ * A listening socket on "host:port" (IPv4, [IPv6] or name), non-blocking; with reuseport, one of several
+ * sockets on the same address between which the kernel spreads new connections (SO_REUSEPORT: one per
+ * worker). -1 with e filled on failure.
+ */
+int httpd_listen(const char *listen, bool reuseport, struct err *e) WUR;
+/* Serves the listening socket fd (which it owns from here on, failure included). NULL with e filled. */
+struct httpd *httpd_new(struct event_base *base, int fd, const struct httpd_limits *lim, const struct httpd_cbs *cbs,
+    struct err *e) WUR;
 void httpd_free(struct httpd *h);
 /* New limits apply to what happens next (deadlines already armed keep theirs). */
 void httpd_set_limits(struct httpd *h, const struct httpd_limits *lim);

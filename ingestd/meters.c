@@ -32,7 +32,6 @@ struct entry {
 	struct meter m;
 	struct waiters waiters; /* FIFO with a tail: appending is O(1) however many wait */
 	TAILQ_ENTRY(entry) absent_link; /* on mc->absent while ME_ABSENT, oldest first */
-	int64_t tat_us; /* GCRA theoretical arrival time */
 	bool gone;      /* invalidated while loading: load again */
 	bool gathered;  /* on the pending batch load */
 	int pin;        /* its waiters are being answered: not to be freed */
@@ -432,24 +431,6 @@ mc_invalidate(struct mcache *mc, const char *serial)
 		e->gone = true;
 	else
 		set_state(mc, e, ME_STALE);
-}
-
-int
-mc_rate_take(struct mcache *mc, const char *serial, int64_t now, int per_min, int burst)
-{
-	struct entry *e = find(mc, serial);
-	int64_t t = 60LL * 1000000 / (per_min > 0 ? per_min : 1), tau = t * (burst > 1 ? burst - 1 : 0), tat;
-
-	if (e == NULL)
-		return 0; /* not cached (pruned): nothing to count against */
-	tat = e->tat_us > now ? e->tat_us : now;
-	if (tat - now > tau) {
-		int64_t wait = tat - tau - now;
-
-		return (int)((wait + 999999) / 1000000);
-	}
-	e->tat_us = tat + t;
-	return 0;
 }
 
 size_t

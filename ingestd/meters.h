@@ -1,4 +1,4 @@
-/* meters.h: an in-memory cache of registered meters (key, wallet, owner, active), loaded on demand, with per-meter rate limits. */
+/* meters.h: an in-memory cache of registered meters (key, wallet, owner, active), loaded on demand. */
 #ifndef INGESTD_METERS_H
 #define INGESTD_METERS_H
 
@@ -53,13 +53,6 @@ void mc_batch_end(struct mcache *mc);
 
 /* Forgets what is known about one meter (NULL: every meter); the next lookup asks the database. */
 void mc_invalidate(struct mcache *mc, const char *serial);
-
-/*
- * Per-meter rate limit (GCRA): allows `burst` submissions at once and
- * `per_min` per minute sustained. Returns 0 when allowed, else the seconds
- * to wait (>= 1).
- */
-int mc_rate_take(struct mcache *mc, const char *serial, int64_t now_us, int per_min, int burst) WUR;
 
 /* A serial as the schema allows: [A-Za-z0-9][A-Za-z0-9._:-]{0,63}. */
 bool mc_serial_ok(const char *s);

@@ -1,28 +1,65 @@
-/* metrics.c: request, reading and latency counters (single-threaded: the event loop owns them). */
+/* metrics.c: request, reading and latency counters, one block per worker, summed over all of them when rendered. */
 #include "metrics.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MAX_REASONS 64
 #define MAX_STATUS 600
+#define NBUCKETS 24
 
-static uint64_t requests[RT_COUNT][MAX_STATUS];
-static uint64_t accepted, replayed;
-static struct {
-	const char *name;
+/*
+ * Each worker writes only its own block (so plain loads and stores suffice: one writer), and /metrics,
+ * answered by whichever worker the scrape reaches, reads every block: relaxed atomic loads and stores keep
+ * those reads well-defined. A worker restarted on a block goes on from its counts: counters never go back.
+ */
+#define BUMP(x, v) __atomic_store_n(&(x), __atomic_load_n(&(x), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+#define READ(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+struct hist_counts {
+	uint64_t count[NBUCKETS];
 	uint64_t n;
-} reasons[MAX_REASONS];
+	int64_t sum;
+};
+
+struct block {
+	uint64_t requests[RT_COUNT][MAX_STATUS];
+	uint64_t accepted, replayed;
+	struct {
+		char name[48];
+		int used; /* set (release) once name is written */
+		uint64_t n;
+	} reasons[MAX_REASONS];
+	struct hist_counts lat, group, batch;
+	struct met_gauges gauges; /* published every second by its worker (sampled, so a little behind) */
+};
+
+struct shared {
+	int nworkers;
+	int ws_up;
+	uint64_t ws_restarts;
+	struct block w[];
+};
+
+/* Without met_init: one process-local block (zero-initialized static storage). */
+static union {
+	struct shared hdr;
+	char room[sizeof(struct shared) + sizeof(struct block)];
+} single;
+static struct shared *sh = &single.hdr;
+static struct block *me = single.hdr.w;
+static int self;
 
 struct hist {
 	const double *le; /* upper bounds, for display only */
 	const int64_t *bound;
 	int nb;
-	uint64_t count[24];
-	uint64_t n;
-	int64_t sum;
+	size_t off; /* of its counts in a block */
 };
 
 /* store latency in microseconds; shown in seconds */
@@ -31,18 +68,85 @@ static const double lat_le[] = { 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.0
 static const int64_t rows_bound[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000 };
 static const double rows_le[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000 };
 
-static struct hist h_lat = { lat_le, lat_bound, 12, { 0 }, 0, 0 };
-static struct hist h_group = { rows_le, rows_bound, 14, { 0 }, 0, 0 };
-static struct hist h_batch = { rows_le, rows_bound, 14, { 0 }, 0, 0 };
+static const struct hist h_lat = { lat_le, lat_bound, 12, offsetof(struct block, lat) };
+static const struct hist h_group = { rows_le, rows_bound, 14, offsetof(struct block, group) };
+static const struct hist h_batch = { rows_le, rows_bound, 14, offsetof(struct block, batch) };
+
+static struct hist_counts *
+counts(struct block *b, const struct hist *h)
+{
+	return (struct hist_counts *)(void *)((char *)b + h->off);
+}
+
+/* The single block's header (nworkers 1), set before anything counts. */
+__attribute__((constructor)) static void
+single_init(void)
+{
+	single.hdr.nworkers = 1;
+}
+
+int
+met_init(int nworkers, struct err *e)
+{
+	size_t len = sizeof(struct shared) + (size_t)nworkers * sizeof(struct block);
+	struct shared *s;
+
+	if (nworkers <= 1)
+		return 0;
+	s = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (s == MAP_FAILED)
+		return err_set(e, 0, "metrics for %d workers (%zu bytes): %s", nworkers, len, strerror(errno));
+	s->nworkers = nworkers;
+	sh = s;
+	me = &s->w[0];
+	return 0;
+}
+
+void
+met_worker(int index)
+{
+	if (index >= 0 && index < sh->nworkers) {
+		self = index;
+		me = &sh->w[index];
+	}
+}
+
+/* Gauges cross between processes as 64-bit words, each stored and loaded whole (no field is torn). */
+_Static_assert(sizeof(struct met_gauges) % sizeof(uint64_t) == 0, "met_gauges is copied in 64-bit words");
 
 static void
-observe(struct hist *h, int64_t v)
+copy_words(void *dst, const void *src, size_t n)
 {
+	uint64_t *d = dst;
+	const uint64_t *q = src;
+
+	for (size_t i = 0; i < n / sizeof(uint64_t); i++)
+		__atomic_store_n(&d[i], __atomic_load_n(&q[i], __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+}
+
+void
+met_publish(const struct met_gauges *g)
+{
+	copy_words(&me->gauges, g, sizeof(*g));
+}
+
+void
+met_set_websocket(bool up, uint64_t restarts)
+{
+	__atomic_store_n(&sh->ws_up, up ? 1 : 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->ws_restarts, restarts, __ATOMIC_RELAXED);
+}
+
+static void
+observe(const struct hist *h, int64_t v)
+{
+	struct hist_counts *c = counts(me, h);
+
 	for (int i = 0; i < h->nb; i++)
 		if (v <= h->bound[i])
-			h->count[i]++;
-	h->n++;
-	h->sum += v;
+			BUMP(c->count[i], 1);
+	BUMP(c->n, 1);
+	BUMP(c->sum, v);
 }
 
 void
@@ -50,29 +154,31 @@ met_request(enum route route, int status)
 {
 	if ((unsigned)route >= RT_COUNT || status < 0 || status >= MAX_STATUS)
 		return;
-	requests[route][status]++;
+	BUMP(me->requests[route][status], 1);
 }
 
 void
 met_accepted(void)
 {
-	accepted++;
+	BUMP(me->accepted, 1);
 }
 
 void
 met_replayed(void)
 {
-	replayed++;
+	BUMP(me->replayed, 1);
 }
 
 void
 met_rejected(const char *reason)
 {
 	for (int i = 0; i < MAX_REASONS; i++) {
-		if (reasons[i].name == NULL)
-			reasons[i].name = reason;
-		if (reasons[i].name == reason || strcmp(reasons[i].name, reason) == 0) {
-			reasons[i].n++;
+		if (!me->reasons[i].used) {
+			snprintf(me->reasons[i].name, sizeof(me->reasons[i].name), "%s", reason);
+			__atomic_store_n(&me->reasons[i].used, 1, __ATOMIC_RELEASE);
+		}
+		if (strcmp(me->reasons[i].name, reason) == 0) {
+			BUMP(me->reasons[i].n, 1);
 			return;
 		}
 	}
@@ -144,43 +250,138 @@ metric(struct out *o, const char *name, const char *type, const char *help, uint
 }
 
 static void
-put_hist(struct out *o, const char *name, const char *help, const struct hist *h, double scale)
+put_hist(struct out *o, const char *name, const char *help, const struct hist *h, const struct block *t, double scale)
 {
+	const struct hist_counts *c = counts((struct block *)(uintptr_t)t, h);
+
 	put(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
 	for (int i = 0; i < h->nb; i++)
-		put(o, "%s_bucket{le=\"%g\"} %llu\n", name, h->le[i], (unsigned long long)h->count[i]);
-	put(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)h->n, name,
-	    (double)h->sum * scale, name, (unsigned long long)h->n);
+		put(o, "%s_bucket{le=\"%g\"} %llu\n", name, h->le[i], (unsigned long long)c->count[i]);
+	put(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)c->n, name,
+	    (double)c->sum * scale, name, (unsigned long long)c->n);
+}
+
+static void
+add_hist(struct hist_counts *t, const struct hist_counts *c)
+{
+	for (int i = 0; i < NBUCKETS; i++)
+		t->count[i] += READ(c->count[i]);
+	t->n += READ(c->n);
+	t->sum += READ(c->sum);
+}
+
+/* Another worker's gauges into g: amounts add up; "up" holds only when it holds in every worker. */
+static void
+add_gauges(struct met_gauges *g, const struct met_gauges *w)
+{
+	g->db_up = g->db_up && w->db_up;
+	g->redis_up = g->redis_up && w->redis_up;
+	g->db_pending += w->db_pending;
+	g->store_pending += w->store_pending;
+	g->queue_pushed += w->queue_pushed;
+	g->queue_push_failures += w->queue_push_failures;
+	g->queue_backlog_dropped += w->queue_backlog_dropped;
+	g->events_published += w->events_published;
+	g->events_dropped += w->events_dropped;
+	g->queue_backlog += w->queue_backlog;
+	g->http.connections += w->http.connections;
+	g->http.in_flight += w->http.in_flight;
+	g->http.paused += w->http.paused;
+	g->http.addrs += w->http.addrs;
+	g->http.body_bytes += w->http.body_bytes;
+	g->http.unsent_bytes += w->http.unsent_bytes;
+	if (w->http.unsent_max > g->http.unsent_max)
+		g->http.unsent_max = w->http.unsent_max;
+	g->http.refused_max_conns += w->http.refused_max_conns;
+	g->http.refused_per_addr += w->http.refused_per_addr;
+	g->http.rate_limited += w->http.rate_limited;
+	g->http.body_budget_refused += w->http.body_budget_refused;
+	g->http.backpressure_pauses += w->http.backpressure_pauses;
+	g->http.timeout_head += w->http.timeout_head;
+	g->http.timeout_body += w->http.timeout_body;
+	g->http.timeout_idle += w->http.timeout_idle;
+	g->http.timeout_write += w->http.timeout_write;
+	g->meters.entries += w->meters.entries;
+	g->meters.unknown += w->meters.unknown;
+	g->meters.queries += w->meters.queries;
+	g->meters.serials += w->meters.serials;
+}
+
+/* Every worker's counts into t, and the other workers' published gauges into g (ours are live). */
+static void
+total(struct block *t, struct met_gauges *g)
+{
+	for (int k = 0; k < sh->nworkers; k++) {
+		struct block *b = &sh->w[k];
+
+		for (int r = 0; r < RT_COUNT; r++)
+			for (int st = 0; st < MAX_STATUS; st++)
+				t->requests[r][st] += READ(b->requests[r][st]);
+		t->accepted += READ(b->accepted);
+		t->replayed += READ(b->replayed);
+		for (int i = 0; i < MAX_REASONS && __atomic_load_n(&b->reasons[i].used, __ATOMIC_ACQUIRE); i++) {
+			int j = 0;
+
+			while (j < MAX_REASONS && t->reasons[j].used && strcmp(t->reasons[j].name, b->reasons[i].name) != 0)
+				j++;
+			if (j == MAX_REASONS)
+				continue;
+			if (!t->reasons[j].used) {
+				memcpy(t->reasons[j].name, b->reasons[i].name, sizeof(t->reasons[j].name));
+				t->reasons[j].used = 1;
+			}
+			t->reasons[j].n += READ(b->reasons[i].n);
+		}
+		add_hist(&t->lat, &b->lat);
+		add_hist(&t->group, &b->group);
+		add_hist(&t->batch, &b->batch);
+		if (k != self) {
+			struct met_gauges w;
+
+			copy_words(&w, &b->gauges, sizeof(w));
+			add_gauges(g, &w);
+		}
+	}
 }
 
 char *
-met_render(const struct met_gauges *g, size_t *len)
+met_render(const struct met_gauges *own, size_t *len)
 {
 	struct out o = { malloc(8192), 0, 8192, 0 };
+	struct block *t = calloc(1, sizeof(*t));
+	struct met_gauges gs = *own, *g = &gs;
 
-	if (o.p == NULL)
+	if (o.p == NULL || t == NULL) {
+		free(o.p);
+		free(t);
 		return NULL;
+	}
+	total(t, g);
+	if (sh->nworkers > 1) {
+		g->ws_up = READ(sh->ws_up);
+		g->ws_restarts = READ(sh->ws_restarts);
+	}
 	put(&o, "# HELP ingestd_http_requests_total HTTP requests by route and status.\n"
 	    "# TYPE ingestd_http_requests_total counter\n");
 	for (int r = 0; r < RT_COUNT; r++)
 		for (int s = 0; s < MAX_STATUS; s++)
-			if (requests[r][s])
+			if (t->requests[r][s])
 				put(&o, "ingestd_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route_name((enum route)r), s,
-				    (unsigned long long)requests[r][s]);
+				    (unsigned long long)t->requests[r][s]);
 	put(&o, "# HELP ingestd_readings_accepted_total Readings committed (201).\n"
 	    "# TYPE ingestd_readings_accepted_total counter\ningestd_readings_accepted_total %llu\n",
-	    (unsigned long long)accepted);
+	    (unsigned long long)t->accepted);
 	put(&o, "# HELP ingestd_readings_replayed_total Identical readings posted again (200, nothing stored).\n"
 	    "# TYPE ingestd_readings_replayed_total counter\ningestd_readings_replayed_total %llu\n",
-	    (unsigned long long)replayed);
+	    (unsigned long long)t->replayed);
 	put(&o, "# HELP ingestd_readings_rejected_total Readings rejected, by reason.\n"
 	    "# TYPE ingestd_readings_rejected_total counter\n");
-	for (int i = 0; i < MAX_REASONS && reasons[i].name != NULL; i++)
-		put(&o, "ingestd_readings_rejected_total{reason=\"%s\"} %llu\n", reasons[i].name,
-		    (unsigned long long)reasons[i].n);
-	put_hist(&o, "ingestd_store_latency_seconds", "Time from queueing a reading to its commit answer.", &h_lat, 1e-6);
-	put_hist(&o, "ingestd_group_commit_rows", "Readings per group-commit INSERT.", &h_group, 1);
-	put_hist(&o, "ingestd_batch_request_readings", "Readings per batch request.", &h_batch, 1);
+	for (int i = 0; i < MAX_REASONS && t->reasons[i].used; i++)
+		put(&o, "ingestd_readings_rejected_total{reason=\"%s\"} %llu\n", t->reasons[i].name,
+		    (unsigned long long)t->reasons[i].n);
+	put_hist(&o, "ingestd_store_latency_seconds", "Time from queueing a reading to its commit answer.", &h_lat, t, 1e-6);
+	put_hist(&o, "ingestd_group_commit_rows", "Readings per group-commit INSERT.", &h_group, t, 1);
+	put_hist(&o, "ingestd_batch_request_readings", "Readings per batch request.", &h_batch, t, 1);
 	metric(&o, "ingestd_queue_pushed_total", "counter", "Reading ids added to the readings stream (XADD).", g->queue_pushed);
 	metric(&o, "ingestd_queue_push_failures_total", "counter",
 	    "XADDs of reading ids that failed (kept in the backlog or swept by mintd).", g->queue_push_failures);
@@ -233,6 +434,7 @@ met_render(const struct met_gauges *g, size_t *len)
 	    (uint64_t)g->ws_up);
 	metric(&o, "ingestd_websocket_service_restarts_total", "counter",
 	    "Times the WebSocket service process was started again after it exited.", g->ws_restarts);
+	free(t);
 	if (o.oom) {
 		free(o.p);
 		return NULL;

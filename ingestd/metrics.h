@@ -1,8 +1,9 @@
-/* metrics.h: ingestd's counters and histograms, rendered as Prometheus text. */
+/* metrics.h: ingestd's counters and histograms, rendered as Prometheus text (the sum over every worker). */
 #ifndef INGESTD_METRICS_H
 #define INGESTD_METRICS_H
 
 #include "err.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,6 +11,13 @@
 #include "meters.h"
 #include "routes.h"
 
+/*
+ * With several workers: met_init before they are forked (a shared mapping with one block per worker), then
+ * met_worker(i) in worker i. Without met_init, one process-local block. Each worker counts into its own block;
+ * met_render sums all of them, with the caller's live gauges and the others' as last published.
+ */
+int met_init(int nworkers, struct err *e) WUR;
+void met_worker(int index);
 void met_request(enum route route, int status);
 void met_accepted(void);
 void met_replayed(void);
@@ -29,6 +37,11 @@ struct met_gauges {
 	struct httpd_stats http;
 	struct mc_stats meters;
 };
+
+/* This worker's gauges, for the others' /metrics (every second). */
+void met_publish(const struct met_gauges *g);
+/* The WebSocket service's state, as the supervisor sees it (workers do not). */
+void met_set_websocket(bool up, uint64_t restarts);
 
 /* The exposition text; caller frees. NULL on out of memory. */
 char *met_render(const struct met_gauges *g, size_t *len) WUR;

@@ -38,7 +38,7 @@ typedef void (*store_fn)(struct store_item *it, void *arg);
 /* One reading to insert. The caller owns it; it must stay alive until done is called. */
 struct store_item {
 	/* filled by the caller */
-	char id[37];               /* fresh random uuid */
+	char id[37];               /* fresh time-ordered (v7) uuid */
 	char serial[METER_SERIAL_MAX + 1], user_id[40], wallet[48]; /* copied from the meter ("" user: none) */
 	uint64_t kwh_micro, tokens;
 	int64_t ts_us;

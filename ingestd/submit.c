@@ -222,8 +222,8 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 		    "meter_signature does not verify with the meter's registered key over this reading");
 		return;
 	}
-	/* Authenticated from here on: the meter itself sent this. */
-	if ((wait = mc_rate_take(a->mc, m->serial, httpd_now_us(), a->rate_per_min, a->rate_burst)) > 0) {
+	/* Authenticated from here on: the meter itself sent this. The limit is shared by every worker. */
+	if ((wait = rl_take(a->rl, m->serial, strlen(m->serial), httpd_now_us(), a->rate_per_min, a->rate_burst)) > 0) {
 		char msg[96];
 
 		snprintf(msg, sizeof(msg), "too many readings from this meter; retry in %d s", wait);
@@ -258,7 +258,7 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 			return;
 		}
 	}
-	uuid_v4(s->it.id);
+	uuid_v7(s->it.id); /* time-ordered: inserts land at the right edge of the primary key */
 	memcpy(s->it.serial, m->serial, sizeof(s->it.serial));
 	memcpy(s->it.user_id, m->user_id, sizeof(s->it.user_id));
 	memcpy(s->it.wallet, m->wallet, sizeof(s->it.wallet));

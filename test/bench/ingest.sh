@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # ingest.sh: ingestd throughput against the local stack (synchronous commit on): single-reading POSTs with wrk,
 # the batch endpoint, and raw multi-row INSERTs of the same batch rows straight into PostgreSQL for comparison.
-# Prints FIGURE lines (see test/bench/run). Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS,
-# BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS.
+# Also the cost side, in the same run: ingestd's CPU time per accepted reading against one Ed25519 verification
+# (build/rel/edverify, on this CPU), and ingestd's RSS before and after sustained load (every ingestd process:
+# the workers too). Prints FIGURE lines (see test/bench/run). Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS,
+# BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS, BENCH_WORKERS (INGESTD_WORKERS, default 0: one per core); BENCH_PERF=FILE records ingestd's profile (perf record -g)
+# during the single-reading run, for `perf report -i FILE`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export GTX_BIN=${GTX_BIN:-$ROOT/build/rel}
@@ -15,7 +18,7 @@ THREADS=${BENCH_THREADS:-2}
 RAW=${BENCH_RAW_CLIENTS:-4}
 PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -1)
 
-for t in wrk "$GTX_BIN/ingestd" "$GTX_BIN/readings"; do
+for t in wrk "$GTX_BIN/ingestd" "$GTX_BIN/readings" "$GTX_BIN/edverify"; do
 	command -v "$t" >/dev/null || { echo "ingest.sh: missing $t (make all; apt-get install wrk)" >&2; exit 1; }
 done
 DIR=$(mktemp -d -t gtx-bench-XXXXXX)
@@ -23,13 +26,42 @@ trap '"$ROOT/test/stack" down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 
 # Benchmark settings for ingestd: quiet logs, no per-meter or per-address rate limit (the fleet is synthetic,
 # and wrk sends everything from one address).
+export INGESTD_WORKERS=${BENCH_WORKERS:-0}
 export LOG_LEVEL=warning INGESTD_METER_RATE_PER_MIN=100000000 INGESTD_METER_RATE_BURST=100000000 \
 	INGESTD_ADDR_RATE_PER_SEC=10000000 INGESTD_ADDR_RATE_BURST=10000000
 "$ROOT/test/stack" up "$DIR" postgres redis ingestd >/dev/null
 # shellcheck disable=SC1091
 . "$DIR/env"
 sql() { "$PSQL" -qAtX "$DATABASE_URL" -v ON_ERROR_STOP=1 "$@"; }
-rss() { ps -o rss= -p "$(cat "$DIR/ingestd.pid")" | tr -d ' '; }
+# ingestd and its worker processes (not ingestd-ws, which serves no meter).
+pids() {
+	local main
+	main=$(cat "$DIR/ingestd.pid")
+	echo "$main"
+	ps -o pid=,comm= --ppid "$main" | awk '$2 == "ingestd" { print $1 }'
+}
+rss() { pids | xargs ps -o rss= -p | awk '{ s += $1 } END { print s }'; }
+# user + system CPU of those processes (or of PostgreSQL's: pg_pids), in microseconds
+TCK=$(getconf CLK_TCK)
+cpu_us() {
+	for p in $(pids); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; }; done |
+		awk -v t="$TCK" '{ s += $12 + $13 } END { printf "%d", s * 1000000 / t }'
+}
+# PostgreSQL's: its live backends, and the postmaster's own with its exited children's (the raw clients' backends)
+pg_cpu_us() {
+	local pm
+	pm=$(cat "$DIR/postgres.pid")
+	{ sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
+	  for p in $(ps -o pid= --ppid "$pm"); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; } | awk '{ print $12 + $13 }'; done
+	} | awk -v t="$TCK" '{ s += $1 } END { printf "%d", s * 1000000 / t }'
+}
+# the machine's idle share (0..1) since the last call of idle_mark
+idle_mark() { read -r _ u n sy id rest </proc/stat; idle_t=$id; all_t=$((u + n + sy + id)); }
+idle_share() {
+	local u n sy id rest
+	read -r _ u n sy id rest </proc/stat
+	awk -v i=$((id - idle_t)) -v a=$((u + n + sy + id - all_t)) 'BEGIN { printf "%.2f", (a > 0 ? i / a : 0) }'
+}
 count() { sql -c "SELECT count(*) FROM $1"; }
 figure() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
 
@@ -39,7 +71,7 @@ mkdir -p "$DIR/data"
 sql -f "$DIR/data/meters.sql"
 # The same table definition (checks, exclusion constraint, indexes; not the foreign key) for the raw INSERTs.
 sql -c "CREATE TABLE bench_readings (LIKE meter_readings INCLUDING ALL)"
-echo "synchronous_commit=$(sql -c 'SHOW synchronous_commit') fsync=$(sql -c 'SHOW fsync')"
+echo "synchronous_commit=$(sql -c 'SHOW synchronous_commit') fsync=$(sql -c 'SHOW fsync') ingestd workers=$(($(pids | wc -l) > 1 ? $(pids | wc -l) - 1 : 1))"
 
 # wrk prints its own summary; ours is the WRK line from ingest.lua's done().
 run_wrk() { # FILE CONNS PATH
@@ -50,12 +82,28 @@ field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" "$DIR/wrk.out"; }
 rate() { awk -v n="$1" -v d="$2" 'BEGIN { printf "%d", n * 1000000 / d }'; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 
+verify_us=$("$GTX_BIN/edverify")
+echo "one Ed25519 verification: $verify_us us of CPU"
+per() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? c / n : 0) }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
 rss0=$(rss)
 rows0=$(count meter_readings)
+cpu0=$(cpu_us)
+pg0=$(pg_cpu_us)
+idle_mark
 echo "single-reading POSTs: $CONNS connections, $THREADS threads, ${SECS}s"
+if [ -n "${BENCH_PERF:-}" ]; then
+	perf record -q -F 999 -g -p "$(pids | paste -sd,)" -o "$BENCH_PERF" -- sleep $((SECS - 1)) >/dev/null 2>&1 &
+fi
 run_wrk "$DIR/data/single.txt" "$CONNS" /api/meters/submit-reading
 req=$(field requests); dur=$(field duration_us)
 rows1=$(count meter_readings)
+cpu1=$(cpu_us)
+pg1=$(pg_cpu_us)
+single_idle=$(idle_share)
+single_rate=$(rate $((rows1 - rows0)) "$dur")
+single_cpu=$(per $((cpu1 - cpu0)) $((rows1 - rows0)))
 figure "single POST requests/s" "$(rate "$req" "$dur")" "req/s"
 figure "single POST readings stored/s" "$(rate $((rows1 - rows0)) "$dur")" "rows/s"
 figure "single POST latency p50" "$(ms "$(field p50_us)")" "ms"
@@ -69,6 +117,9 @@ split -l "$half" "$DIR/data/batch.txt" "$DIR/data/batch.half."
 bsecs=$(( (SECS + 1) / 2 ))
 bdur=0
 p99=0
+cpu2=$(cpu_us)
+pg2=$(pg_cpu_us)
+idle_mark
 for part in "$DIR"/data/batch.half.*; do
 	echo "batch POSTs of 1000 readings: $BCONNS connections, ${bsecs}s ($(basename "$part"))"
 	SECS=$bsecs run_wrk "$part" "$BCONNS" /api/meters/readings/batch
@@ -77,19 +128,49 @@ for part in "$DIR"/data/batch.half.*; do
 	figure "ingestd RSS after batch $(basename "$part" | sed 's/.*\.//')" "$(rss)" "KiB"
 done
 rows2=$(count meter_readings)
+cpu3=$(cpu_us)
+pg3=$(pg_cpu_us)
+batch_idle=$(idle_share)
 batch_rate=$(rate $((rows2 - rows1)) "$bdur")
+batch_cpu=$(per $((cpu3 - cpu2)) $((rows2 - rows1)))
 figure "batch readings stored/s" "$batch_rate" "rows/s"
 figure "batch request latency p99" "$(ms "$p99")" "ms"
 
 echo "raw multi-row INSERTs of the same batch rows (1000 per statement, $RAW clients)"
 split -n "l/$RAW" "$DIR/data/rows.sql" "$DIR/data/rows.part."
+pg4=$(pg_cpu_us)
 t0=$(date +%s%N)
 for p in "$DIR"/data/rows.part.*; do sql -f "$p" >/dev/null & done
 wait
 t1=$(date +%s%N)
+pg5=$(pg_cpu_us)
 raw_rows=$(count bench_readings)
+# What the duplicate-window exclusion constraint costs: the same rows again into a copy without it.
+echo "the same raw INSERTs into a copy of the table without the exclusion constraint"
+sql -c "CREATE TABLE bench_noexcl (LIKE meter_readings INCLUDING ALL)"
+sql -c "SELECT format('ALTER TABLE bench_noexcl DROP CONSTRAINT %I', conname) FROM pg_constraint
+	WHERE conrelid = 'bench_noexcl'::regclass AND contype = 'x'" | sql >/dev/null
+for p in "$DIR"/data/rows.part.*; do sed -i 's/INSERT INTO bench_readings /INSERT INTO bench_noexcl /' "$p"; done
+pg6=$(pg_cpu_us)
+for p in "$DIR"/data/rows.part.*; do sql -f "$p" >/dev/null & done
+wait
+pg7=$(pg_cpu_us)
+noexcl_rows=$(count bench_noexcl)
 raw_rate=$(( raw_rows * 1000000000 / (t1 - t0) ))
 figure "raw INSERT rows/s" "$raw_rate" "rows/s"
-figure "batch / raw INSERT ratio" "$(awk -v a="$batch_rate" -v b="$raw_rate" 'BEGIN { printf "%.2f", a / b }')" "(target >= 0.5)"
+figure "single POST / raw INSERT" "$(ratio "$single_rate" "$raw_rate")" "(target >= 0.5)"
+figure "batch / raw INSERT" "$(ratio "$batch_rate" "$raw_rate")" "(target >= 0.8)"
+figure "one Ed25519 verification" "$verify_us" "us CPU"
+figure "ingestd CPU per accepted reading, single" "$single_cpu" "us"
+figure "ingestd CPU per accepted reading, batch" "$batch_cpu" "us"
+figure "ingestd CPU per reading / verification, single" "$(ratio "$single_cpu" "$verify_us")" "(target <= 1.5)"
+figure "ingestd CPU per reading / verification, batch" "$(ratio "$batch_cpu" "$verify_us")" "(target <= 1.5)"
+figure "PostgreSQL CPU per row, single" "$(per $((pg1 - pg0)) $((rows1 - rows0)))" "us"
+figure "PostgreSQL CPU per row, batch" "$(per $((pg3 - pg2)) $((rows2 - rows1)))" "us"
+figure "PostgreSQL CPU per row, raw INSERT" "$(per $((pg5 - pg4)) "$raw_rows")" "us"
+figure "PostgreSQL CPU per row, raw INSERT without the exclusion constraint" "$(per $((pg7 - pg6)) "$noexcl_rows")" "us"
+figure "machine idle during single run" "$single_idle" "share"
+figure "machine idle during batch run" "$batch_idle" "share"
 figure "ingestd RSS before load" "$rss0" "KiB"
 figure "ingestd RSS after single run" "$rss1" "KiB"
+figure "ingestd RSS after both batch halves" "$(rss)" "KiB"

@@ -44,10 +44,14 @@ function expectError(r, status, code, field) {
 test('a signed reading is stored (201) with exact amounts and the registered wallet', async () => {
   const m = await meter();
   const ts = tsAt(0);
+  const t0 = Date.now();
   const r = await api.submit(reading(m, { timestamp: ts, kwh: '10.5' }));
   assert.equal(r.status, 201, r.text);
   accepted.add(r.json.id);
-  assert.match(r.json.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  // a time-ordered UUIDv7 (RFC 9562): version 7, variant 10, its first 48 bits the millisecond it was accepted
+  assert.match(r.json.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const ms = parseInt(r.json.id.replace(/-/g, '').slice(0, 12), 16);
+  assert.ok(ms >= t0 - 1000 && ms <= Date.now() + 1000, `id time ${ms} outside [${t0}, ${Date.now()}]`);
   assert.equal(r.json.meter_serial, m.serial);
   assert.equal(r.json.wallet_address, m.wallet);
   assert.equal(r.json.user_id, null);

@@ -136,6 +136,31 @@ TEST(b58_roundtrip_leading_zeros)
 	}
 }
 
+TEST(b58_roundtrip_every_length)
+{
+	/* The decoder works five digits at a time on 32-bit limbs: every length up to the module's maximum, with
+	 * bytes that carry across limbs (0xff runs, single high bits), decodes back to what was encoded. */
+	for (size_t n = 1; n <= B58_MAX_BYTES; n++) {
+		for (int pattern = 0; pattern < 3; pattern++) {
+			uint8_t in[B58_MAX_BYTES], out[B58_MAX_BYTES];
+			char s[400];
+			size_t got, len;
+			struct err e;
+
+			for (size_t i = 0; i < n; i++)
+				in[i] = pattern == 0 ? 0xff : pattern == 1 ? (uint8_t)(i * 131 + 7) : (uint8_t)(i % 9 == 0 ? 0x80 : 0);
+			len = b58_encode(in, n, s, sizeof(s));
+			if (!CHECK(len > 0))
+				return;
+			if (!CHECK(b58_decode(s, len, out, sizeof(out), &got, &e) == 0) || !CHECK(got == n) ||
+			    !CHECK(memcmp(in, out, n) == 0)) {
+				t_fail(__FILE__, __LINE__, "length %zu pattern %d", n, pattern);
+				return;
+			}
+		}
+	}
+}
+
 TEST(pubkey_program_ids)
 {
 	static const struct {
