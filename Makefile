@@ -30,7 +30,8 @@ endif
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
         -Wformat-security -Wpointer-arith -Wcast-qual -Wwrite-strings -Wvla \
-        -Wnull-dereference -Wimplicit-fallthrough -Wundef -Wold-style-definition
+        -Wnull-dereference -Wimplicit-fallthrough -Wundef -Wold-style-definition \
+        -Wno-format-zero-length
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif

@@ -100,7 +100,7 @@ result_meters(struct aq *q, PGresult *res)
 			return;
 		}
 		mc_invalidate(q->a->mc, PQgetvalue(res, 0, 0));
-		log_notice("meter registered request_id=%s meter=%s wallet=%s", q->req->request_id, PQgetvalue(res, 0, 0),
+		log_notice("meter registered", "request_id=%s meter=%s wallet=%s", q->req->request_id, PQgetvalue(res, 0, 0),
 		    PQgetvalue(res, 0, 2));
 		reply_json(q->req, 201, NULL, meter_json(res, 0));
 		return;
@@ -112,7 +112,7 @@ result_meters(struct aq *q, PGresult *res)
 		}
 		if (q->kind == AQ_PATCH) {
 			mc_invalidate(q->a->mc, PQgetvalue(res, 0, 0));
-			log_notice("meter changed request_id=%s meter=%s wallet=%s active=%s", q->req->request_id,
+			log_notice("meter changed", "request_id=%s meter=%s wallet=%s active=%s", q->req->request_id,
 			    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 4));
 		}
 		reply_json(q->req, 200, NULL, meter_json(res, 0));
@@ -220,7 +220,7 @@ result_retry(struct aq *q, PGresult *res)
 	}
 	/* Committed as pending: queue it for mintd (its sweep finds it anyway if Redis is away). */
 	rq_push_reading(q->a->rq, q->key);
-	log_notice("reading re-queued request_id=%s reading_id=%s", q->req->request_id, q->key);
+	log_notice("reading re-queued", "request_id=%s reading_id=%s", q->req->request_id, q->key);
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "id", q->key);
 	cJSON_AddStringToObject(o, "status", "pending");
@@ -236,8 +236,8 @@ result_ack(struct aq *q, PGresult *res)
 		reply_error(q->req, 404, "halt_not_found", "halt_id", NULL, "no unacknowledged minting halt with this id");
 		return;
 	}
-	log_notice("minting halt acknowledged request_id=%s halt_id=%s by=%s supply=%s expected_min=%s expected_max=%s "
-	    "adjustment=%s reason=\"%s\"", q->req->request_id, PQgetvalue(res, 0, 0), q->key, PQgetvalue(res, 0, 1),
+	log_notice("minting halt acknowledged", "request_id=%s halt_id=%s by=%s supply=%s expected_min=%s expected_max=%s "
+	    "adjustment=%s reason=%s", q->req->request_id, PQgetvalue(res, 0, 0), q->key, PQgetvalue(res, 0, 1),
 	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3), PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5));
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "halt_id", (double)col_i64(res, 0, 0));
@@ -262,7 +262,7 @@ on_result(PGresult *res, void *arg)
 			reply_error(q->req, 422, "invalid_value", NULL, NULL, "the database refused the values");
 		} else {
 			if (res != NULL && !db_unavailable(res))
-				log_err("admin request_id=%s: %s", q->req->request_id, db_msg(PQresultErrorMessage(res)));
+				log_err("admin request failed", "request_id=%s err=%s", q->req->request_id, db_msg(PQresultErrorMessage(res)));
 			reply_unavailable(q->req, q->a->retry_after, "admin");
 		}
 		free(q);
@@ -284,7 +284,7 @@ on_result(PGresult *res, void *arg)
 	case AQ_TOGGLE: {
 		cJSON *o = cJSON_CreateObject();
 
-		log_notice("auto-mint %s request_id=%s", q->flag ? "enabled" : "disabled", q->req->request_id);
+		log_notice("auto-mint set", "request_id=%s auto_mint=%s", q->req->request_id, q->flag ? "enabled" : "disabled");
 		cJSON_AddBoolToObject(o, "success", 1);
 		cJSON_AddBoolToObject(o, "auto_mint_enabled", q->flag);
 		cJSON_AddStringToObject(o, "message", q->flag ? "automatic minting enabled" : "automatic minting disabled");
@@ -294,7 +294,7 @@ on_result(PGresult *res, void *arg)
 	case AQ_TRIGGER: {
 		cJSON *o = cJSON_CreateObject();
 
-		log_notice("mint cycle requested request_id=%s", q->req->request_id);
+		log_notice("mint cycle requested", "request_id=%s", q->req->request_id);
 		cJSON_AddBoolToObject(o, "success", 1);
 		cJSON_AddStringToObject(o, "message", "mintd was asked to run a cycle now");
 		reply_json(q->req, 202, NULL, o);

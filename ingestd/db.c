@@ -126,7 +126,7 @@ pc_down(struct pconn *c, const char *why)
 	uint32_t ms;
 
 	if (!c->logged_down)
-		log_warn("database connection %d lost: %s", c->idx, db_msg(why));
+		log_warn("database connection lost", "conn=%d err=%s", c->idx, db_msg(why));
 	c->logged_down = true;
 	if (c->ev != NULL) {
 		event_free(c->ev);
@@ -231,7 +231,7 @@ setup_next(struct pconn *c)
 		c->logged_down = false;
 		backoff_reset(&c->bo);
 		if (d->nup++ == 0) {
-			log_notice("database reachable (connection %d)", c->idx);
+			log_notice("database reachable", "conn=%d", c->idx);
 			if (d->o.state)
 				d->o.state(true, d->o.arg);
 		}
@@ -281,7 +281,7 @@ on_notice(void *arg, const char *message)
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
 		line[--n] = '\0';
-	log_notice("database connection %d: %s", c->idx, line);
+	log_notice("database notice", "conn=%d notice=%s", c->idx, line);
 }
 
 static void

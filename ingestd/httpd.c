@@ -741,7 +741,7 @@ on_accept_error(struct evconnlistener *lis, void *arg)
 
 	if (now - h->accept_warned_us > 10 * 1000000LL) {
 		h->accept_warned_us = now;
-		log_warn("http: accept failed (%s); pausing new connections for %d ms", strerror(err), ACCEPT_PAUSE_MS);
+		log_warn("http: accept failed; pausing new connections", "err=%s pause_ms=%d", strerror(err), ACCEPT_PAUSE_MS);
 	}
 	evconnlistener_disable(lis);
 	evtimer_add(h->accept_pause, &tv);

@@ -23,7 +23,7 @@ on_reading(PGresult *res, void *arg)
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
 		if (res != NULL && !db_unavailable(res))
-			log_err("reading lookup: %s", db_msg(PQresultErrorMessage(res)));
+			log_err("reading lookup failed", "request_id=%s err=%s", g->req->request_id, db_msg(PQresultErrorMessage(res)));
 		reply_unavailable(g->req, g->a->retry_after, "reading lookup");
 	} else if (PQntuples(res) == 0 || store_row_from(res, 0, 0, &row) < 0) {
 		reply_error(g->req, 404, "reading_not_found", NULL, NULL, "no reading with this id");

@@ -61,7 +61,7 @@ app_apply_config(struct app *a, const struct cfg *c)
 	a->lim.max_age_us = cfg_int(c, "TOKENIZATION_READING_MAX_AGE_DAYS") * 86400LL * 1000000;
 	a->lim.max_skew_us = cfg_int(c, "TOKENIZATION_MAX_CLOCK_SKEW_SECS") * 1000000LL;
 	if (amt_parse_ratio(cfg_str(c, "TOKENIZATION_KWH_TO_TOKEN_RATIO"), &a->ratio, &e) < 0)
-		fatal("TOKENIZATION_KWH_TO_TOKEN_RATIO: %s", e.msg);
+		fatal("bad configuration", "key=TOKENIZATION_KWH_TO_TOKEN_RATIO err=%s", e.msg);
 	a->decimals = (unsigned)cfg_int(c, "TOKENIZATION_DECIMALS");
 	a->dup_window_us = cfg_int(c, "TOKENIZATION_DUPLICATE_WINDOW_SECS") * 1000000LL;
 	a->max_body = (size_t)cfg_int(c, "INGESTD_MAX_BODY_BYTES");
@@ -73,7 +73,7 @@ app_apply_config(struct app *a, const struct cfg *c)
 	a->polling_interval = (int)cfg_int(c, "TOKENIZATION_POLLING_INTERVAL_SECS");
 	a->batch_size = (int)cfg_int(c, "TOKENIZATION_BATCH_SIZE");
 	if (admintok_parse(cfg_str(c, "ADMIN_TOKEN_SHA256"), &a->admin) < 0)
-		log_warn("ADMIN_TOKEN_SHA256 is malformed: the admin API is closed"); /* a checked config never is */
+		log_warn("ADMIN_TOKEN_SHA256 is malformed: the admin API is closed", "key=ADMIN_TOKEN_SHA256"); /* a checked config never is */
 }
 
 static struct httpd_limits
@@ -114,14 +114,14 @@ raise_fd_limit(const struct cfg *c)
 
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
-			log_info("descriptor limit raised from %llu to %llu", (unsigned long long)old,
+			log_info("descriptor limit raised", "from=%llu to=%llu", (unsigned long long)old,
 			    (unsigned long long)rl.rlim_cur);
 		else
 			getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rl.rlim_cur < want)
-		log_warn("descriptor limit %llu is below INGESTD_MAX_CONNECTIONS + 256 = %llu: raise it (LimitNOFILE=, "
-		    "ulimit -n) or new connections are refused early", (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+		log_warn("descriptor limit below INGESTD_MAX_CONNECTIONS + 256: raise it (LimitNOFILE=, ulimit -n) or new "
+		    "connections are refused early", "limit=%llu want=%llu", (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 static void
@@ -144,7 +144,7 @@ notify(const char *state)
 	struct err e;
 
 	if (sdn_notify(state, &e) < 0)
-		log_warn("systemd notify %s: %s", state, e.msg);
+		log_warn("systemd notify failed", "state=%s err=%s", state, e.msg);
 }
 
 static void
@@ -179,12 +179,12 @@ reload(void)
 	struct errlist errs = { 0 };
 	struct httpd_limits lim;
 
-	log_notice("SIGHUP: reloading the configuration");
+	log_notice("reloading the configuration", "signal=SIGHUP");
 	notify("RELOADING=1");
 	if (cfg_load(c, conf_path, environ, &errs) < 0 || (ingestd_conf_check(c, &errs), errs.n > 0) ||
 	    cfg_diff_fixed(A.cfg, c, &errs) > 0) {
 		for (size_t i = 0; i < errs.n; i++)
-			log_err("reload: %s", errs.v[i]);
+			log_err("reload: configuration error", "err=%s", errs.v[i]);
 		log_err("reload refused: keeping the previous configuration");
 		errlist_free(&errs);
 		cfg_free(c);
@@ -206,7 +206,7 @@ reload(void)
 	}
 	cfg_free(A.cfg);
 	A.cfg = c;
-	log_notice("configuration reloaded (%zu admin token(s))", A.admin.n);
+	log_notice("configuration reloaded", "admin_tokens=%zu", A.admin.n);
 	notify("READY=1");
 }
 
@@ -223,7 +223,7 @@ drain_check(evutil_socket_t fd, short what, void *arg)
 	if ((httpd_in_flight(A.http) == 0 && httpd_connections(A.http) == 0 && store_pending(A.store) == 0 &&
 	    (rs.inflight == 0 || !rs.up)) || httpd_now_us() > drain_deadline) {
 		if (httpd_in_flight(A.http) > 0 || httpd_connections(A.http) > 0)
-			log_warn("drain timed out with %zu request(s) in flight, %zu connection(s) open",
+			log_warn("drain timed out", "in_flight=%zu connections=%zu",
 			    httpd_in_flight(A.http), httpd_connections(A.http));
 		event_base_loopbreak(A.base);
 	}
@@ -245,11 +245,11 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		/* A worker drains once: systemd signals the whole group and the supervisor passes SIGTERM on too. */
 		if (worker_index >= 0)
 			return;
-		log_notice("second %s: exiting at once", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		log_notice("second signal: exiting at once", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 		_exit(1);
 	}
 	draining = true;
-	log_notice("%s: no new connections; draining %zu request(s) in flight", sig == SIGINT ? "SIGINT" : "SIGTERM",
+	log_notice("no new connections; draining the requests in flight", "signal=%s in_flight=%zu", sig == SIGINT ? "SIGINT" : "SIGTERM",
 	    httpd_in_flight(A.http));
 	notify("STOPPING=1");
 	httpd_shutdown(A.http);
@@ -273,7 +273,7 @@ log_versions(void)
 {
 	int pq = PQlibVersion();
 
-	log_notice("ingestd %s starting: libevent %s, libpq %d.%d, hiredis %d.%d.%d, %s, libsodium %s", GTX_VERSION,
+	log_notice("ingestd starting", "version=%s libevent=%s libpq=%d.%d hiredis=%d.%d.%d libcurl=%s libsodium=%s", GTX_VERSION,
 	    event_get_version(), pq / 10000, pq % 10000, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH,
 	    curl_version(), sodium_version_string());
 }
@@ -350,21 +350,21 @@ serve_meters(struct cfg *c, int fd, int index)
 		A.ws = NULL;
 		W = NULL;
 		if ((A.base = new_base()) == NULL)
-			fatal("worker %d: cannot create the event loop", index);
+			fatal("cannot create the event loop", "worker=%d", index);
 		/* Its signals from a signalfd; every other signal back to normal delivery (blocked at the fork). */
 		sigemptyset(&ss_);
 		for (int i = 0; i < 3; i++)
 			sigaddset(&ss_, signums[i]);
 		if ((sfd = signalfd(-1, &ss_, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
-			fatal("worker %d: signalfd: %s", index, strerror(errno));
+			fatal("signalfd failed", "worker=%d err=%s", index, strerror(errno));
 		sigprocmask(SIG_SETMASK, &ss_, NULL);
 		sigs[0] = event_new(A.base, sfd, EV_READ | EV_PERSIST, on_signalfd, NULL);
 		if (sigs[0] == NULL || event_add(sigs[0], NULL) < 0)
-			fatal("worker %d: cannot watch signals", index);
+			fatal("cannot watch signals", "worker=%d", index);
 		publish_timer = event_new(A.base, -1, EV_PERSIST, on_publish, NULL);
 		if (publish_timer == NULL || event_add(publish_timer, &sec) < 0)
-			fatal("worker %d: out of memory", index);
-		log_notice("worker %d serving (pid %d)", index, (int)getpid());
+			fatal("out of memory", "worker=%d", index);
+		log_notice("worker serving", "worker=%d pid=%d", index, (int)getpid());
 	}
 	dbo.url = cfg_str(c, "DATABASE_URL");
 	dbo.app_name = "ingestd";
@@ -381,7 +381,7 @@ serve_meters(struct cfg *c, int fd, int index)
 	rqo.backlog_max = (size_t)cfg_int(c, "INGESTD_REDIS_BACKLOG");
 	rqo.max_inflight = (size_t)cfg_int(c, "INGESTD_REDIS_MAX_INFLIGHT");
 	if ((A.http = httpd_new(A.base, fd, &lim, &cbs, &e)) == NULL)
-		fatal("%s", e.msg);
+		fatal("cannot serve HTTP", "err=%s", e.msg);
 	if ((A.db = db_new(A.base, &dbo)) == NULL)
 		fatal("out of memory");
 	if ((A.mc = mc_new(A.db, (size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"), (size_t)cfg_int(c,
@@ -392,7 +392,7 @@ serve_meters(struct cfg *c, int fd, int index)
 	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
 	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"));
 	if ((A.rq = rq_new(A.base, &rqo, &e)) == NULL)
-		fatal("REDIS_URL: %s", e.msg);
+		fatal("bad configuration", "key=REDIS_URL err=%s", e.msg);
 	if (index < 0) {
 		for (int i = 0; i < 3; i++) {
 			sigs[i] = evsignal_new(A.base, signums[i], on_signal, NULL);
@@ -405,7 +405,7 @@ serve_meters(struct cfg *c, int fd, int index)
 			watchdog_timer = event_new(A.base, -1, EV_PERSIST, on_watchdog, NULL);
 			event_add(watchdog_timer, &tv);
 		}
-		log_notice("listening on %s", cfg_str(c, "INGESTD_LISTEN"));
+		log_notice("listening", "listen=%s", cfg_str(c, "INGESTD_LISTEN"));
 		if (db_up(A.db) && !ready_sent) {
 			ready_sent = true;
 			notify("READY=1");
@@ -435,7 +435,10 @@ serve_meters(struct cfg *c, int fd, int index)
 	rl_free(A.rl);
 	free(A.events_prefix);
 	cfg_free(A.cfg);
-	log_notice(index >= 0 ? "worker exiting" : "ingestd exiting");
+	if (index >= 0)
+		log_notice("worker exiting", "worker=%d", index);
+	else
+		log_notice("ingestd exiting");
 	return 0;
 }
 
@@ -463,12 +466,12 @@ on_super_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (draining) {
-		log_notice("second %s: stopping the workers at once", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		log_notice("second signal: stopping the workers at once", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 		wk_kill(W);
 		_exit(1);
 	}
 	draining = true;
-	log_notice("%s: the workers drain", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_notice("the workers drain", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	notify("STOPPING=1");
 	wsproc_terminate(A.ws);
 	wk_stop(W);
@@ -492,12 +495,12 @@ supervise(struct cfg *c, int n, int *fds)
 	struct err e;
 
 	if (met_init(n, &e) < 0)
-		fatal("%s", e.msg);
+		fatal("metrics not set up", "err=%s", e.msg);
 	/* Forked before this loop has any signal event: the workers start from a clean slate. */
 	if ((W = wk_start(A.base, n, fds, run_worker, workers_done, c, &e)) == NULL)
-		fatal("workers: %s", e.msg);
+		fatal("workers not started", "err=%s", e.msg);
 	if (wsproc_start(A.ws, conf_path, verbose, foreground, &e) < 0)
-		fatal("websocket: %s", e.msg);
+		fatal("websocket service failed", "err=%s", e.msg);
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(A.base, signums[i], on_super_signal, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
@@ -512,7 +515,7 @@ supervise(struct cfg *c, int n, int *fds)
 		watchdog_timer = event_new(A.base, -1, EV_PERSIST, on_watchdog, NULL);
 		event_add(watchdog_timer, &tv);
 	}
-	log_notice("listening on %s with %d workers", cfg_str(c, "INGESTD_LISTEN"), n);
+	log_notice("listening", "listen=%s workers=%d", cfg_str(c, "INGESTD_LISTEN"), n);
 	ready_sent = true;
 	notify("READY=1");
 	event_base_dispatch(A.base);
@@ -546,15 +549,15 @@ serve(struct cfg *c)
 	fds = xcalloc((size_t)n, sizeof(*fds));
 	for (long i = 0; i < n; i++)
 		if ((fds[i] = httpd_listen(cfg_str(c, "INGESTD_LISTEN"), n > 1, &e)) < 0)
-			fatal("%s", e.msg);
+			fatal("cannot listen", "err=%s", e.msg);
 	if ((A.ws = wsproc_new(A.base, c, &e)) == NULL)
-		fatal("websocket: %s", e.msg);
+		fatal("websocket service failed", "err=%s", e.msg);
 	/* Bound to the ports (maybe privileged); from here on never root. */
 	if (priv_drop(cfg_str(c, "RUN_AS_USER"), &e) < 0)
-		fatal("%s", e.msg);
+		fatal("cannot drop privileges", "err=%s", e.msg);
 	/* Shared with the workers forked below: the meters' rate limits hold across all of them. */
 	if ((A.rl = rl_new((size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"), &e)) == NULL)
-		fatal("%s", e.msg);
+		fatal("rate limits not set up", "err=%s", e.msg);
 	if (n > 1) {
 		int rc = supervise(c, (int)n, fds);
 
@@ -567,7 +570,7 @@ serve(struct cfg *c)
 	}
 	/* Its own process: whatever happens to it, the meters' loop here does not wait on it. */
 	if (wsproc_start(A.ws, conf_path, verbose, foreground, &e) < 0)
-		fatal("websocket: %s", e.msg);
+		fatal("websocket service failed", "err=%s", e.msg);
 	{
 		int fd = fds[0];
 

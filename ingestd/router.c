@@ -26,7 +26,7 @@ router_replied(const struct httpd_req *req, int status, void *arg)
 {
 	(void)arg;
 	met_request((enum route)req->route, status);
-	log_debug("request_id=%s %s %s -> %d (%lld us)", req->request_id, req->method_text,
+	log_debug("request", "request_id=%s method=%s path=%s status=%d us=%lld", req->request_id, req->method_text,
 	    req->path ? req->path : "-", status, (long long)(httpd_now_us() - req->start_us));
 }
 

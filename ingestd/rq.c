@@ -65,7 +65,7 @@ went_down(struct rq *q, const char *why)
 	if (q->freeing)
 		return;
 	if (!q->logged_down)
-		log_warn("redis unreachable: %s (reading ids are kept in a backlog of %zu; mintd also sweeps)", why, q->cap);
+		log_warn("redis unreachable; reading ids are kept in a backlog and mintd also sweeps", "err=%s backlog_cap=%zu", why, q->cap);
 	q->logged_down = true;
 	q->up = false;
 	q->ac = NULL;
@@ -85,7 +85,7 @@ on_xadd(redisAsyncContext *ac, void *r, void *priv)
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
 		q->st.push_failures++;
 		if (reply != NULL)
-			log_warn("redis XADD reading_id=%s: %s", id, reply->str);
+			log_warn("reading not queued on redis; kept in the backlog", "reading_id=%s err=%s", id, reply->str);
 		backlog_add(q, id); /* retried after the next (re)connect */
 	} else {
 		q->st.pushed++;
@@ -159,7 +159,7 @@ on_event_reply(redisAsyncContext *ac, void *r, void *priv)
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
 		q->st.events_dropped++;
 		if (reply != NULL) {
-			log_warn("redis event publish: %s", reply->str);
+			log_warn("redis event publish failed", "err=%s", reply->str);
 			if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
 				q->sha[0] = '\0'; /* fall back to EVAL until the next SCRIPT LOAD */
 		}
@@ -200,7 +200,7 @@ on_script(redisAsyncContext *ac, void *r, void *priv)
 	if (reply != NULL && reply->type == REDIS_REPLY_STRING && reply->len == 40)
 		memcpy(q->sha, reply->str, 41);
 	else if (reply != NULL)
-		log_warn("redis SCRIPT LOAD failed: %s", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		log_warn("redis SCRIPT LOAD failed", "err=%s", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
 }
 
 static void
@@ -228,7 +228,7 @@ on_connect(const redisAsyncContext *ac, int status)
 	q->up = true;
 	backoff_reset(&q->bo);
 	if (q->logged_down || q->st.pushed == 0)
-		log_notice("redis reachable%s", q->n ? ", sending the backlog" : "");
+		log_notice("redis reachable", "backlog=%zu", q->n);
 	q->logged_down = false;
 	flush_backlog(q);
 }

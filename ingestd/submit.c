@@ -99,8 +99,8 @@ reject(struct sub *s, int status, const char *code, const char *field, const cha
 	s->out.code = code;
 	s->out.field = field;
 	snprintf(s->out.msg, sizeof(s->out.msg), "%s", msg);
-	log_info("reading rejected request_id=%s meter=%s status=%d reason=%s%s%s", s->request_id,
-	    s->r.serial[0] ? s->r.serial : "-", status, code, field ? " field=" : "", field ? field : "");
+	log_info("reading rejected", "request_id=%s meter=%s status=%d reason=%s field=%s", s->request_id,
+	    s->r.serial[0] ? s->r.serial : "-", status, code, field ? field : "-");
 	sub_done(s);
 }
 
@@ -117,7 +117,7 @@ publish(struct app *a, const char *type, const struct who *who, cJSON *fields)
 	struct err e;
 
 	if (evt_build(a->events_prefix, type, fields, &route, &m, &e) < 0)
-		log_warn("event %s not published: %s", type, e.msg);
+		log_warn("event not published", "event=%s meter=%s wallet=%s err=%s", type, who->serial ? who->serial : "-", who->wallet ? who->wallet : "-", e.msg);
 	else
 		rq_publish(a->rq, &m);
 	cJSON_Delete(fields);
@@ -147,7 +147,7 @@ on_stored(struct store_item *it, void *arg)
 
 		s->out.status = 201;
 		met_accepted();
-		log_info("reading accepted request_id=%s reading_id=%s meter=%s kwh=%s", s->request_id, row->id,
+		log_info("reading accepted", "request_id=%s reading_id=%s meter=%s kwh=%s", s->request_id, row->id,
 		    row->meter_serial, s->r.kwh_text);
 		/* Committed: now tell mintd and the world. Redis being away loses nothing (mintd sweeps). */
 		rq_push_reading(a->rq, row->id);
@@ -168,7 +168,7 @@ on_stored(struct store_item *it, void *arg)
 	case STO_REPLAY:
 		s->out.status = 200;
 		met_replayed();
-		log_info("reading replayed request_id=%s reading_id=%s meter=%s", s->request_id, row->id, row->meter_serial);
+		log_info("reading replayed", "request_id=%s reading_id=%s meter=%s", s->request_id, row->id, row->meter_serial);
 		sub_done(s);
 		return;
 	case STO_DUPLICATE: {
@@ -182,12 +182,12 @@ on_stored(struct store_item *it, void *arg)
 		return;
 	}
 	case STO_UNAVAILABLE:
-		log_warn("reading not stored request_id=%s meter=%s: %s", s->request_id, s->r.serial, it->error);
+		log_warn("reading not stored", "request_id=%s meter=%s err=%s", s->request_id, s->r.serial, it->error);
 		reject(s, 503, "database_unavailable", NULL, "the database is unavailable; retry later");
 		return;
 	case STO_ERROR:
 	default:
-		log_err("reading not stored request_id=%s meter=%s: %s", s->request_id, s->r.serial, it->error);
+		log_err("reading not stored", "request_id=%s meter=%s err=%s", s->request_id, s->r.serial, it->error);
 		reject(s, 500, "internal_error", NULL, "the reading could not be stored");
 		return;
 	}

@@ -91,12 +91,12 @@ on_restart(evutil_socket_t fd, short what, void *arg)
 		if (!w->due[i])
 			continue;
 		if (spawn(w, i) < 0) {
-			log_err("worker %d: fork: %s; retrying", i, strerror(errno));
+			log_err("worker not started; retrying", "worker=%d err=%s", i, strerror(errno));
 			arm_restart(w);
 			return;
 		}
 		w->restarts++;
-		log_notice("worker %d started again (pid %d)", i, (int)w->pid[i]);
+		log_notice("worker started again", "worker=%d pid=%d", i, (int)w->pid[i]);
 	}
 }
 
@@ -115,10 +115,10 @@ on_sigchld(evutil_socket_t fd, short what, void *arg)
 		if (w->stopping)
 			continue;
 		if (WIFSIGNALED(st))
-			log_err("worker %d killed by signal %d; its connections are lost, the others are not affected; "
-			    "restarting it", i, WTERMSIG(st));
+			log_err("worker killed; its connections are lost, the others are not affected; restarting it",
+			    "worker=%d signal=%d", i, WTERMSIG(st));
 		else
-			log_err("worker %d exited with status %d; restarting it", i, WEXITSTATUS(st));
+			log_err("worker exited; restarting it", "worker=%d status=%d", i, WEXITSTATUS(st));
 		if (ts_mono_us() - w->started[i] > STABLE_US)
 			backoff_reset(&w->bo);
 		w->due[i] = true;
@@ -167,7 +167,7 @@ wk_start(struct event_base *base, int n, const int *fds, wk_run_fn run, wk_done_
 			arm_restart(w);
 		}
 	}
-	log_notice("%d workers started", n);
+	log_notice("workers started", "workers=%d", n);
 	return w;
 }
 

@@ -114,13 +114,13 @@ spawn(struct wsproc *w)
 		uint32_t ms = backoff_next(&w->bo);
 		struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
 
-		log_err("websocket service: fork: %s; retrying in %u ms", strerror(errno), ms);
+		log_err("websocket service not started; retrying", "err=%s retry_ms=%u", strerror(errno), ms);
 		evtimer_add(w->restart, &tv);
 		return;
 	}
 	w->pid = pid;
 	w->started_us = ts_mono_us();
-	log_notice("websocket service started (%s, pid %d)", w->prog, (int)pid);
+	log_notice("websocket service started", "prog=%s pid=%d", w->prog, (int)pid);
 }
 
 static void
@@ -156,14 +156,14 @@ on_sigchld(evutil_socket_t fd, short what, void *arg)
 	w->pid = 0;
 	describe(st, how, sizeof(how));
 	if (w->stopping) {
-		log_notice("websocket service %s", how);
+		log_notice("websocket service stopped", "how=%s", how);
 		return;
 	}
 	if (ts_mono_us() - w->started_us > STABLE_US)
 		backoff_reset(&w->bo);
 	ms = backoff_next(&w->bo);
 	w->restarts++;
-	log_warn("websocket service %s; meters are not affected; restarting it in %u ms", how, ms);
+	log_warn("websocket service died; meters are not affected; restarting it", "how=%s retry_ms=%u", how, ms);
 	{
 		struct timeval tv = { ms / 1000, (suseconds_t)(ms % 1000) * 1000 };
 
@@ -273,7 +273,7 @@ wsproc_stop(struct wsproc *w, int timeout_ms)
 		for (int waited = 0; waited < timeout_ms && waitpid(w->pid, &st, WNOHANG) == 0; waited += 10)
 			usleep(10000);
 		if (kill(w->pid, 0) == 0 && waitpid(w->pid, &st, WNOHANG) == 0) {
-			log_warn("websocket service did not stop within %d ms; killing it", timeout_ms);
+			log_warn("websocket service did not stop in time; killing it", "timeout_ms=%d", timeout_ms);
 			kill(w->pid, SIGKILL);
 			waitpid(w->pid, &st, 0);
 		}

@@ -164,7 +164,7 @@ load_tables(void)
 	next_db_ms = mono_ms() + ALT_DB_MS;
 	if (store_alt_tables(st, S.mint_b58, &rows, &n, &e) < 0) {
 		M.db_errors++;
-		log_warn("lookup tables: %s", e.msg);
+		log_warn("lookup tables: database error", "err=%s", e.msg);
 		return;
 	}
 	listed = xcalloc(ntabs + n + 1, sizeof(*listed));
@@ -208,10 +208,10 @@ kill_table(struct table *t, const char *why)
 	if (t->dead)
 		return;
 	forget_table(t);
-	log_err("lookup table %s: %s; not used again, its accounts go to another table", t->b58, why);
+	log_err("lookup table retired: not used again, its accounts go to another table", "table=%s why=%s", t->b58, why);
 	if (store_alt_retire(st, t->b58, &e) < 0) {
 		M.db_errors++;
-		log_warn("lookup table %s: cannot retire it: %s", t->b58, e.msg);
+		log_warn("lookup table: cannot retire it", "table=%s err=%s", t->b58, e.msg);
 	}
 }
 
@@ -257,7 +257,7 @@ table_read(struct table *t, const struct rpc_account *acc, uint64_t ctx)
 		keymap_put(where, &t->addrs[i], t->index);
 	}
 	if (a.naddrs > t->n)
-		log_info("lookup table %s: %zu addresses at finalized slot %" PRIu64, t->b58, a.naddrs, ctx);
+		log_info("lookup table read", "table=%s addresses=%zu slot=%" PRIu64, t->b58, a.naddrs, ctx);
 	t->n = a.naddrs;
 	t->view.naddrs = t->n;
 	t->read_slot = ctx;
@@ -286,7 +286,7 @@ on_read(void *arg, const struct rpcm_reply *r)
 	if (r->result == NULL || rpcjson_accounts(r->result, true, ref->n, acc, &ctx, &e) < 0) {
 		if (r->result == NULL)
 			chain_note_error(r->method, r->x);
-		log_debug("lookup tables: finalized read: %s", r->result == NULL ? r->e->msg : e.msg);
+		log_debug("lookup tables: finalized read failed", "err=%s", r->result == NULL ? r->e->msg : e.msg);
 		for (size_t i = 0; i < ref->n; i++)
 			tabs[ref->idx[i]]->next_read_ms = mono_ms() + ALT_RETRY_MS;
 		free(ref);
@@ -327,7 +327,7 @@ reads_due(void)
 		if (ref == NULL)
 			continue;
 		if (rpcm_call(rpc, "getMultipleAccounts", rpcreq_keys(keys, ref->n, &cfg), on_read, ref, &e) < 0) {
-			log_warn("lookup tables: %s", e.msg);
+			log_warn("lookup tables: database error", "err=%s", e.msg);
 			for (size_t j = 0; j < ref->n; j++) {
 				tabs[ref->idx[j]]->read_inflight = false;
 				tabs[ref->idx[j]]->next_read_ms = now + ALT_RETRY_MS;
@@ -382,9 +382,9 @@ flush_queue(void)
 	}
 	if (store_alt_enqueue(st, S.mint_b58, w, a, nenq, &e) < 0) {
 		M.db_errors++;
-		log_warn("lookup tables: cannot queue %zu accounts: %s (will retry)", nenq, e.msg);
+		log_warn("lookup tables: cannot queue accounts (will retry)", "n=%zu err=%s", nenq, e.msg);
 	} else {
-		log_debug("lookup tables: %zu token accounts queued", nenq);
+		log_debug("lookup tables: token accounts queued", "n=%zu", nenq);
 		nenq = 0;
 		next_extend_ms = 0;
 	}
@@ -471,7 +471,7 @@ release(const char *token)
 
 	if (store_release_token(st, token, &n, &e) < 0) {
 		M.db_errors++;
-		log_warn("lookup tables: release %s: %s", token, e.msg);
+		log_warn("lookup tables: release failed", "claim=%s err=%s", token, e.msg);
 	}
 }
 
@@ -506,14 +506,14 @@ send_table_tx(const char *token, bool create, const struct sol_pubkey *table, co
 	    table_ixs(ix, &nonce_pk, create, table, recent_slot, bump, addrs, n, p.cu_limit, p.cu_price, &nix, &e) < 0 ||
 	    (t = stx_new(kp_pubkey(kp), &value)) == NULL || stx_add(t, ix, nix, &e) < 0 ||
 	    stx_sign(t, kp, &p.raw, &p.raw_len, NULL, p.sig, &e) < 0) {
-		log_err("lookup table %s: cannot build the %s: %s", table_b58, create ? "creation" : "extension", e.msg);
+		log_err("lookup table: cannot build the transaction", "table=%s kind=%s claim=%s err=%s", table_b58, create ? "creation" : "extension", token, e.msg);
 		goto out;
 	}
 	p.fee = plan_fee(p.cu_limit, p.cu_price);
 	/* Rent: the account grows by 32 bytes per address (and is created with its 56-byte header). */
 	cost = p.fee + (uint64_t)ALT_RENT_PER_BYTE * (32 * n + (create ? 128 + SOLALT_META_LEN : 0));
 	if (!chain_payer_can_pay(cost)) {
-		log_warn("lookup table %s: the payer cannot pay %" PRIu64 " lamports now", table_b58, cost);
+		log_warn("lookup table: the payer cannot pay now", "table=%s lamports=%" PRIu64, table_b58, cost);
 		goto out;
 	}
 	uuid_v4(batch_id);
@@ -525,13 +525,13 @@ send_table_tx(const char *token, bool create, const struct sol_pubkey *table, co
 	crash_point("after_table_sign");
 	rc = store_writeahead_table(st, &wa, token, &id, &unknown, &e);
 	if (rc == 1) {
-		log_info("lookup table %s: %s", table_b58, e.msg);
+		log_info("lookup table: not recorded", "table=%s claim=%s why=%s", table_b58, token, e.msg);
 		goto out;
 	}
 	if (rc < 0) {
 		M.db_errors++;
-		log_err("lookup table %s: cannot record the %s: %s%s", table_b58, create ? "creation" : "extension", e.msg,
-		    unknown ? " (it may be recorded: adopted as pending after the claim lease)" : "");
+		log_err("lookup table: cannot record the transaction", "table=%s kind=%s claim=%s maybe_recorded=%s err=%s",
+		    table_b58, create ? "creation" : "extension", token, unknown ? "true" : "false", e.msg);
 		goto out;
 	}
 	crash_point("after_table_writeahead");
@@ -543,8 +543,8 @@ send_table_tx(const char *token, bool create, const struct sol_pubkey *table, co
 	M.alt_tx_sent++;
 	if (create)
 		(void)table_add(table_b58, false); /* creating: no second creation until it is decided */
-	log_info("lookup table %s: %s with %zu addresses, tx %" PRId64 " %s", table_b58,
-	    create ? "creating" : "extending", n, id, p.sig);
+	log_info("lookup table transaction recorded", "table=%s kind=%s addresses=%zu batch=%s tx_id=%" PRId64 " tx=%s",
+	    table_b58, create ? "creation" : "extension", n, batch_id, id, p.sig);
 	flight_add_new(&p, id, batch_id);
 	sent = true;
 out:
@@ -584,7 +584,7 @@ extend(void)
 			snprintf(exclude[nex++], sizeof(exclude[0]), "%s", tabs[i]->b58);
 	if (store_alt_pick(st, S.mint_b58, ALT_FIXED, (const char (*)[45])exclude, nex, &found, addr, &room, &e) < 0) {
 		M.db_errors++;
-		log_warn("lookup tables: %s", e.msg);
+		log_warn("lookup tables: database error", "err=%s", e.msg);
 		goto idle;
 	}
 	create = !found;
@@ -594,7 +594,7 @@ extend(void)
 		/* A confirmed slot: in the SlotHashes of every bank that can execute the creation soon. */
 		recent_slot = chain_facts()->slot;
 		if (solalt_address(kp_pubkey(kp), recent_slot, &table, &bump, &e) < 0) {
-			log_err("lookup tables: %s", e.msg);
+			log_err("lookup tables: no table address", "err=%s", e.msg);
 			goto idle;
 		}
 		pubkey_to_b58(&table, addr);
@@ -608,7 +608,7 @@ extend(void)
 
 		if (store_alt_claim(st, S.mint_b58, token, (int)(cap < (size_t)room ? cap : (size_t)room), &ent, &nent, &e) < 0) {
 			M.db_errors++;
-			log_warn("lookup tables: claim: %s", e.msg);
+			log_warn("lookup tables: claim failed", "claim=%s err=%s", token, e.msg);
 			goto idle;
 		}
 	}
@@ -616,7 +616,7 @@ extend(void)
 		goto idle;
 	if (store_nonce_reserve(st, token, 1, &nonce, &nn, &e) < 0) {
 		M.db_errors++;
-		log_warn("lookup tables: reserve a nonce: %s", e.msg);
+		log_warn("lookup tables: reserving a nonce failed", "claim=%s err=%s", token, e.msg);
 	}
 	if (nn == 0) {
 		release(token); /* no free nonce now (mints take them too): the entries wait */
@@ -653,7 +653,7 @@ alt_decided(int64_t tx_id, bool confirmed, uint64_t slot)
 		return;
 	if (store_alt_tx_table(st, tx_id, &found, addr, &e) < 0) {
 		M.db_errors++;
-		log_warn("lookup tables: %s", e.msg);
+		log_warn("lookup tables: database error", "err=%s", e.msg);
 		return;
 	}
 	if (found) {

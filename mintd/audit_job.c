@@ -25,7 +25,7 @@
 #define MIN_TIMEOUT_SECS 600
 #define FIRST_AFTER_SECS 60
 #define LISTED_FOR_US "MINTD_AUDIT_MAX_LISTED=20"
-#define LOGGED 3                   /* mismatched wallets named in the log line */
+#define LOGGED 3                   /* mismatched wallets named in the log, a line each */
 
 extern char **environ;
 
@@ -130,8 +130,8 @@ no_run(const char *what, int err)
 	R.ok = false;
 	R.last_run = (int64_t)time(NULL);
 	R.duration_ms = 0;
-	log_warn("audit could not start (%" PRId64 " in a row): %s%s%s; trying again at the next interval", R.incomplete_row,
-	    what, err != 0 ? ": " : "", err != 0 ? strerror(err) : "");
+	log_warn("audit could not start; trying again at the next interval", "in_a_row=%" PRId64 " what=%s err=%s",
+	    R.incomplete_row, what, err != 0 ? strerror(err) : "-");
 }
 
 static void
@@ -164,7 +164,7 @@ spawn(void)
 	if (fcntl(pipe_fd, F_SETFL, O_NONBLOCK) < 0 ||
 	    (read_ev = event_new(base, pipe_fd, EV_READ | EV_PERSIST, on_read, NULL)) == NULL ||
 	    event_add(read_ev, NULL) < 0) {
-		log_warn("audit: cannot read the child's answer; stopping it");
+		log_warn("audit: cannot read the child's answer; stopping it", "pid=%d", (int)pid);
 		kill(pid, SIGKILL);
 	}
 	{
@@ -173,7 +173,7 @@ spawn(void)
 
 		evtimer_add(kill_ev, &tv);
 	}
-	log_info("audit: started (pid %d)", (int)pid);
+	log_info("audit started", "pid=%d", (int)pid);
 }
 
 static const char *
@@ -198,22 +198,20 @@ log_mismatch(const cJSON *doc)
 {
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(doc, "wallets"), *m;
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "supply");
-	char named[LOGGED * 200] = "";
-	size_t len = 0;
 	int i = 0;
 
-	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(doc, "mismatches")) {
-		if (i++ == LOGGED || len >= sizeof(named))
-			break;
-		len += (size_t)snprintf(named + len, sizeof(named) - len, "%swallet=%s chain=%s database=%s", i > 1 ? "; " : "",
-		    jstr(m, "wallet") ? jstr(m, "wallet") : "?", jstr(m, "chain") ? jstr(m, "chain") : "?",
-		    jstr(m, "database") ? jstr(m, "database") : "?");
-	}
-	log_err("AUDIT MISMATCH: %" PRId64 " of %" PRId64 " wallets' on-chain balances differ from their minted readings%s%s; "
-	    "supply %s (chain %s, database %s at slot %" PRId64 "); `mintd -A` lists the readings and transactions",
-	    jnum(w, "mismatched"), jnum(w, "checked"), len > 0 ? ": " : "", named,
+	log_err("AUDIT MISMATCH: on-chain balances or the supply differ from the minted readings; `mintd -A` lists the "
+	    "readings and transactions", "mismatched=%" PRId64 " checked=%" PRId64 " supply=%s supply_chain=%s "
+	    "supply_database=%s slot=%" PRId64, jnum(w, "mismatched"), jnum(w, "checked"),
 	    jstr(s, "result") ? jstr(s, "result") : "?", jstr(s, "chain") ? jstr(s, "chain") : "?",
 	    jstr(s, "database") ? jstr(s, "database") : "?", jnum(s, "slot"));
+	/* one line per wallet (the first few), so a log search by wallet finds it */
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(doc, "mismatches")) {
+		if (i++ == LOGGED)
+			break;
+		log_err("audit mismatch", "wallet=%s chain=%s database=%s", jstr(m, "wallet") ? jstr(m, "wallet") : "?",
+		    jstr(m, "chain") ? jstr(m, "chain") : "?", jstr(m, "database") ? jstr(m, "database") : "?");
+	}
 }
 
 /* Reads the child's document and exit status into R, and says what it found. */
@@ -249,7 +247,7 @@ finish(void)
 	R.ok = o == OUT_OK;
 	if (o == OUT_INCOMPLETE) {
 		R.incomplete_row++;
-		log_warn("audit could not complete (%" PRId64 " in a row): %s", R.incomplete_row, why);
+		log_warn("audit could not complete", "in_a_row=%" PRId64 " err=%s", R.incomplete_row, why);
 	} else {
 		const cJSON *w = cJSON_GetObjectItemCaseSensitive(doc, "wallets");
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(doc, "supply");
@@ -261,8 +259,8 @@ finish(void)
 		R.in_flight = jnum(w, "in_flight");
 		R.supply_mismatch = jstr(s, "result") != NULL && strcmp(jstr(s, "result"), "mismatch") == 0;
 		if (o == OUT_OK)
-			log_info("audit: %" PRId64 " wallets (%" PRId64 " in flight) and the supply agree with the chain "
-			    "(%" PRId64 " ms)", R.wallets, R.in_flight, R.duration_ms);
+			log_info("audit: the wallets and the supply agree with the chain", "wallets=%" PRId64 " in_flight=%" PRId64
+			    " ms=%" PRId64, R.wallets, R.in_flight, R.duration_ms);
 		else
 			log_mismatch(doc);
 	}

@@ -73,8 +73,8 @@ chain_note_error(const char *method, const struct rpc_error *x)
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		if (strcmp(method, needed[i]) == 0 && strcmp(F.missing_method, method) != 0) {
 			snprintf(F.missing_method, sizeof(F.missing_method), "%s", method);
-			log_err("solana rpc %s does not serve %s, which minting exactly once needs: use another endpoint",
-			    rpcm_display_url(rpc), method);
+			log_err("solana rpc does not serve a method minting exactly once needs: use another endpoint",
+			    "url=%s method=%s", rpcm_display_url(rpc), method);
 		}
 	}
 }
@@ -86,11 +86,11 @@ chain_note_history(bool ok)
 		return;
 	F.history_unavailable = !ok;
 	if (!ok)
-		log_warn("solana rpc %s cannot search transaction history (-32011): transactions older than the node's "
-		    "status cache can only be resolved once a node with history answers (SOLANA_RPC_URL)",
+		log_warn("solana rpc cannot search transaction history (-32011): transactions older than the node's "
+		    "status cache can only be resolved once a node with history answers (SOLANA_RPC_URL)", "url=%s",
 		    rpcm_display_url(rpc));
 	else
-		log_notice("solana rpc %s searches transaction history again", rpcm_display_url(rpc));
+		log_notice("solana rpc searches transaction history again", "url=%s", rpcm_display_url(rpc));
 }
 
 void
@@ -152,13 +152,13 @@ on_reply(void *arg, const struct rpcm_reply *r)
 			chain_note_history(false);
 		if (r->x->kind == RPC_E_METHOD_NOT_FOUND && !warned_method[which]) {
 			warned_method[which] = true;
-			log_warn("solana rpc %s does not serve %s", rpcm_display_url(rpc), p->name);
+			log_warn("solana rpc does not serve a method", "url=%s method=%s", rpcm_display_url(rpc), p->name);
 		}
 		if (which == P_HEALTH && r->x->kind != RPC_E_RATE_LIMITED) {
 			bool behind = r->x->kind == RPC_E_NODE_BEHIND;
 
 			if (F.rpc_up)
-				log_warn("solana rpc %s: %s (retrying; /readyz reports not ready)", rpcm_display_url(rpc),
+				log_warn("solana rpc unusable (retrying; /readyz reports not ready)", "url=%s err=%s", rpcm_display_url(rpc),
 				    behind ? "node reports it is behind" : r->e->msg);
 			F.rpc_up = false;
 			snprintf(F.rpc_why, sizeof(F.rpc_why), "%s", behind ? "node is behind (-32005)" : r->e->msg);
@@ -178,7 +178,7 @@ on_reply(void *arg, const struct rpcm_reply *r)
 	}
 	case P_HEALTH:
 		if (!F.rpc_up)
-			log_notice("solana rpc %s reachable again", rpcm_display_url(rpc));
+			log_notice("solana rpc reachable again", "url=%s", rpcm_display_url(rpc));
 		F.rpc_up = true;
 		F.rpc_why[0] = '\0';
 		F.slots_behind = 0;
@@ -192,15 +192,15 @@ on_reply(void *arg, const struct rpcm_reply *r)
 			F.payer_known = true;
 			F.payer_lamports = lamports;
 			if (lamports < S.payer_warn_lamports && !was_low)
-				log_warn("payer balance %" PRIu64 " lamports is under MINTD_PAYER_WARN_LAMPORTS=%" PRIu64
-				    ": fund the mint authority", lamports, S.payer_warn_lamports);
+				log_warn("payer balance under MINTD_PAYER_WARN_LAMPORTS: fund the mint authority", "lamports=%" PRIu64
+				    " warn_lamports=%" PRIu64, lamports, S.payer_warn_lamports);
 			/* Funded again: more than when it ran short, or enough for any transaction we build. */
 			if (F.payer_short && !short_level_known) {
 				short_level = lamports;
 				short_level_known = true;
 			} else if (F.payer_short && (lamports > short_level || lamports >= PAYER_RESUME_LAMPORTS)) {
 				F.payer_short = false;
-				log_notice("payer balance %" PRIu64 " lamports: new work resumes", lamports);
+				log_notice("payer funded: new work resumes", "lamports=%" PRIu64, lamports);
 			}
 		}
 		break;
@@ -212,7 +212,7 @@ on_reply(void *arg, const struct rpcm_reply *r)
 			uint64_t f = fee_estimate(&pf);
 
 			if (f != F.fee_micro)
-				log_info("priority fee %" PRIu64 " micro-lamports per CU (p%d of %zu recent slots)", f,
+				log_info("priority fee changed", "micro_lamports_per_cu=%" PRIu64 " percentile=%d slots=%zu", f,
 				    S.fee_percentile, pf.n);
 			F.fee_micro = f;
 			F.fee_known = true;
@@ -277,6 +277,6 @@ chain_tick(void)
 		if (rpcm_call(rpc, p->name, params, on_reply, (void *)(intptr_t)i, &e) == 0)
 			p->inflight = true;
 		else
-			log_warn("%s", e.msg);
+			log_warn("solana rpc probe not started", "method=%s err=%s", p->name, e.msg);
 	}
 }

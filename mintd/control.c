@@ -61,7 +61,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	if (PQconsumeInput(conn) == 0) {
-		log_warn("control connection lost: %s", PQerrorMessage(conn));
+		log_warn("control connection lost", "err=%s", PQerrorMessage(conn));
 		drop();
 		return;
 	}
@@ -116,7 +116,7 @@ control_check(void)
 	next_try = time(NULL) + 2;
 	drop();
 	if (connect_listen(&e) < 0)
-		log_warn("control connection: %s", e.msg);
+		log_warn("control connection failed", "err=%s", e.msg);
 	else
 		log_notice("control connection re-established");
 }

@@ -239,7 +239,7 @@ ftx_new(int64_t id, bool advance, const char *sig, const uint8_t *raw, size_t ra
 	f->advance = advance;
 	snprintf(f->sig, sizeof(f->sig), "%s", sig);
 	if (b58_decode_exact(sig, strlen(sig), f->sigbytes, 64, &e) < 0)
-		log_err("tx %" PRId64 ": bad signature text: %s", id, e.msg);
+		log_err("bad signature text", "tx_id=%" PRId64 " tx=%s err=%s", id, sig, e.msg);
 	memcpy(f->raw, raw, raw_len);
 	f->raw_len = raw_len;
 	f->since_ms = mono_ms();
@@ -259,12 +259,12 @@ group_new(const char *nonce, const char *value, const char *batch_id, bool own)
 	g->legacy = nonce[0] == '\0';
 	if (!g->legacy &&
 	    (pubkey_from_b58(nonce, &g->nonce_pk, &e) < 0 || pubkey_from_b58(value, &g->value_pk, &e) < 0)) {
-		log_err("batch %s: unusable nonce %s / %s: %s", batch_id, nonce, value, e.msg);
+		log_err("unusable nonce", "batch=%s nonce=%s nonce_value=%s err=%s", batch_id, nonce, value, e.msg);
 		g->legacy = true;
 	}
 	if (g->legacy)
-		log_err("batch %s: a transaction without a durable nonce (written by an older mintd) is pending: it is "
-		    "resolved only by its own status; stop the old version with its transactions drained before upgrading",
+		log_err("a transaction without a durable nonce (written by an older mintd) is pending: it is resolved only "
+		    "by its own status; stop the old version with its transactions drained before upgrading", "batch=%s",
 		    batch_id);
 	g->next = groups;
 	groups = g;
@@ -285,7 +285,7 @@ record_sent(struct ftx *f)
 		f->sent_slot = chain_facts()->slot;
 	if (store_mark_sent(st, f->id, chain_facts()->slot, &e) < 0) {
 		M.db_errors++;
-		log_warn("tx %" PRId64 " %s: cannot record sent_at: %s", f->id, f->sig, e.msg);
+		log_warn("cannot record sent_at", "tx_id=%" PRId64 " tx=%s err=%s", f->id, f->sig, e.msg);
 		return;
 	}
 	f->sent_recorded = true;
@@ -370,7 +370,7 @@ on_send(void *arg, const struct rpcm_reply *r)
 	case RPC_E_PARSE:
 		/* Landed, or the node may have taken it: only a status can tell. */
 		record_sent(f);
-		log_debug("tx %" PRId64 " %s: send: %s", f->id, f->sig, r->e->msg);
+		log_debug("send answered", "tx_id=%" PRId64 " tx=%s err=%s", f->id, f->sig, r->e->msg);
 		return;
 	case RPC_E_BLOCKHASH_NOT_FOUND:
 		/* The nonce is not at this value on that node: consumed (by this or the rival transaction), or the
@@ -390,8 +390,8 @@ on_send(void *arg, const struct rpcm_reply *r)
 			return;
 		}
 		if (x->kind == RPC_E_SIGVERIFY)
-			log_err("tx %" PRId64 " %s: the node says its signature does not verify (a defect): %s", f->id, f->sig,
-			    r->e->msg);
+			log_err("the node says the signature does not verify (a defect)", "tx_id=%" PRId64 " tx=%s err=%s", f->id,
+			    f->sig, r->e->msg);
 		if (!f->advance && !g->abandon_now && g->adv == NULL) {
 			const char *w = blame(f, x->data_err);
 
@@ -400,13 +400,13 @@ on_send(void *arg, const struct rpcm_reply *r)
 			snprintf(g->abandon_why, sizeof(g->abandon_why), "preflight: %s", why);
 			snprintf(g->blame, sizeof(g->blame), "%s", w != NULL ? w : "");
 			forget_account(w);
-			log_warn("tx %" PRId64 " %s: preflight failed (%s%s); advancing its nonce to prove it dead", f->id,
-			    f->sig, why, w != NULL ? ", blamed on wallet " : "");
+			log_warn("preflight failed; advancing its nonce to prove it dead", "tx_id=%" PRId64 " tx=%s batch=%s "
+			    "wallet=%s err=%s", f->id, f->sig, g->batch_id, w != NULL ? w : "-", why);
 		}
 		return;
 	}
 	default:
-		log_debug("tx %" PRId64 " %s: send: %s", f->id, f->sig, r->e->msg);
+		log_debug("send answered", "tx_id=%" PRId64 " tx=%s err=%s", f->id, f->sig, r->e->msg);
 		return;
 	}
 }
@@ -424,7 +424,7 @@ send_once(struct ftx *f)
 	if (rpcm_call(rpc, "sendTransaction", rpcreq_send(f->raw, f->raw_len, &o, RPC_COMMIT_CONFIRMED), on_send, ref,
 	    &e) < 0) {
 		free(ref);
-		log_warn("tx %" PRId64 ": %s", f->id, e.msg);
+		log_warn("send not started", "tx_id=%" PRId64 " tx=%s err=%s", f->id, f->sig, e.msg);
 		f->next_send_ms = mono_ms() + S.rebroadcast_ms;
 		return;
 	}
@@ -478,7 +478,7 @@ verdict_confirm_many(struct ftx *const *fs, const uint64_t *slots, size_t n)
 	}
 	if (store_confirm_many(st, c, n, &e) < 0) {
 		M.db_errors++;
-		log_err("cannot record %zu confirmations: %s (will retry)", n, e.msg);
+		log_err("cannot record confirmations (will retry)", "n=%zu err=%s", n, e.msg);
 		free(c);
 		return;
 	}
@@ -486,7 +486,7 @@ verdict_confirm_many(struct ftx *const *fs, const uint64_t *slots, size_t n)
 		struct ftx *f = fs[i];
 
 		if (!c[i].applied) {
-			log_info("tx %" PRId64 " %s: already resolved elsewhere", f->id, f->sig);
+			log_info("transaction already resolved elsewhere", "tx_id=%" PRId64 " tx=%s", f->id, f->sig);
 		} else {
 			M.tx_confirmed++;
 			for (int k = 0; k < f->ncreated; k++)
@@ -516,15 +516,15 @@ verdict_fail(struct ftx *f, const struct rpc_sigstatus *s)
 	rc = store_fail(st, f->id, s->err, s->slot, f->fee, w, batch, &out, &n, &released, &e);
 	if (rc < 0) {
 		M.db_errors++;
-		log_err("tx %" PRId64 " %s: cannot record failed: %s (will retry)", f->id, f->sig, e.msg);
+		log_err("cannot record the failure (will retry)", "tx_id=%" PRId64 " tx=%s err=%s", f->id, f->sig, e.msg);
 		return;
 	}
 	if (rc == 0) {
 		M.tx_failed++;
 		if (!f->g->legacy)
 			nonces_consumed(f->g->nonce, f->g->value, s->slot);
-		log_warn("tx %" PRId64 " %s: failed on chain at slot %" PRIu64 ": %s%s%s", f->id, f->sig, s->slot, s->err,
-		    w ? "; charged to wallet " : "", w ? w : "");
+		log_warn("transaction failed on chain", "tx_id=%" PRId64 " tx=%s batch=%s slot=%" PRIu64 " wallet=%s err=%s",
+		    f->id, f->sig, f->g->batch_id, s->slot, w ? w : "-", s->err);
 		forget_account(w);
 		report(f, TX_FAILED, s->err, f->fee, s->slot, batch, out, n, released);
 	}
@@ -567,13 +567,13 @@ on_void_read(void *arg, const struct rpcm_reply *r)
 	g->verdict_inflight = false;
 	if (r->result == NULL) {
 		chain_note_error(r->method, r->x);
-		log_debug("tx %" PRId64 ": nonce read for the verdict: %s", a->id, r->e->msg);
+		log_debug("nonce read for the verdict failed", "tx_id=%" PRId64 " err=%s", a->id, r->e->msg);
 		free(ref);
 		return;
 	}
 	if (rpcjson_accounts(r->result, false, 1, &acc, &ctx, &e) < 0 || !acc.exists ||
 	    !pubkey_eq(&acc.owner, &pubkey_system_program) || solnonce_parse(acc.data, acc.data_len, &ns, &e) < 0) {
-		log_warn("nonce %s: unreadable at finalized: %s", g->nonce, e.msg[0] ? e.msg : "missing");
+		log_warn("nonce unreadable at finalized", "nonce=%s batch=%s err=%s", g->nonce, g->batch_id, e.msg[0] ? e.msg : "missing");
 		rpc_accounts_clear(&acc, 1);
 		free(ref);
 		return;
@@ -581,8 +581,9 @@ on_void_read(void *arg, const struct rpcm_reply *r)
 	rpc_accounts_clear(&acc, 1);
 	if (ctx < ref->adv_slot || pubkey_eq(&ns.value, &g->value_pk)) {
 		M.contradictions++;
-		log_warn("nonce %s: still at %s at slot %" PRIu64 " although advance %s landed at slot %" PRIu64
-		    ": answers disagree, no verdict", g->nonce, g->value, ctx, a->sig, ref->adv_slot);
+		log_warn("nonce still at its value although its advance landed: answers disagree, no verdict", "nonce=%s "
+		    "nonce_value=%s slot=%" PRIu64 " advance_tx=%s advance_slot=%" PRIu64 " batch=%s", g->nonce, g->value, ctx,
+		    a->sig, ref->adv_slot, g->batch_id);
 		free(ref);
 		return;
 	}
@@ -593,7 +594,7 @@ on_void_read(void *arg, const struct rpcm_reply *r)
 	    ctx, batch, &out, &n, &released, &e);
 	if (rc < 0) {
 		M.db_errors++;
-		log_err("tx %" PRId64 " %s: cannot record the advance: %s (will retry)", a->id, a->sig, e.msg);
+		log_err("cannot record the advance (will retry)", "tx_id=%" PRId64 " tx=%s err=%s", a->id, a->sig, e.msg);
 		return;
 	}
 	if (rc == 2) {
@@ -611,8 +612,8 @@ on_void_read(void *arg, const struct rpcm_reply *r)
 		M.tx_expired++;
 		snprintf(why, sizeof(why), "never landed: nonce %s advanced past its value by %s at slot %" PRIu64, g->nonce,
 		    a->sig, adv_slot);
-		log_notice("tx %" PRId64 " %s: %s; %zu readings charged, %ld back in line", g->mint->id, g->mint->sig, why, n,
-		    released);
+		log_notice("transaction expired", "tx_id=%" PRId64 " tx=%s batch=%s readings_charged=%zu readings_back=%ld why=%s",
+		    g->mint->id, g->mint->sig, g->batch_id, n, released, why);
 		report(g->mint, TX_EXPIRED, why, 0, 0, batch, out, n, released);
 	}
 	free(out);
@@ -657,7 +658,7 @@ decide(struct ftx *f, const struct rpc_sigstatus *s)
 		ref->adv_slot = s->slot;
 		if (rpcm_call(rpc, "getAccountInfo", rpcreq_key(&g->nonce_pk, &cfg), on_void_read, ref, &e) < 0) {
 			free(ref);
-			log_warn("%s", e.msg);
+			log_warn("nonce read not started", "nonce=%s err=%s", g->nonce, e.msg);
 			return false;
 		}
 		g->verdict_inflight = true;
@@ -695,7 +696,7 @@ on_statuses(void *arg, const struct rpcm_reply *r)
 		chain_note_error(r->method, r->x);
 		if (ref->history && r->x->kind == RPC_E_NO_HISTORY)
 			chain_note_history(false);
-		log_debug("getSignatureStatuses%s: %s", ref->history ? " (history)" : "", r->e->msg);
+		log_debug("getSignatureStatuses failed", "history=%s err=%s", ref->history ? "true" : "false", r->e->msg);
 		free(ref);
 		return;
 	}
@@ -703,7 +704,7 @@ on_statuses(void *arg, const struct rpcm_reply *r)
 		chain_note_history(true);
 	stat = xcalloc(ref->n, sizeof(*stat));
 	if (rpcjson_statuses(r->result, ref->n, stat, NULL, &e) < 0) {
-		log_warn("getSignatureStatuses: %s", e.msg);
+		log_warn("getSignatureStatuses answer unusable", "err=%s", e.msg);
 	} else {
 		struct ftx **ok = xcalloc(ref->n, sizeof(*ok));
 		uint64_t *slots = xcalloc(ref->n, sizeof(*slots));
@@ -735,7 +736,7 @@ status_call(struct status_ref *ref)
 	for (size_t i = 0; i < ref->n; i++)
 		sigs[i] = ref->sigs[i];
 	if (rpcm_call(rpc, "getSignatureStatuses", rpcreq_statuses(sigs, ref->n, ref->history), on_statuses, ref, &e) < 0) {
-		log_warn("%s", e.msg);
+		log_warn("getSignatureStatuses not started", "err=%s", e.msg);
 		free(ref);
 		return;
 	}
@@ -806,7 +807,7 @@ make_advance(struct fgroup *g)
 	solix_cu_price(&ix[2], price);
 	if ((t = stx_new(kp_pubkey(kp), &g->value_pk)) == NULL || stx_add(t, ix, 3, &e) < 0 ||
 	    stx_sign(t, kp, &raw, &raw_len, NULL, sig, &e) < 0) {
-		log_err("batch %s: cannot sign the advance of nonce %s: %s", g->batch_id, g->nonce, e.msg);
+		log_err("cannot sign the advance of the nonce", "batch=%s nonce=%s err=%s", g->batch_id, g->nonce, e.msg);
 		stx_free(t);
 		free(raw);
 		return;
@@ -822,10 +823,10 @@ make_advance(struct fgroup *g)
 	rc = store_writeahead_advance(st, &wa, &id, &e);
 	if (rc < 0) {
 		M.db_errors++;
-		log_err("batch %s: cannot record the advance of nonce %s: %s", g->batch_id, g->nonce, e.msg);
+		log_err("cannot record the advance of the nonce", "batch=%s nonce=%s err=%s", g->batch_id, g->nonce, e.msg);
 	} else if (rc == 1) {
 		/* Resolved, or another instance advances it: the sweep adopts what is pending. */
-		log_info("tx %" PRId64 ": not abandoning (resolved or already being abandoned elsewhere)", g->mint->id);
+		log_info("not abandoning: resolved or already being abandoned elsewhere", "tx_id=%" PRId64 " tx=%s", g->mint->id, g->mint->sig);
 		g->abandon_now = false;
 		g->start_height = UINT64_MAX; /* do not try again until adopted anew */
 	} else {
@@ -834,8 +835,8 @@ make_advance(struct fgroup *g)
 		g->adv = ftx_new(id, true, sig, raw, raw_len);
 		g->adv->g = g;
 		g->adv->cu_price = price;
-		log_notice("tx %" PRId64 " %s: %s; advance %s on nonce %s proves it dead once it lands", g->mint->id,
-		    g->mint->sig, why, sig, g->nonce);
+		log_notice("abandoning: the nonce advance proves the transaction dead once it lands", "tx_id=%" PRId64 " tx=%s "
+		    "batch=%s advance_tx=%s nonce=%s why=%s", g->mint->id, g->mint->sig, g->batch_id, sig, g->nonce, why);
 		send_once(g->adv);
 	}
 	free(raw);
@@ -918,8 +919,8 @@ flight_adopt(struct pending_tx *p)
 		g->mint = f;
 	if (p->blame_wallet[0] != '\0')
 		snprintf(g->blame, sizeof(g->blame), "%s", p->blame_wallet);
-	log_info("tx %" PRId64 " %s: resolving recorded transaction (%s, nonce %s)", f->id, f->sig,
-	    p->advance ? "advance" : p->table ? "lookup table" : "mint", g->legacy ? "none" : g->nonce);
+	log_info("resolving recorded transaction", "tx_id=%" PRId64 " tx=%s batch=%s kind=%s nonce=%s", f->id, f->sig,
+	    g->batch_id, p->advance ? "advance" : p->table ? "lookup_table" : "mint", g->legacy ? "none" : g->nonce);
 }
 
 void
@@ -935,7 +936,7 @@ flight_retain(const int64_t *ids, size_t n)
 		for (size_t i = 0; i < n && !keep; i++)
 			keep = (g->mint != NULL && g->mint->id == ids[i]) || (g->adv != NULL && g->adv->id == ids[i]);
 		if (!keep && !g->verdict_inflight) {
-			log_info("batch %s: nonce %s resolved by another instance", g->batch_id, g->nonce);
+			log_info("nonce resolved by another instance", "batch=%s nonce=%s", g->batch_id, g->nonce);
 			group_free(g);
 		}
 		g = next;

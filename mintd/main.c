@@ -47,7 +47,7 @@ notify(const char *state)
 	struct err e = { 0 };
 
 	if (sdn_notify(state, &e) < 0)
-		log_warn("sd_notify %s: %s", state, e.msg);
+		log_warn("systemd notify failed", "state=%s err=%s", state, e.msg);
 }
 
 static void
@@ -119,15 +119,15 @@ settings_load(const struct cfg *c)
 	snprintf(S.rpc_url, sizeof(S.rpc_url), "%s", cfg_str(c, "SOLANA_RPC_URL"));
 	if (rpc_commitment_parse(cfg_str(c, "SOLANA_COMMITMENT"), &S.commitment) < 0 ||
 	    S.commitment < RPC_COMMIT_CONFIRMED) {
-		log_err("SOLANA_COMMITMENT must be confirmed or finalized (processed can be rolled back)");
+		log_err("SOLANA_COMMITMENT must be confirmed or finalized (processed can be rolled back)", "key=SOLANA_COMMITMENT");
 		return -1;
 	}
 	if (*cfg_str(c, "TOKEN_MINT") == '\0') {
-		log_err("TOKEN_MINT is not set: mintd needs the address of the token mint");
+		log_err("TOKEN_MINT is not set: mintd needs the address of the token mint", "key=TOKEN_MINT");
 		return -1;
 	}
 	if (pubkey_from_b58(cfg_str(c, "TOKEN_MINT"), &S.mint, &e) < 0) {
-		log_err("TOKEN_MINT: %s", e.msg);
+		log_err("bad configuration", "key=TOKEN_MINT err=%s", e.msg);
 		return -1;
 	}
 	pubkey_to_b58(&S.mint, S.mint_b58);
@@ -157,7 +157,7 @@ reload(void)
 	if (cfg_load(neu, conf_path, environ, &errs) < 0 || (mintd_conf_check(neu, &errs), errs.n > 0) ||
 	    cfg_diff_fixed(cfg, neu, &errs) > 0) {
 		for (size_t i = 0; i < errs.n; i++)
-			log_err("reload refused, keeping the running configuration: %s", errs.v[i]);
+			log_err("reload refused: keeping the running configuration", "err=%s", errs.v[i]);
 		errlist_free(&errs);
 		cfg_free(neu);
 		return;
@@ -177,11 +177,11 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (++terms > 1) {
-		log_notice("second %s: exiting now (transactions in flight stay recorded)", strsignal((int)sig));
+		log_notice("second signal: exiting now (transactions in flight stay recorded)", "signal=SIG%s", sigabbrev_np((int)sig));
 		event_base_loopbreak(base);
 		return;
 	}
-	log_notice("%s: no new work; resolving transactions in flight for up to %d s", strsignal((int)sig),
+	log_notice("no new work; resolving transactions in flight", "signal=SIG%s grace_secs=%d", sigabbrev_np((int)sig),
 	    S.shutdown_grace_secs);
 	drain_deadline = time(NULL) + S.shutdown_grace_secs;
 	notify("STOPPING=1");
@@ -218,7 +218,7 @@ log_versions(void)
 {
 	curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 
-	log_info("mintd %s: libevent %s, libpq %d, hiredis %d.%d.%d, libcurl %s, libsodium %s, cJSON %s", GTX_VERSION,
+	log_info("mintd starting", "version=%s libevent=%s libpq=%d hiredis=%d.%d.%d libcurl=%s libsodium=%s cjson=%s", GTX_VERSION,
 	    event_get_version(), PQlibVersion(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, cv->version,
 	    sodium_version_string(), cJSON_Version());
 }
@@ -237,11 +237,11 @@ load_key(const struct cfg *c)
 	else
 		snprintf(path, sizeof(path), "%s", cfg_str(c, "SOLANA_KEYPAIR_PATH"));
 	if (path[0] == '\0') {
-		log_err("no mint-authority key: set SOLANA_KEYPAIR_PATH (or use systemd LoadCredential=mint-authority)");
+		log_err("no mint-authority key: set SOLANA_KEYPAIR_PATH (or use systemd LoadCredential=mint-authority)", "key=SOLANA_KEYPAIR_PATH");
 		return NULL;
 	}
 	if (kp_check_file_mode(path, &e) < 0 || (k = kp_load_file(path, &e)) == NULL) {
-		log_err("mint-authority key %s: %s", path, e.msg);
+		log_err("mint-authority key refused", "path=%s err=%s", path, e.msg);
 		return NULL;
 	}
 	return k;
@@ -256,7 +256,7 @@ check_mint(struct rpc *rpc, const struct kp *k)
 	int rc = 0;
 
 	if (rpc_get_account_info(rpc, &S.mint, RPC_COMMIT_CONFIRMED, &a, &e) < 0) {
-		log_warn("cannot check the mint account now (%s); continuing", e.msg);
+		log_warn("cannot check the mint account now; continuing", "err=%s", e.msg);
 		return 0;
 	}
 	if (!a.exists || a.data_len < 82 || !pubkey_eq(&a.owner, &S.token_program)) {
@@ -266,7 +266,7 @@ check_mint(struct rpc *rpc, const struct kp *k)
 		log_err("the key in SOLANA_KEYPAIR_PATH is not the mint authority of TOKEN_MINT");
 		rc = -1;
 	} else if (a.data[44] != S.decimals) {
-		log_err("TOKENIZATION_DECIMALS=%u but the mint has %u decimals", S.decimals, a.data[44]);
+		log_err("TOKENIZATION_DECIMALS differs from the mint's decimals", "key=TOKENIZATION_DECIMALS decimals=%u mint_decimals=%u", S.decimals, a.data[44]);
 		rc = -1;
 	}
 	rpc_accounts_clear(&a, 1);
@@ -292,7 +292,7 @@ run(void)
 	ro.timeout_ms = S.rpc_timeout_ms;
 	crash_init();
 	if (crash_armed() != NULL)
-		log_warn("TEST CRASH POINT ARMED: MINTD_TEST_CRASH_POINT=%s (tests only)", crash_armed());
+		log_warn("TEST CRASH POINT ARMED (tests only)", "key=MINTD_TEST_CRASH_POINT point=%s", crash_armed());
 	log_versions();
 	if (sodium_init() < 0) {
 		log_err("libsodium initialisation failed");
@@ -301,17 +301,17 @@ run(void)
 	if ((k = load_key(cfg)) == NULL)
 		return 1;
 	if (auditjob_prepare(&e) < 0)
-		log_warn("%s: every scheduled audit will count as incomplete", e.msg);
+		log_warn("every scheduled audit will count as incomplete", "err=%s", e.msg);
 	if (priv_drop(cfg_str(cfg, "RUN_AS_USER"), &e) < 0) {
-		log_err("%s", e.msg);
+		log_err("cannot drop privileges", "err=%s", e.msg);
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	pubkey_to_b58(kp_pubkey(k), pk);
-	log_info("instance %s, mint authority %s, mint program %s, commitment %s", S.instance, pk,
+	log_info("mintd configured", "instance=%s mint_authority=%s token_program=%s commitment=%s", S.instance, pk,
 	    cfg_str(cfg, "TOKEN_PROGRAM"), rpc_commitment_name(S.commitment));
 	if ((rpc = rpc_new(S.rpc_url, &ro, &e)) == NULL) {
-		log_err("SOLANA_RPC_URL: %s", e.msg);
+		log_err("bad configuration", "key=SOLANA_RPC_URL err=%s", e.msg);
 		goto out;
 	}
 	if (check_mint(rpc, k) < 0)
@@ -329,27 +329,27 @@ run(void)
 			.max_inflight = S.rpc_max_inflight, .rate_limit_retries = S.rpc_rate_retries };
 
 		if ((arpc = rpcm_new(base, S.rpc_url, &mo, &e)) == NULL) {
-			log_err("SOLANA_RPC_URL: %s", e.msg);
+			log_err("bad configuration", "key=SOLANA_RPC_URL err=%s", e.msg);
 			goto out;
 		}
 	}
 	if (http_start(base, cfg_str(cfg, "MINTD_LISTEN"), mint_not_ready_why, arpc, &e) < 0) {
-		log_err("%s", e.msg);
+		log_err("cannot listen", "err=%s", e.msg);
 		goto out;
 	}
 	if (mint_start(cfg_str(cfg, "DATABASE_URL"), cfg_str(cfg, "REDIS_URL"), arpc, k, &e) < 0) {
-		log_err("database: %s", e.msg);
+		log_err("cannot start minting", "err=%s", e.msg);
 		goto out;
 	}
 	if (control_start(base, cfg_str(cfg, "DATABASE_URL"), &e) < 0)
-		log_warn("control channel: %s (retrying)", e.msg);
+		log_warn("control channel not up (retrying)", "err=%s", e.msg);
 	if (auditjob_start(base, conf_path, &e) < 0)
-		log_warn("%s: no scheduled audits", e.msg);
+		log_warn("no scheduled audits", "err=%s", e.msg);
 	watchdog_usec = sdn_watchdog_usec();
 	notify("READY=1");
 	tick_ev = evtimer_new(base, on_tick, NULL);
 	evtimer_add(tick_ev, &zero);
-	log_notice("mintd started; listening on %s", cfg_str(cfg, "MINTD_LISTEN"));
+	log_notice("mintd started", "listen=%s instance=%s", cfg_str(cfg, "MINTD_LISTEN"), S.instance);
 	event_base_dispatch(base);
 	log_notice("mintd stopped");
 	rc = 0;

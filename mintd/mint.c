@@ -74,7 +74,7 @@ static void
 db_failed(const char *what, const struct err *e)
 {
 	M.db_errors++;
-	log_err("database: %s: %s", what, e->msg);
+	log_err("database error", "op=%s err=%s", what, e->msg);
 	if (!store_ok(st))
 		resync = true;
 }
@@ -103,18 +103,20 @@ ack_readings(const struct settled *r, size_t n)
 		}
 	}
 	if (k > 0 && rs != NULL && stream_ack(rs, eids, k, &e) < 0)
-		log_warn("XACK of %zu entries failed (they will be re-delivered and acked then): %s", k, e.msg);
+		log_warn("XACK failed: the entries are re-delivered and acked then", "n=%zu err=%s", k, e.msg);
 	free(eids);
 	free(buf_eid);
 }
 
 /* Metrics, acknowledgements and events for readings that changed state. */
 static void
-settle_readings(const struct settled *r, size_t n, const char *signature, const char *error)
+settle_readings(const struct settled *r, size_t n, int64_t tx_id, const char *signature, const char *error)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (r[i].to) {
 		case RS_MINTED:
+			log_info("reading minted", "reading_id=%s meter=%s wallet=%s tx_id=%" PRId64 " tx=%s", r[i].r.id,
+			    r[i].r.meter, r[i].r.wallet, tx_id, signature ? signature : "-");
 			M.readings_minted++;
 			M.mint_latency_us_sum += r[i].latency_us > 0 ? (uint64_t)r[i].latency_us : 0;
 			M.mint_latency_count++;
@@ -122,13 +124,13 @@ settle_readings(const struct settled *r, size_t n, const char *signature, const 
 		case RS_FAILED:
 			M.readings_failed++;
 			M.readings_retried++;
-			log_warn("reading %s (meter %s, wallet %s) dead-lettered after %d attempts: %s", r[i].r.id,
-			    r[i].r.meter, r[i].r.wallet, r[i].r.attempts, error);
+			log_warn("reading dead-lettered", "reading_id=%s meter=%s wallet=%s attempts=%d tx_id=%" PRId64 " err=%s",
+			    r[i].r.id, r[i].r.meter, r[i].r.wallet, r[i].r.attempts, tx_id, error);
 			break;
 		case RS_RETRYING:
 			M.readings_retried++;
-			log_info("reading %s (meter %s): attempt %d failed, retrying later: %s", r[i].r.id, r[i].r.meter,
-			    r[i].r.attempts, error);
+			log_info("reading attempt failed, retrying later", "reading_id=%s meter=%s wallet=%s attempts=%d tx_id=%" PRId64
+			    " err=%s", r[i].r.id, r[i].r.meter, r[i].r.wallet, r[i].r.attempts, tx_id, error);
 			break;
 		default:
 			break;
@@ -159,12 +161,12 @@ settle_tx(const struct fresult *res)
 	if (res->to == TX_CONFIRMED) {
 		M.wallets_in_confirmed += (uint64_t)res->wallets;
 		M.atas_created += (uint64_t)res->creates;
-		log_info("tx %" PRId64 " %s confirmed: %zu readings, %d wallets", res->tx_id, res->signature, res->n,
-		    res->wallets);
+		log_info("transaction confirmed", "tx_id=%" PRId64 " tx=%s batch=%s readings=%zu wallets=%d slot=%" PRIu64,
+		    res->tx_id, res->signature, res->batch_id, res->n, res->wallets, res->slot);
 	}
-	settle_readings(res->r, res->n, res->signature, res->error != NULL ? res->error : "");
+	settle_readings(res->r, res->n, res->tx_id, res->signature, res->error != NULL ? res->error : "");
 	if (res->released > 0) {
-		log_info("tx %" PRId64 ": %ld readings back in line", res->tx_id, res->released);
+		log_info("readings back in line", "tx_id=%" PRId64 " tx=%s readings=%ld", res->tx_id, res->signature, res->released);
 		next_claim_sweep_ms = 0; /* re-claim them promptly */
 	}
 	if (store_batch_totals(st, res->batch_id, &open, &total, &ok, &e) < 0) {
@@ -224,7 +226,7 @@ release(const char *token)
 	if (store_ok(st) && store_release_token(st, token, &released, &e) < 0)
 		db_failed("release claim", &e);
 	if (released > 0) {
-		log_info("claim %s: %ld readings released", token, released);
+		log_info("claim released", "claim=%s readings=%ld", token, released);
 		next_claim_sweep_ms = mono_ms() + 1000;
 	}
 }
@@ -243,7 +245,7 @@ reject(struct plan *p, const char *token)
 	    &nout, &e) < 0)
 		db_failed("reject readings", &e);
 	else
-		settle_readings(out, nout, NULL, p->reject_reason);
+		settle_readings(out, nout, 0, NULL, p->reject_reason);
 	free(out);
 	free(ids);
 }
@@ -285,8 +287,8 @@ writeahead_batch(struct batch *b)
 	if (b->dead || !store_ok(st) || resync)
 		goto out;
 	if (!chain_payer_can_pay(plan_cost(p))) {
-		log_warn("batch %s: the payer cannot pay %" PRIu64 " lamports now; the readings wait", b->batch_id,
-		    plan_cost(p));
+		log_warn("the payer cannot pay now; the readings wait", "batch=%s claim=%s lamports=%" PRIu64, b->batch_id,
+		    b->token, plan_cost(p));
 		chain_payer_short();
 		goto out;
 	}
@@ -312,15 +314,16 @@ writeahead_batch(struct batch *b)
 			for (size_t i = 0; i < p->ntx; i++) {
 				const struct ptx *t = &p->tx[i];
 
-				log_debug("batch %s tx %" PRId64 " %s: %zu readings, %d wallets, %d new accounts, %zu bytes, %s%s, "
-				    "cu %u, nonce %s", b->batch_id, ids[i], t->sig, t->nreadings, t->wallets, t->creates, t->raw_len,
-				    t->v0 ? "v0" : "legacy", t->v0 ? (t->nlookups > 1 ? " (several tables)" : "") : "", t->cu_limit,
+				log_debug("transaction recorded", "batch=%s tx_id=%" PRId64 " tx=%s readings=%zu wallets=%d new_accounts=%d "
+				    "bytes=%zu version=%s%s cu=%u nonce=%s", b->batch_id, ids[i], t->sig, t->nreadings, t->wallets,
+				    t->creates, t->raw_len, t->v0 ? "v0" : "legacy",
+				    t->v0 ? (t->nlookups > 1 ? "+tables" : "") : "", t->cu_limit,
 				    t->nonce_account);
 				M.tx_v0 += t->v0;
 				flight_add_new(t, ids[i], b->batch_id);
 			}
 		} else if (rc == 1) {
-			log_warn("batch %s: %s; sending nothing", b->batch_id, e.msg);
+			log_warn("batch not recorded; sending nothing", "batch=%s claim=%s err=%s", b->batch_id, b->token, e.msg);
 		} else {
 			/* Not sent. If the COMMIT did happen, resync adopts the records; they resolve like any other. */
 			db_failed(unknown ? "write-ahead (outcome unknown)" : "write-ahead", &e);
@@ -364,14 +367,14 @@ on_simulated(void *arg, const struct rpcm_reply *r)
 
 		M.simulations++;
 		if (limit < t->cu_limit && !b->dead && plan_resign(t, (uint32_t)limit, kp, &e) < 0) {
-			log_err("batch %s: cannot sign tx %zu again: %s; releasing the batch", b->batch_id, ref->i, e.msg);
+			log_err("cannot sign a transaction again; releasing the batch", "batch=%s tx_index=%zu err=%s", b->batch_id, ref->i, e.msg);
 			b->dead = true;
 		}
 	} else {
 		M.simulation_fallbacks++;
 		if (r->result == NULL)
 			chain_note_error(r->method, r->x);
-		log_debug("batch %s tx %zu: simulation: %s", b->batch_id, ref->i,
+		log_debug("simulation", "batch=%s tx_index=%zu err=%s", b->batch_id, ref->i,
 		    r->result == NULL ? r->e->msg : sim.failed ? sim.err : e.msg);
 	}
 	free(ref);
@@ -394,7 +397,7 @@ plan_batch(struct batch *b)
 		goto out;
 	}
 	if (nrows == 0) {
-		log_debug("claim %s: no free nonce; the readings wait", b->token);
+		log_debug("no free nonce; the readings wait", "claim=%s", b->token);
 		no_nonce_until_ms = mono_ms() + 200;
 		goto out;
 	}
@@ -406,7 +409,7 @@ plan_batch(struct batch *b)
 	uuid_v4(b->batch_id);
 	if (plan_build(b->rd, b->n, b->batch_id, nonces, nrows, chain_facts()->fee_micro, kp, cache,
 	    S.lookup_tables ? alt_table_for : NULL, &b->plan, &e) < 0) {
-		log_err("batch %s: cannot plan: %s; releasing %zu readings", b->batch_id, e.msg, b->n);
+		log_err("cannot plan the batch; releasing its readings", "batch=%s claim=%s readings=%zu err=%s", b->batch_id, b->token, b->n, e.msg);
 		goto out;
 	}
 	free(nonces);
@@ -470,7 +473,7 @@ on_lookup(void *arg, const struct rpcm_reply *r)
 		rpc_accounts_clear(acc, ref->n);
 	} else {
 		/* Unknown accounts are created idempotently: costs compute, never correctness. */
-		log_debug("token accounts: %s", r->result == NULL ? r->e->msg : e.msg);
+		log_debug("token accounts not read", "err=%s", r->result == NULL ? r->e->msg : e.msg);
 	}
 	free(ref);
 	if (--b->lookups == 0)
@@ -517,7 +520,7 @@ mint_claimed(struct reading *rd, size_t n, const char *token)
 		if (ref == NULL)
 			continue;
 		if (rpcm_call(rpc, "getMultipleAccounts", rpcreq_keys(ref->keys, ref->n, &cfg), on_lookup, ref, &e) < 0) {
-			log_warn("token accounts: %s", e.msg);
+			log_warn("token accounts not read", "err=%s", e.msg);
 			free(ref);
 		} else {
 			b->lookups++;
@@ -619,7 +622,7 @@ flush(void)
 			done[ndone++] = buf[i].eid; /* gone, minted, or someone else's: PostgreSQL tracks it */
 	}
 	if (ndone > 0 && stream_ack(rs, done, ndone, &e) < 0)
-		log_warn("XACK: %s", e.msg);
+		log_warn("XACK failed", "err=%s", e.msg);
 	nbuf = 0;
 	if (ngot > 0) {
 		mint_claimed(got, ngot, token);
@@ -660,7 +663,7 @@ poll_stream(void)
 	if (rs == NULL || !stream_ok(rs) || want <= 0)
 		return;
 	if (stream_read(rs, !pel_read, want, &v, &n, &e) < 0) {
-		log_warn("stream: %s", e.msg);
+		log_warn("stream read failed", "err=%s", e.msg);
 		return;
 	}
 	if (!pel_read && n < (size_t)want)
@@ -718,7 +721,7 @@ recover(void)
 		return;
 	}
 	if (n > 0)
-		log_info("recovery: released %ld claimed readings never signed", n);
+		log_info("recovery: released claimed readings never signed", "readings=%ld", n);
 	if (adopt(0) < 0)
 		return;
 	if (store_auto_mint(st, &auto_mint, &e) < 0)
@@ -727,7 +730,7 @@ recover(void)
 	recovering = true;
 	resync = false;
 	pel_read = false;
-	log_info("recovery: %zu recorded transactions to resolve before new work", flight_count());
+	log_info("recovery: recorded transactions to resolve before new work", "n=%zu", flight_count());
 }
 
 static void
@@ -763,7 +766,7 @@ sweep(void)
 		return;
 	}
 	if (released > 0)
-		log_info("sweep: released %ld stale claims", released);
+		log_info("sweep: released stale claims", "readings=%ld", released);
 	if (adopt(S.lease_secs) < 0)
 		return;
 	retain();
@@ -776,7 +779,7 @@ sweep(void)
 	if (rs != NULL && stream_ok(rs) && !draining) {
 		/* Entries another consumer took and never acknowledged (it died): ours now. */
 		if (stream_autoclaim(rs, (long)S.lease_secs * 1000, S.batch_size, autoclaim_cursor, &v, &n, &e) < 0)
-			log_warn("stream reclaim: %s", e.msg);
+			log_warn("stream reclaim failed", "err=%s", e.msg);
 		buffer_entries(v, n);
 		free(v);
 	}
@@ -802,7 +805,7 @@ claim_sweep(void)
 	next_claim_sweep_ms = n >= (size_t)S.batch_size ? 0 : INT64_MAX;
 	schedule_due();
 	if (n > 0) {
-		log_info("sweep: claimed %zu readings", n);
+		log_info("sweep: claimed readings", "claim=%s readings=%zu", token, n);
 		mint_claimed(got, n, token);
 		return;
 	}
@@ -819,7 +822,7 @@ reconnect(int64_t now)
 	next_reconnect_ms = now + 1000;
 	if (!store_ok(st)) {
 		if (store_reconnect(st, &e) < 0) {
-			log_warn("database reconnect: %s", e.msg);
+			log_warn("database reconnect failed", "err=%s", e.msg);
 			return;
 		}
 		log_notice("database reconnected");
@@ -829,10 +832,10 @@ reconnect(int64_t now)
 		recover();
 	if (rs == NULL) {
 		if ((rs = stream_open(redis_url, S.stream, S.group, S.instance, 2000, &e)) == NULL)
-			log_warn("redis: %s", e.msg);
+			log_warn("redis unreachable", "err=%s", e.msg);
 	} else if (!stream_ok(rs)) {
 		if (stream_reconnect(rs, &e) < 0)
-			log_warn("redis reconnect: %s", e.msg);
+			log_warn("redis reconnect failed", "err=%s", e.msg);
 		else
 			log_notice("redis reconnected");
 	}
@@ -897,7 +900,7 @@ mint_start(const char *db_url, const char *rurl, struct rpcm *r, struct kp *k, s
 	alt_init(st, rpc, kp);
 	rs = stream_open(redis_url, S.stream, S.group, S.instance, 2000, e);
 	if (rs == NULL)
-		log_warn("redis: %s (minting continues from PostgreSQL sweeps; retrying)", e->msg);
+		log_warn("redis unreachable: minting continues from PostgreSQL sweeps; retrying", "err=%s", e->msg);
 	recover();
 	return 0;
 }
@@ -913,7 +916,7 @@ mint_stop(void)
 	while (planning != NULL)
 		batch_unlink(planning);
 	if (st != NULL && store_ok(st) && store_release_stale(st, S.instance, S.lease_secs, &n, &e) == 0 && n > 0)
-		log_info("released %ld claims", n);
+		log_info("released claims", "readings=%ld", n);
 	flight_clear();
 	alt_clear();
 	acks_clear();
@@ -943,8 +946,10 @@ mint_trigger(void)
 void
 mint_set_auto(bool on)
 {
-	if (on != auto_mint)
-		log_notice("auto-mint %s", on ? "enabled" : "disabled");
+	if (on != auto_mint && on)
+		log_notice("auto-mint enabled");
+	else if (on != auto_mint)
+		log_notice("auto-mint disabled");
 	auto_mint = on;
 }
 

@@ -64,14 +64,14 @@ ensure_rows(void)
 
 		seed_of(i, seed[i]);
 		if (pubkey_with_seed(kp_pubkey(kp), seed[i], &pubkey_system_program, &pk, &e) < 0) {
-			log_err("nonce pool: %s", e.msg);
+			log_err("nonce pool: no nonce address", "err=%s", e.msg);
 			goto out;
 		}
 		pubkey_to_b58(&pk, addr[i]);
 	}
 	if (store_nonce_ensure(st, (const char (*)[45])addr, (const char (*)[32])seed, (size_t)n, &e) < 0) {
 		M.db_errors++;
-		log_warn("nonce pool: %s", e.msg);
+		log_warn("nonce pool: database error", "err=%s", e.msg);
 		goto out;
 	}
 	ensured = n;
@@ -106,7 +106,7 @@ on_create_sent(void *arg, const struct rpcm_reply *r)
 		return;
 	create_inflight = false;
 	if (r->result == NULL)
-		log_warn("nonce pool: creating accounts: %s (tried again in %d s)", r->e->msg, CREATE_RETRY_MS / 1000);
+		log_warn("nonce pool: creating accounts failed; tried again later", "err=%s retry_secs=%d", r->e->msg, CREATE_RETRY_MS / 1000);
 }
 
 static void
@@ -123,7 +123,7 @@ on_create_blockhash(void *arg, const struct rpcm_reply *r)
 	}
 	if (r->result == NULL || rpcjson_blockhash(r->result, &bh, &e) < 0) {
 		create_inflight = false;
-		log_warn("nonce pool: getLatestBlockhash: %s", r->result == NULL ? r->e->msg : e.msg);
+		log_warn("nonce pool: getLatestBlockhash failed", "err=%s", r->result == NULL ? r->e->msg : e.msg);
 		free(ref);
 		return;
 	}
@@ -151,13 +151,13 @@ on_create_blockhash(void *arg, const struct rpcm_reply *r)
 		}
 		if (t == NULL || e.msg[0] != '\0' || stx_add(t, ix, nix, &e) < 0 ||
 		    stx_sign(t, kp, &raw, &raw_len, NULL, sig, &e) < 0) {
-			log_err("nonce pool: cannot build the creation: %s", e.msg);
+			log_err("nonce pool: cannot build the creation", "err=%s", e.msg);
 			free(ix);
 			stx_free(t);
 			free(raw);
 			break;
 		}
-		log_notice("nonce pool: creating %zu nonce accounts (rent %" PRIu64 " lamports each) in %s", k, ref->rent,
+		log_notice("nonce pool: creating nonce accounts", "n=%zu rent_lamports=%" PRIu64 " tx=%s", k, ref->rent,
 		    sig);
 		if (rpcm_call(rpc, "sendTransaction", rpcreq_send(raw, raw_len, &o, RPC_COMMIT_CONFIRMED), on_create_sent,
 		    NULL, &e) == 0)
@@ -183,7 +183,7 @@ on_create_rent(void *arg, const struct rpcm_reply *r)
 	}
 	if (r->result == NULL || rpcjson_result_u64(r->result, &ref->rent, &e) < 0) {
 		create_inflight = false;
-		log_warn("nonce pool: getMinimumBalanceForRentExemption: %s", r->result == NULL ? r->e->msg : e.msg);
+		log_warn("nonce pool: getMinimumBalanceForRentExemption failed", "err=%s", r->result == NULL ? r->e->msg : e.msg);
 		free(ref);
 		return;
 	}
@@ -237,7 +237,7 @@ on_read(void *arg, const struct rpcm_reply *r)
 	if (r->result == NULL || rpcjson_accounts(r->result, true, ref->n, acc, &ctx, &e) < 0) {
 		if (r->result == NULL)
 			chain_note_error(r->method, r->x);
-		log_debug("nonce pool: getMultipleAccounts: %s", r->result == NULL ? r->e->msg : e.msg);
+		log_debug("nonce pool: getMultipleAccounts failed", "err=%s", r->result == NULL ? r->e->msg : e.msg);
 		free(ref);
 		return;
 	}
@@ -256,7 +256,7 @@ on_read(void *arg, const struct rpcm_reply *r)
 				if (idx >= 0)
 					missing->index[missing->n++] = idx;
 			} else {
-				log_err("nonce %s: the account is gone (closed?): its transactions resolve, new ones avoid it",
+				log_err("nonce account gone (closed?): its transactions resolve, new ones avoid it", "nonce=%s",
 				    row->address);
 			}
 			continue;
@@ -264,7 +264,7 @@ on_read(void *arg, const struct rpcm_reply *r)
 		if (!pubkey_eq(&acc[i].owner, &pubkey_system_program) ||
 		    solnonce_parse(acc[i].data, acc[i].data_len, &ns, &e) < 0 || !pubkey_eq(&ns.authority, kp_pubkey(kp))) {
 			if (!warned_foreign)
-				log_err("nonce %s: not a nonce account of this mint authority: not used", row->address);
+				log_err("not a nonce account of this mint authority: not used", "nonce=%s", row->address);
 			warned_foreign = true;
 			continue;
 		}
@@ -272,14 +272,14 @@ on_read(void *arg, const struct rpcm_reply *r)
 		if (ref->advanced && strcmp(val, row->value) == 0) {
 			/* Read at or after the slot that consumed this value, yet still at it: answers disagree. */
 			M.contradictions++;
-			log_warn("nonce %s: still at consumed value %s at slot %" PRIu64 " (consumed at %" PRIu64 "); read again later",
-			    row->address, val, ctx, row->after_slot);
+			log_warn("nonce still at its consumed value; read again later", "nonce=%s nonce_value=%s slot=%" PRIu64
+			    " consumed_slot=%" PRIu64, row->address, val, ctx, row->after_slot);
 			continue;
 		}
 		rc = store_nonce_set(st, row->address, ref->advanced ? row->value : NULL, val, ctx, &e);
 		if (rc < 0) {
 			M.db_errors++;
-			log_warn("nonce %s: %s", row->address, e.msg);
+			log_warn("nonce not recorded", "nonce=%s err=%s", row->address, e.msg);
 		}
 	}
 	rpc_accounts_clear(acc, ref->n);
@@ -300,7 +300,7 @@ read_state(bool advanced)
 
 	if (store_nonce_list(st, advanced ? "advanced" : "new", RPC_MAX_ACCOUNTS, &rows, &n, &e) < 0) {
 		M.db_errors++;
-		log_warn("nonce pool: %s", e.msg);
+		log_warn("nonce pool: database error", "err=%s", e.msg);
 		return;
 	}
 	if (n == 0) {
@@ -313,13 +313,13 @@ read_state(bool advanced)
 	for (size_t i = 0; i < n; i++) {
 		ref->rows[i] = rows[i];
 		if (pubkey_from_b58(rows[i].address, &ref->keys[i], &e) < 0)
-			log_err("nonce pool: bad address %s", rows[i].address);
+			log_err("nonce pool: bad address", "nonce=%s", rows[i].address);
 		if (rows[i].after_slot > cfg.min_context_slot)
 			cfg.min_context_slot = rows[i].after_slot;
 	}
 	free(rows);
 	if (rpcm_call(rpc, "getMultipleAccounts", rpcreq_keys(ref->keys, n, &cfg), on_read, ref, &e) < 0) {
-		log_warn("%s", e.msg);
+		log_warn("nonce pool: read not started", "err=%s", e.msg);
 		free(ref);
 		return;
 	}
@@ -370,7 +370,7 @@ read_consumed(void)
 			cfg.min_context_slot = ref->rows[i].after_slot;
 	if (rpcm_call(rpc, "getMultipleAccounts", rpcreq_keys(ref->keys, ref->n, &cfg), on_read, ref, &e) < 0) {
 		free(ref); /* the periodic read gets them */
-		log_debug("nonce pool: %s", e.msg);
+		log_debug("nonce pool: read not started", "err=%s", e.msg);
 	}
 }
 

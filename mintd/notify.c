@@ -45,14 +45,14 @@ publish(redisContext *c, const char *type, cJSON *fields, const struct reading *
 	}
 	if (evt_build(S.events_prefix, type, fields, &route, &m, &e) < 0) {
 		cJSON_Delete(fields);
-		log_warn("event %s not built: %s", type, e.msg);
+		log_warn("event not built", "event=%s err=%s", type, e.msg);
 		return;
 	}
 	cJSON_Delete(fields);
 	argc = evt_argv(&m, NULL, S.events_maxlen, maxbuf, argv, argvlen);
 	reply = redisCommandArgv(c, argc, argv, argvlen);
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
-		log_warn("event %s not published: %s", type, reply ? reply->str : c->errstr);
+		log_warn("event not published", "event=%s err=%s", type, reply ? reply->str : c->errstr);
 	if (reply != NULL)
 		freeReplyObject(reply);
 	evt_msg_free(&m);

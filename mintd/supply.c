@@ -57,15 +57,15 @@ supply_refresh(void)
 
 	if (store_halt_active(st, S.mint_b58, &halted, &active, &e) < 0) {
 		M.db_errors++;
-		log_warn("halt state: %s", e.msg);
+		log_warn("halt state not read", "err=%s", e.msg);
 		halted = was;
 		return;
 	}
 	if (was && !halted)
 		log_notice("minting halt acknowledged by an operator: taking new work again");
 	else if (!was && halted)
-		log_err("minting is halted (halt %" PRId64 "): %s; supply %s, expected %s..%s at slot %" PRIu64
-		    "; acknowledge with POST /api/admin/tokenization/acknowledge-halt once understood", active.id,
+		log_err("minting is halted: acknowledge with POST /api/admin/tokenization/acknowledge-halt once understood",
+		    "halt_id=%" PRId64 " reason=%s supply=%s expected_min=%s expected_max=%s slot=%" PRIu64, active.id,
 		    active.reason, active.supply, active.expected_min, active.expected_max, active.slot);
 }
 
@@ -77,7 +77,7 @@ raise_halt(const struct halt *in)
 
 	if (store_halt_raise(st, S.mint_b58, S.instance, in, &raised, &active, &e) < 0) {
 		M.db_errors++;
-		log_err("cannot record the minting halt (%s): %s; this instance stops new work anyway", in->reason, e.msg);
+		log_err("cannot record the minting halt; this instance stops new work anyway", "reason=%s err=%s", in->reason, e.msg);
 		active = *in;
 		halted = true;
 		return;
@@ -86,8 +86,8 @@ raise_halt(const struct halt *in)
 	if (!raised)
 		return;
 	M.halts_raised++;
-	log_err("MINTING HALTED (halt %" PRId64 "): %s: supply %s at finalized slot %" PRIu64 ", expected %s..%s; "
-	    "every instance stops new work until an operator acknowledges it", active.id, active.reason, active.supply,
+	log_err("MINTING HALTED: every instance stops new work until an operator acknowledges it", "halt_id=%" PRId64
+	    " reason=%s supply=%s slot=%" PRIu64 " expected_min=%s expected_max=%s", active.id, active.reason, active.supply,
 	    active.slot, active.expected_min, active.expected_max);
 	if (on_halt != NULL)
 		on_halt(&active);
@@ -122,14 +122,14 @@ on_supply(void *arg, const struct rpcm_reply *r)
 	if (r->result == NULL)
 		chain_note_error(r->method, r->x);
 	if (r->result == NULL || rpcjson_token_balance(r->result, &tb, &e) < 0) {
-		log_debug("getTokenSupply: %s", r->result == NULL ? r->e->msg : e.msg);
+		log_debug("getTokenSupply failed", "err=%s", r->result == NULL ? r->e->msg : e.msg);
 		return;
 	}
 	M.supply_checks++;
 	snprintf(amount, sizeof(amount), "%" PRIu64, tb.amount);
 	if (store_supply_check(st, S.mint_b58, tb.context_slot, amount, &sums, &e) < 0) {
 		M.db_errors++;
-		log_warn("supply check: %s", e.msg);
+		log_warn("supply check failed", "err=%s", e.msg);
 		return;
 	}
 	baseline_known = sums.have_baseline;
@@ -138,12 +138,12 @@ on_supply(void *arg, const struct rpcm_reply *r)
 
 		if (store_supply_baseline_init(st, S.mint_b58, tb.context_slot, amount, &bo, &e) < 0) {
 			M.db_errors++;
-			log_warn("supply baseline: %s", e.msg);
+			log_warn("supply baseline not recorded", "err=%s", e.msg);
 		} else if (bo == BASELINE_SET || bo == BASELINE_EXISTS) {
 			baseline_known = true;
 			if (bo == BASELINE_SET)
-					log_notice("supply baseline: the mint's supply was %s at finalized slot %" PRIu64
-				    " (what mintd minted is counted from here)", amount, tb.context_slot);
+					log_notice("supply baseline recorded (what mintd minted is counted from here)", "supply=%s slot=%" PRIu64,
+				    amount, tb.context_slot);
 		} else if (bo == BASELINE_BELOW) {
 			struct halt h = { .slot = tb.context_slot };
 
@@ -220,7 +220,7 @@ recheck(void)
 		return;
 	if (store_recent_verdicts(st, S.recheck_secs, RECHECK_MAX, &rows, &n, &e) < 0) {
 		M.db_errors++;
-		log_warn("re-check of recent verdicts: %s", e.msg);
+		log_warn("re-check of recent verdicts failed", "err=%s", e.msg);
 		return;
 	}
 	if (n == 0) {
@@ -258,5 +258,5 @@ supply_tick(void)
 	if (rpcm_call(rpc, "getTokenSupply", rpcreq_key(&S.mint, &cfg), on_supply, NULL, &e) == 0)
 		supply_inflight = true;
 	else
-		log_warn("%s", e.msg);
+		log_warn("getTokenSupply not started", "err=%s", e.msg);
 }

@@ -273,7 +273,7 @@ wsc_close(struct wsconn *c, int code, const char *reason)
 	}
 	if (c->state != WSC_OPEN || c->free_after_flush)
 		return;
-	log_info("websocket: client %llu (%s) closed by server: %d %s", (unsigned long long)c->id, c->who, code, reason);
+	log_info("websocket client closed by server", "conn=%llu who=%s code=%d reason=%s", (unsigned long long)c->id, c->who, code, reason);
 	drop_queue(c);
 	if (rl > sizeof(p) - 2)
 		rl = sizeof(p) - 2;
@@ -298,7 +298,7 @@ wsc_refuse(struct wsconn *c, int status, const char *why)
 	if (c->dead || c->state != WSC_HANDSHAKE || c->free_after_flush)
 		return;
 	bl = snprintf(body, sizeof(body), "{\"error\":\"%s\",\"message\":\"%s\"}", err, why);
-	log_info("websocket: client %llu from %s refused: %d %s", (unsigned long long)c->id, c->peer, status, why);
+	log_info("websocket client refused", "conn=%llu peer=%s status=%d reason=%s", (unsigned long long)c->id, c->peer, status, why);
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n%s\r\n%s",
 	    status, text, bl, extra, body);
@@ -387,7 +387,7 @@ on_frame(struct wsconn *c, const struct ws_frame *f, unsigned char *p)
 			send_control(c, WS_OP_CLOSE, NULL, 0);
 		else
 			send_control(c, WS_OP_CLOSE, p, 2);
-		log_info("websocket: client %llu (%s) closed: %d", (unsigned long long)c->id, c->who, code);
+		log_info("websocket client closed", "conn=%llu who=%s code=%d", (unsigned long long)c->id, c->who, code);
 		c->state = WSC_CLOSING;
 		flush_then_free(c);
 		return;
@@ -552,7 +552,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (!c->dead && (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))) {
 		if (c->state == WSC_OPEN)
-			log_info("websocket: client %llu (%s) went away without a close frame", (unsigned long long)c->id,
+			log_info("websocket client went away without a close frame", "conn=%llu who=%s", (unsigned long long)c->id,
 			    c->who);
 		conn_kill(c);
 	}
@@ -568,12 +568,12 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (c->state != WSC_OPEN || c->free_after_flush) { /* handshake or close deadline */
 		if (c->state == WSC_HANDSHAKE && !c->free_after_flush)
-			log_info("websocket: client %llu from %s: handshake timeout", (unsigned long long)c->id, c->peer);
+			log_info("websocket client handshake timeout", "conn=%llu peer=%s", (unsigned long long)c->id, c->peer);
 		conn_kill(c);
 		return;
 	}
 	if (c->ping_outstanding) {
-		log_info("websocket: client %llu (%s) did not answer a ping; dropped", (unsigned long long)c->id, c->who);
+		log_info("websocket client did not answer a ping; dropped", "conn=%llu who=%s", (unsigned long long)c->id, c->who);
 		conn_kill(c);
 		return;
 	}

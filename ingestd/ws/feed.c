@@ -53,7 +53,7 @@ on_sub(redisAsyncContext *ac, void *r, void *priv)
 	    rep->element[0]->type != REDIS_REPLY_STRING)
 		return;
 	if (strcmp(rep->element[0]->str, "subscribe") == 0) {
-		log_notice("websocket: event feed subscribed to %s", f->prefix);
+		log_notice("event feed subscribed", "events=%s", f->prefix);
 		backoff_reset(&f->sub_bo);
 		if (f->sub_was_up && f->cbs.restored)
 			f->cbs.restored(f->last, f->cbs.arg);
@@ -63,7 +63,7 @@ on_sub(redisAsyncContext *ac, void *r, void *priv)
 	if (strcmp(rep->element[0]->str, "message") != 0 || rep->element[2]->type != REDIS_REPLY_STRING)
 		return;
 	if (wsev_parse(rep->element[2]->str, rep->element[2]->len, NULL, &ev) < 0) {
-		log_warn("websocket: dropped a malformed event from %s (not JSON with type and event_id)", f->prefix);
+		log_warn("dropped a malformed event (not JSON with type and event_id)", "events=%s", f->prefix);
 		return;
 	}
 	if (wsid_cmp(ev.id, f->last) > 0)
@@ -96,7 +96,7 @@ lost(struct feed *f, bool sub, const char *why)
 		f->cmd = NULL;
 	if (f->stopping)
 		return;
-	log_warn("websocket: Redis %s connection lost (%s); retrying in %u ms", sub ? "feed" : "replay", why, ms);
+	log_warn("redis connection lost; retrying", "redis_conn=%s err=%s retry_ms=%u", sub ? "feed" : "replay", why, ms);
 	evtimer_add(sub ? f->sub_retry : f->cmd_retry, &tv);
 }
 

@@ -42,8 +42,8 @@ reload(void)
 	    cfg_diff_fixed(C, c, &errs) > 0) {
 		/* ingestd has logged the errors already: it forwards SIGHUP only after its own reload worked */
 		for (size_t i = 0; i < errs.n; i++)
-			log_err("websocket: reload: %s", errs.v[i]);
-		log_err("websocket: reload refused: keeping the previous configuration");
+			log_err("reload: configuration error", "err=%s", errs.v[i]);
+		log_err("reload refused: keeping the previous configuration");
 		errlist_free(&errs);
 		cfg_free(c);
 		return;
@@ -63,7 +63,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		reload();
 		return;
 	}
-	log_notice("websocket: %s: closing clients", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_notice("closing clients", "signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	event_base_loopbreak(base);
 }
 
@@ -79,15 +79,15 @@ listener(const struct cfg *c)
 	if (inherited != NULL && inherited[0] != '\0') {
 		fd = atoi(inherited);
 		if (fd < 3 || evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0)
-			fatal("websocket: GTX_WS_LISTEN_FD=%s is not a usable socket", inherited);
+			fatal("GTX_WS_LISTEN_FD is not a usable socket", "fd=%s", inherited);
 		return fd;
 	}
 	if (evutil_parse_sockaddr_port(cfg_str(c, "WEBSOCKET_LISTEN"), (struct sockaddr *)&ss, &len) < 0)
-		fatal("WEBSOCKET_LISTEN %s: not host:port", cfg_str(c, "WEBSOCKET_LISTEN"));
+		fatal("bad configuration: not host:port", "key=WEBSOCKET_LISTEN listen=%s", cfg_str(c, "WEBSOCKET_LISTEN"));
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0 || listen(fd, 1024) < 0)
-		fatal("listen on %s: %s", cfg_str(c, "WEBSOCKET_LISTEN"), strerror(errno));
+		fatal("cannot listen", "listen=%s err=%s", cfg_str(c, "WEBSOCKET_LISTEN"), strerror(errno));
 	return fd;
 }
 
@@ -116,17 +116,17 @@ main(int argc, char **argv)
 		fatal("libsodium failed to initialize");
 	fd = listener(C);
 	if (priv_drop(cfg_str(C, "RUN_AS_USER"), &e) < 0)
-		fatal("%s", e.msg);
+		fatal("cannot drop privileges", "err=%s", e.msg);
 	if ((base = event_base_new()) == NULL)
 		fatal("cannot create the event loop");
 	if ((S = svc_new(base, C, fd, &e)) == NULL)
-		fatal("websocket: %s", e.msg);
+		fatal("websocket service not set up", "err=%s", e.msg);
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(base, signums[i], on_signal, NULL);
 		if (sigs[i] == NULL || event_add(sigs[i], NULL) < 0)
 			fatal("cannot install signal handlers");
 	}
-	log_notice("websocket: serving GET /ws on %s (pid %d), events from %s", cfg_str(C, "WEBSOCKET_LISTEN"),
+	log_notice("serving GET /ws", "listen=%s pid=%d events=%s", cfg_str(C, "WEBSOCKET_LISTEN"),
 	    (int)getpid(), cfg_str(C, "REDIS_EVENTS_PREFIX"));
 	event_base_dispatch(base);
 	svc_free(S);
@@ -134,6 +134,6 @@ main(int argc, char **argv)
 		event_free(sigs[i]);
 	event_base_free(base);
 	cfg_free(C);
-	log_notice("websocket: service exiting");
+	log_notice("websocket service exiting");
 	return 0;
 }

@@ -403,8 +403,8 @@ open_client(struct client *cl)
 	char last[48];
 
 	wsc_accept(cl->c, cl->accept);
-	log_info("websocket: client %llu from %s connected as %s%s", (unsigned long long)wsc_id(cl->c),
-	    wsc_peer(cl->c), cl->id.admin ? "admin " : "user ", cl->id.user);
+	log_info("websocket client connected", "conn=%llu peer=%s who=%s user=%s", (unsigned long long)wsc_id(cl->c),
+	    wsc_peer(cl->c), cl->id.admin ? "admin" : "user", cl->id.user);
 	arm_expiry(cl);
 	if (!cl->id.admin && cl->id.user[0] && cl->nsubs < WS_MAX_SUBS) {
 		size_t n = strlen(cl->id.user) + 6;
@@ -535,21 +535,21 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		ssize_t w = send(fd, busy, (size_t)bl, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		(void)w;
-		log_warn("websocket: refused a connection: WEBSOCKET_MAX_CONNECTIONS=%lld reached", (long long)s->max_conns);
+		log_warn("refused a connection: WEBSOCKET_MAX_CONNECTIONS reached", "max=%lld", (long long)s->max_conns);
 		close(fd);
 		return;
 	}
 	if ((cl = calloc(1, sizeof(*cl))) == NULL || (cl->expiry = evtimer_new(s->base, on_expiry, cl)) == NULL) {
 		free(cl);
 		close(fd);
-		log_warn("websocket: out of memory accepting a connection");
+		log_warn("out of memory accepting a connection");
 		return;
 	}
 	cl->s = s;
 	if ((cl->c = wsc_new(s->base, fd, sa, ++s->next_id, &s->lim, &conn_cbs, cl)) == NULL) {
 		event_free(cl->expiry);
 		free(cl);
-		log_warn("websocket: out of memory accepting a connection");
+		log_warn("out of memory accepting a connection");
 		return;
 	}
 	TAILQ_INSERT_TAIL(&s->clients, cl, link);
@@ -572,7 +572,7 @@ on_accept_error(struct evconnlistener *l, void *arg)
 	struct svc *s = arg;
 	struct timeval tv = { 0, 100000 };
 
-	log_warn("websocket: accept failed (%s); pausing new connections for 100 ms", strerror(EVUTIL_SOCKET_ERROR()));
+	log_warn("accept failed; pausing new connections", "err=%s pause_ms=100", strerror(EVUTIL_SOCKET_ERROR()));
 	evconnlistener_disable(l);
 	evtimer_add(s->accept_pause, &tv);
 }
@@ -638,7 +638,7 @@ load_reloadable(struct svc *s, const struct cfg *c)
 	snprintf(cr->aud, sizeof(cr->aud), "%s", cfg_str(c, "JWT_AUDIENCE"));
 	snprintf(cr->iss, sizeof(cr->iss), "%s", cfg_str(c, "JWT_ISSUER"));
 	if (admintok_parse(cfg_str(c, "ADMIN_TOKEN_SHA256"), &cr->admin) < 0)
-		log_warn("websocket: ADMIN_TOKEN_SHA256 is malformed: no admin token accepted"); /* -n says so too */
+		log_warn("ADMIN_TOKEN_SHA256 is malformed: no admin token accepted", "key=ADMIN_TOKEN_SHA256"); /* -n says so too */
 	s->max_conns = cfg_int(c, "WEBSOCKET_MAX_CONNECTIONS");
 	s->lim.queue_cap = (size_t)cfg_int(c, "WEBSOCKET_EVENT_BUFFER_SIZE");
 	s->lim.max_message = cfg_int(c, "WEBSOCKET_MAX_MESSAGE_BYTES");
@@ -647,10 +647,10 @@ load_reloadable(struct svc *s, const struct cfg *c)
 	if (s->owners != NULL)
 		owners_set_timeout(s->owners, (int)cfg_int(c, "WEBSOCKET_OWNER_LOOKUP_TIMEOUT_MS"));
 	if (cr->auth_required && cr->jwt_secret_len == 0 && cr->admin.n == 0)
-		log_warn("websocket: WEBSOCKET_AUTH_REQUIRED=true but neither JWT_SECRET nor ADMIN_TOKEN_SHA256 is set: "
-		    "every client will be refused");
+		log_warn("WEBSOCKET_AUTH_REQUIRED=true but neither JWT_SECRET nor ADMIN_TOKEN_SHA256 is set: "
+		    "every client will be refused", "key=WEBSOCKET_AUTH_REQUIRED");
 	if (!cr->auth_required)
-		log_warn("websocket: WEBSOCKET_AUTH_REQUIRED=false: clients without a token see every event");
+		log_warn("WEBSOCKET_AUTH_REQUIRED=false: clients without a token see every event", "key=WEBSOCKET_AUTH_REQUIRED");
 }
 
 /* Every open client's credential against the current configuration (a rotated secret, revoked tokens). */
@@ -683,7 +683,7 @@ recheck_clients(struct svc *s)
 		closed++;
 	}
 	if (closed > 0)
-		log_notice("websocket: %zu client(s) closed: their credentials no longer verify", closed);
+		log_notice("clients closed: their credentials no longer verify", "n=%zu", closed);
 }
 
 void
@@ -691,7 +691,7 @@ svc_reload(struct svc *s, const struct cfg *c)
 {
 	load_reloadable(s, c);
 	recheck_clients(s);
-	log_notice("websocket: limits and credentials reloaded");
+	log_notice("limits and credentials reloaded");
 }
 
 struct svc *

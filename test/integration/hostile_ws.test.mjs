@@ -52,7 +52,7 @@ test('a replaying client that never reads while events flow: closed as slow (400
   c.sock.write(Buffer.from([0x81, 0x80 | 34, 1, 2, 3, 4, ...Buffer.from('{"action":"replay","since":"0-0"}').map((b, i) => b ^ [1, 2, 3, 4][i % 4])]));
   const base = Date.now() + 1e9;
   const flow = (async () => {
-    for (let i = 0; i < 20000 && !/closed by server: 4000/.test(log()); i += 100) {
+    for (let i = 0; i < 20000 && !/msg="websocket client closed by server" .*code=4000/.test(log()); i += 100) {
       const batch = [];
       for (let k = i; k < i + 100; k++) {
         markTestInput(`${base}-${k}`);
@@ -61,7 +61,7 @@ test('a replaying client that never reads while events flow: closed as slow (400
       await Promise.all(batch);
       peak = Math.max(peak, rss(ws));
     }
-    await waitFor(() => /closed by server: 4000 slow consumer/.test(log()), { what: 'the slow consumer closed' });
+    await waitFor(() => /msg="websocket client closed by server" .*code=4000 reason="slow consumer/.test(log()), { what: 'the slow consumer closed' });
   })();
   const live = await liveness(within(flow, 60000, 'the slow consumer closed'));
   await flow;
@@ -89,7 +89,7 @@ test('the WebSocket service killed (SIGKILL): meters and /healthz do not notice;
   assert.notEqual(ws2, ws);
   assert.ok(live.length >= 1);
   await waitFor(() => c.closed, { what: 'the old client cut off' });
-  assert.match(log(), /websocket service killed by signal 9; meters are not affected; restarting it/);
+  assert.match(log(), /msg="websocket service died; meters are not affected; restarting it" how="killed by signal 9"/);
   const c2 = connect(wsUrl, { token: userToken(user) });
   await c2.opened();
   const id = `${Date.now() + 2e9}-0`;

@@ -50,7 +50,7 @@ after(async () => {
     stack.down();
     stack.cleanup();
   }
-  assert.doesNotMatch(log, /(AddressSanitizer|LeakSanitizer|runtime error:|\bFATAL\b)/, log);
+  assert.doesNotMatch(log, /(AddressSanitizer|LeakSanitizer|runtime error:|\bFATAL\b|\blevel=fatal\b)/, log);
 });
 
 const adminStatus = (token) => api.call('GET', '/api/admin/meters', { token }).then((r) => r.status);
@@ -96,7 +96,7 @@ test('SIGTERM drains the requests in flight, then exits 0', async () => {
     { what: 'the reading waiting on the lock' });
   const exited = new Promise((resolve) => proc.on('exit', (code, sig) => resolve({ code, sig })));
   proc.kill('SIGTERM');
-  await waitFor(() => /draining 1 request/.test(log), { what: 'drain start' });
+  await waitFor(() => /draining the requests in flight" signal=SIGTERM in_flight=1\b/.test(log), { what: 'drain start' });
   await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`), 'no new connections while draining');
   await db.query('ROLLBACK');
   await db.end();

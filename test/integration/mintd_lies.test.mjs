@@ -213,7 +213,7 @@ test('a mint outside mintd halts every instance until an operator acknowledges i
   await drain(db, { what: 'minting resumed after the acknowledgement' });
   assert.deepEqual(await checkInvariant(db, env, { foreign }), []);
   assert.equal((await admin('/api/admin/tokenization/status')).body.minting_halted, false);
-  assert.match(readFileSync(join(stack.dir, 'ingestd.log'), 'utf8'), /minting halt acknowledged .*halt_id=\d+ by=admin-token-sha256:/);
+  assert.match(readFileSync(join(stack.dir, 'ingestd.log'), 'utf8'), /msg="minting halt acknowledged" .*halt_id=\d+ by=admin-token-sha256:/);
 });
 
 test('SOLANA_COMMITMENT=processed is refused at start-up with the reason', () => {

@@ -122,7 +122,7 @@ test('a table an operator deactivates is retired; its wallets go into a new tabl
   const [{ n }] = await q(`SELECT count(*)::int AS n FROM lookup_tables WHERE state = 'active'`);
   assert.ok(n >= 1, 'a new table');
   const log = readFileSync(`${stack.dir}/mintd.log`, 'utf8');
-  assert.match(log, new RegExp(`lookup table ${old}: deactivated`));
+  assert.match(log, new RegExp(`msg="lookup table retired[^"]*" table=${old} why=deactivated`));
 });
 
 test('MINTD_LOOKUP_TABLES=false: legacy transactions of at most 20 wallets, no table transaction', async () => {

@@ -103,7 +103,7 @@ test('a client that stops reading is closed with 4000 (slow consumer) and memory
     if (pending.length >= 50) await Promise.all(pending.splice(0));
   }
   await Promise.all(pending);
-  await waitFor(() => /client \d+ \(user [0-9a-f-]+\) closed by server: 4000 slow consumer/.test(ingestd.logText()), { what: 'slow consumer log' });
+  await waitFor(() => /msg="websocket client closed by server" conn=\d+ who="user [0-9a-f-]+" code=4000 reason="slow consumer/.test(ingestd.logText()), { what: 'slow consumer log' });
   slow.ws._socket.resume();
   await waitFor(() => slow.closed, { what: 'slow client closed', timeout: 30000 });
   assert.equal(slow.closed.code, 4000);

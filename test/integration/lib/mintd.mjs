@@ -2,7 +2,7 @@
 import { randomUUID, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { up, pgClient, ROOT } from './stack.mjs';
+import { up, pgClient, ROOT, LOG_BAD } from './stack.mjs';
 import { getBase58Decoder } from '@solana/kit';
 import { createClient } from 'redis';
 import { watchRedis } from './contract.mjs';
@@ -157,9 +157,8 @@ export async function closeMintdStack(ctx, extraLogs = []) {
   await ctx.redis?.quit();
   await ctx.db?.end();
   const bad = ctx.stack.down();
-  const BAD = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Assertion .* failed|\bFATAL\b)/;
   for (const f of extraLogs) {
-    for (const line of readFileSync(`${ctx.stack.dir}/${f}`, 'utf8').split('\n')) if (BAD.test(line)) bad.push(`${f}: ${line}`);
+    for (const line of readFileSync(`${ctx.stack.dir}/${f}`, 'utf8').split('\n')) if (LOG_BAD.test(line)) bad.push(`${f}: ${line}`);
   }
   ctx.stack.cleanup();
   return bad;

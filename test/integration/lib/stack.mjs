@@ -58,14 +58,14 @@ function makeStack(dir, bin) {
   };
 }
 
-// A daemon log line that means the test must fail: sanitizer reports, assertions, FATAL.
-const BAD = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Assertion .* failed|\bFATAL\b|SUMMARY: UndefinedBehaviorSanitizer)/;
+// A daemon log line that means the test must fail: sanitizer reports, assertions, a fatal exit (level=fatal).
+export const LOG_BAD = /(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|Assertion .* failed|\bFATAL\b|\blevel=fatal\b|SUMMARY: UndefinedBehaviorSanitizer)/;
 export function logProblems(dir) {
   const out = [];
   for (const name of ['ingestd', 'mintd']) {
     const f = join(dir, `${name}.log`);
     if (!existsSync(f)) continue;
-    for (const line of readFileSync(f, 'utf8').split('\n')) if (BAD.test(line)) out.push(`${name}: ${line}`);
+    for (const line of readFileSync(f, 'utf8').split('\n')) if (LOG_BAD.test(line)) out.push(`${name}: ${line}`);
   }
   return out;
 }
