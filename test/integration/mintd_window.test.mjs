@@ -11,6 +11,7 @@ import {
   writeMintdEnv, redisClient,
 } from './lib/mintd.mjs';
 import { client } from './ingestd_lib.mjs';
+import { pidOf } from './lib/hostile.mjs';
 
 const WINDOW = 8;
 const MINTD_ENV = { MINTD_INSTANCE_ID: 'mintd-window', TOKENIZATION_WALLET_MIN_INTERVAL_SECS: String(WINDOW),
@@ -97,15 +98,36 @@ test('readings inside the window wait, then mint together: one instruction per w
 });
 
 test('two instances and a steady stream: no wallet minted twice inside a window, every reading minted once', async () => {
-  const second = await startExtraMintd(stack, 'mintd-window-b', MINTD_ENV);
+  const { MINTD_INSTANCE_ID: _, ...shared } = MINTD_ENV;
+  const second = await startExtraMintd(stack, 'mintd-window-b', shared);
   try {
     const wallets = Array.from({ length: 20 }, randomWallet);
     const serials = await addMeters(db, wallets);
-    const end = Date.now() + 3 * WINDOW * 1000;
+    // Three windows of readings. The wallets' windows open together, so whichever instance's sweep fires first
+    // may take them all, every time: if one instance has not minted by then, the other is frozen (SIGSTOP)
+    // until it has, readings still flowing, then thawed for a last window (both compete again, one of them
+    // with claims and transactions from before its freeze).
+    const mintedBy = async (url) => Number((await metrics({ MINTD_URL: url })).mintd_readings_minted_total);
     let k = 0n;
-    while (Date.now() < end) {
-      await feed(wallets, serials, 5_000_000n + 100n * k++);
-      await sleep(700);
+    const run = async (ms, until = async () => false) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end && !(await until())) {
+        await feed(wallets, serials, 5_000_000n + 100n * k++);
+        await sleep(700);
+      }
+    };
+    await run(3 * WINDOW * 1000);
+    const counts = [await mintedBy(env.MINTD_URL), await mintedBy(second.url)];
+    if (counts[0] === 0 || counts[1] === 0) {
+      const [busy, idle] = counts[0] === 0 ? [second.proc.pid, env.MINTD_URL] : [pidOf(stack, 'mintd'), second.url];
+      process.kill(busy, 'SIGSTOP');
+      try {
+        const before = await mintedBy(idle);
+      await run(90000, async () => (await mintedBy(idle)) > before);
+      } finally {
+        process.kill(busy, 'SIGCONT');
+      }
+      await run(WINDOW * 1000);
     }
     await drain(db, { timeout: 90000, what: 'both instances drained' });
     assert.deepEqual(await checkInvariant(db, env), []);
@@ -113,8 +135,7 @@ test('two instances and a steady stream: no wallet minted twice inside a window,
     assert.ok(rows.every((r) => r.mints >= 2), 'every wallet minted again once its window opened');
     const [{ n }] = await q(`SELECT count(*)::int AS n FROM meter_readings WHERE wallet_address = ANY($1)`, [wallets]);
     assert.ok(n > rows.reduce((a, r) => a + r.mints, 0) * 2, 'readings summed: far fewer wallet-mints than readings');
-    const a = await metrics(env), b = await metrics({ MINTD_URL: second.url });
-    assert.ok(Number(a.mintd_readings_minted_total) > 0 && Number(b.mintd_readings_minted_total) > 0, 'both instances minted');
+    assert.ok((await mintedBy(env.MINTD_URL)) > 0 && (await mintedBy(second.url)) > 0, 'both instances minted');
   } finally {
     await second.stop('SIGTERM');
   }
