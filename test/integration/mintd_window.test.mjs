@@ -13,7 +13,7 @@ import {
 import { client } from './ingestd_lib.mjs';
 import { pidOf } from './lib/hostile.mjs';
 
-const WINDOW = 8;
+const WINDOW = 15;
 const MINTD_ENV = { MINTD_INSTANCE_ID: 'mintd-window', TOKENIZATION_WALLET_MIN_INTERVAL_SECS: String(WINDOW),
   MINTD_CLAIM_LEASE_SECS: '10' };
 
@@ -58,15 +58,20 @@ test('readings inside the window wait, then mint together: one instruction per w
   const minted = new Map();
   await sub.subscribe('gridtokenx:events', (m) => { const e = JSON.parse(m); if (e.type === 'tokens_minted') minted.set(e.reading_id, e); });
   const first = await feed(wallets, serials, 1_000_000n);
-  await drain(db, { what: 'the first readings minted at once' });
-  const [{ t0 }] = await q(`SELECT max(t.created_at) AS t0 FROM mint_transactions t JOIN meter_readings m ON m.mint_tx_id = t.id
-      WHERE m.id = ANY($1)`, [first.map((r) => r.id)]);
-  // Two more rounds inside the window: they wait.
+  // Written ahead in a transaction: each wallet's window was reserved at their claim, moments ago (a claim
+  // released before its write-ahead, e.g. while the nonce pool is being created, keeps the reservation, and
+  // its readings would wait a window too). Two more rounds at once, well inside it: they wait.
+  await waitFor(async () => (await q(`SELECT count(*)::int AS n FROM meter_readings WHERE id = ANY($1)
+      AND status IN ('submitted', 'minted')`, [first.map((r) => r.id)]))[0].n === first.length,
+  { what: 'the first readings written ahead', timeout: 60000 });
   const second = await feed(wallets, serials, 2_000_000n);
   const third = await feed(wallets, serials, 3_000_000n);
   const later = [...second, ...third];
   await waitFor(async () => (await q(`SELECT count(*)::int AS n FROM meter_readings WHERE id = ANY($1) AND status = 'waiting'`,
     [later.map((r) => r.id)]))[0].n === later.length, { what: 'the later readings waiting' });
+  // when each wallet's window opens, as the database holds it (and the clock the sweep compares it with)
+  const opens = new Map((await q(`SELECT wallet_address AS w, min(mint_after) AS at FROM meter_readings
+      WHERE id = ANY($1) GROUP BY 1`, [later.map((r) => r.id)])).map((r) => [r.w, r.at]));
   const shown = await api.get(second[0].id); // checked against docs/openapi.yaml by the client
   assert.equal(shown.status, 200);
   assert.equal(shown.json.status, 'waiting');
@@ -85,7 +90,7 @@ test('readings inside the window wait, then mint together: one instruction per w
   for (const r of rows) {
     assert.equal(r.txs, 1, `wallet ${r.w}: its waiting readings in one transaction`);
     assert.equal(r.ix.split(r.w).length - 1, 1, `wallet ${r.w}: one instruction for both readings`);
-    assert.ok(r.at - t0 >= (WINDOW - 1) * 1000, `wallet ${r.w}: minted ${(r.at - t0) / 1000} s after its previous mint`);
+    assert.ok(r.at >= opens.get(r.w), `wallet ${r.w}: minted at ${r.at.toISOString()}, before its window opened (${opens.get(r.w).toISOString()})`);
   }
   await atMostOncePerWindow(wallets);
   await waitFor(() => later.every((r) => minted.has(r.id)), { what: 'a tokens_minted event per reading' });
