@@ -55,51 +55,54 @@ test('readings inside the window wait, then mint together: one instruction per w
   const wallets = Array.from({ length: 6 }, randomWallet);
   const serials = await addMeters(db, wallets);
   const sub = await redisClient(env);
-  const minted = new Map();
-  await sub.subscribe('gridtokenx:events', (m) => { const e = JSON.parse(m); if (e.type === 'tokens_minted') minted.set(e.reading_id, e); });
-  const first = await feed(wallets, serials, 1_000_000n);
-  // Written ahead in a transaction: each wallet's window was reserved at their claim, moments ago (a claim
-  // released before its write-ahead, e.g. while the nonce pool is being created, keeps the reservation, and
-  // its readings would wait a window too). Two more rounds at once, well inside it: they wait.
-  await waitFor(async () => (await q(`SELECT count(*)::int AS n FROM meter_readings WHERE id = ANY($1)
-      AND status IN ('submitted', 'minted')`, [first.map((r) => r.id)]))[0].n === first.length,
-  { what: 'the first readings written ahead', timeout: 60000 });
-  const second = await feed(wallets, serials, 2_000_000n);
-  const third = await feed(wallets, serials, 3_000_000n);
-  const later = [...second, ...third];
-  await waitFor(async () => (await q(`SELECT count(*)::int AS n FROM meter_readings WHERE id = ANY($1) AND status = 'waiting'`,
-    [later.map((r) => r.id)]))[0].n === later.length, { what: 'the later readings waiting' });
-  // when each wallet's window opens, as the database holds it (and the clock the sweep compares it with)
-  const opens = new Map((await q(`SELECT wallet_address AS w, min(mint_after) AS at FROM meter_readings
-      WHERE id = ANY($1) GROUP BY 1`, [later.map((r) => r.id)])).map((r) => [r.w, r.at]));
-  const shown = await api.get(second[0].id); // checked against docs/openapi.yaml by the client
-  assert.equal(shown.status, 200);
-  assert.equal(shown.json.status, 'waiting');
-  assert.ok(Date.parse(shown.json.mint_after) > Date.now() - 1000, 'mint_after: when the window opens');
-  const m = await metrics(env);
-  assert.ok(Number(m.mintd_window_waiting_readings) >= 0);
-  const st = await api.admin('GET', '/api/admin/tokenization/status');
-  assert.equal(st.json.waiting_readings_count, later.length);
-  await drain(db, { timeout: 60000, what: 'the waiting readings minted when the window opened' });
-  assert.deepEqual(await checkInvariant(db, env), []);
-  // Each wallet: its two waiting readings in one transaction, one instruction for their sum, a window later.
-  const rows = await q(`SELECT m.wallet_address AS w, count(DISTINCT m.mint_tx_id)::int AS txs, min(t.created_at) AS at,
-      min(t.ix_wallets::text) AS ix FROM meter_readings m JOIN mint_transactions t ON t.id = m.mint_tx_id
-      WHERE m.id = ANY($1) GROUP BY m.wallet_address`, [later.map((r) => r.id)]);
-  assert.equal(rows.length, wallets.length);
-  for (const r of rows) {
-    assert.equal(r.txs, 1, `wallet ${r.w}: its waiting readings in one transaction`);
-    assert.equal(r.ix.split(r.w).length - 1, 1, `wallet ${r.w}: one instruction for both readings`);
-    assert.ok(r.at >= opens.get(r.w), `wallet ${r.w}: minted at ${r.at.toISOString()}, before its window opened (${opens.get(r.w).toISOString()})`);
+  try {
+    const minted = new Map();
+    await sub.subscribe('gridtokenx:events', (m) => { const e = JSON.parse(m); if (e.type === 'tokens_minted') minted.set(e.reading_id, e); });
+    const first = await feed(wallets, serials, 1_000_000n);
+    // Written ahead in a transaction: each wallet's window was reserved at their claim, moments ago (a claim
+    // released before its write-ahead, e.g. while the nonce pool is being created, keeps the reservation, and
+    // its readings would wait a window too). Two more rounds at once, well inside it: they wait.
+    await waitFor(async () => (await q(`SELECT count(*)::int AS n FROM meter_readings WHERE id = ANY($1)
+        AND status IN ('submitted', 'minted')`, [first.map((r) => r.id)]))[0].n === first.length,
+    { what: 'the first readings written ahead', timeout: 60000 });
+    const second = await feed(wallets, serials, 2_000_000n);
+    const third = await feed(wallets, serials, 3_000_000n);
+    const later = [...second, ...third];
+    await waitFor(async () => (await q(`SELECT count(*)::int AS n FROM meter_readings WHERE id = ANY($1) AND status = 'waiting'`,
+      [later.map((r) => r.id)]))[0].n === later.length, { what: 'the later readings waiting' });
+    // when each wallet's window opens, as the database holds it (and the clock the sweep compares it with)
+    const opens = new Map((await q(`SELECT wallet_address AS w, min(mint_after) AS at FROM meter_readings
+        WHERE id = ANY($1) GROUP BY 1`, [later.map((r) => r.id)])).map((r) => [r.w, r.at]));
+    const shown = await api.get(second[0].id); // checked against docs/openapi.yaml by the client
+    assert.equal(shown.status, 200);
+    assert.equal(shown.json.status, 'waiting');
+    assert.ok(Date.parse(shown.json.mint_after) > Date.now() - 1000, 'mint_after: when the window opens');
+    const m = await metrics(env);
+    assert.ok(Number(m.mintd_window_waiting_readings) >= 0);
+    const st = await api.admin('GET', '/api/admin/tokenization/status');
+    assert.equal(st.json.waiting_readings_count, later.length);
+    await drain(db, { timeout: 60000, what: 'the waiting readings minted when the window opened' });
+    assert.deepEqual(await checkInvariant(db, env), []);
+    // Each wallet: its two waiting readings in one transaction, one instruction for their sum, a window later.
+    const rows = await q(`SELECT m.wallet_address AS w, count(DISTINCT m.mint_tx_id)::int AS txs, min(t.created_at) AS at,
+        min(t.ix_wallets::text) AS ix FROM meter_readings m JOIN mint_transactions t ON t.id = m.mint_tx_id
+        WHERE m.id = ANY($1) GROUP BY m.wallet_address`, [later.map((r) => r.id)]);
+    assert.equal(rows.length, wallets.length);
+    for (const r of rows) {
+      assert.equal(r.txs, 1, `wallet ${r.w}: its waiting readings in one transaction`);
+      assert.equal(r.ix.split(r.w).length - 1, 1, `wallet ${r.w}: one instruction for both readings`);
+      assert.ok(r.at >= opens.get(r.w), `wallet ${r.w}: minted at ${r.at.toISOString()}, before its window opened (${opens.get(r.w).toISOString()})`);
+    }
+    await atMostOncePerWindow(wallets);
+    await waitFor(() => later.every((r) => minted.has(r.id)), { what: 'a tokens_minted event per reading' });
+    for (const r of later) {
+      const [row] = await q(`SELECT mint_tx_signature FROM meter_readings WHERE id = $1`, [r.id]);
+      assert.equal(minted.get(r.id).transaction_signature, row.mint_tx_signature);
+      assert.equal(minted.get(r.id).tokens_minted, r.amount.toString(), 'the event names the reading\'s own amount');
+    }
+  } finally {
+    await sub.quit(); // an open subscription would keep this file's process alive after a failure
   }
-  await atMostOncePerWindow(wallets);
-  await waitFor(() => later.every((r) => minted.has(r.id)), { what: 'a tokens_minted event per reading' });
-  for (const r of later) {
-    const [row] = await q(`SELECT mint_tx_signature FROM meter_readings WHERE id = $1`, [r.id]);
-    assert.equal(minted.get(r.id).transaction_signature, row.mint_tx_signature);
-    assert.equal(minted.get(r.id).tokens_minted, r.amount.toString(), 'the event names the reading\'s own amount');
-  }
-  await sub.quit();
 });
 
 test('two instances and a steady stream: no wallet minted twice inside a window, every reading minted once', async () => {
