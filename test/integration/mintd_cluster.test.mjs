@@ -10,7 +10,7 @@ import {
   setTransactionMessageLifetimeUsingBlockhash, appendTransactionMessageInstructions, signTransactionMessageWithSigners,
   getTransactionEncoder, getAddressEncoder, getProgramDerivedAddress, address, AccountRole,
 } from '@solana/kit';
-import { waitFor } from './lib/stack.mjs';
+import { solanaRpc, waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
 import {
   randomWallet, addMeters, insertReadings, xaddReadings, simControl, metrics, openMintdStack, closeMintdStack,
@@ -131,13 +131,7 @@ async function ownWallet() {
   return { kp, serial };
 }
 
-async function rpc(method, params) {
-  const res = await fetch(env.SOLANA_RPC_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  const j = await res.json();
-  if (j.error) throw new Error(`${method}: ${JSON.stringify(j.error)}`);
-  return j.result;
-}
+const rpc = (method, params) => solanaRpc(env, method, params);
 
 async function ataOf(owner) {
   const enc = getAddressEncoder();

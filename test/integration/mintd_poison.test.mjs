@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import { getBase58Decoder, getBase58Encoder, getProgramDerivedAddress, address } from '@solana/kit';
-import { waitFor } from './lib/stack.mjs';
+import { solanaRpc, waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain } from './lib/invariant.mjs';
 import { randomWallet, addMeters, insertReadings, xaddReadings, simControl, openMintdStack, closeMintdStack } from './lib/mintd.mjs';
 import { client } from './ingestd_lib.mjs';
@@ -24,13 +24,7 @@ function keypair() {
   return { privateKey, pub, b58: b58enc.decode(pub) };
 }
 
-async function rpc(method, params) {
-  const res = await fetch(env.SOLANA_RPC_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  const j = await res.json();
-  if (j.error) throw new Error(`${method}: ${JSON.stringify(j.error)}`);
-  return j.result;
-}
+const rpc = (method, params) => solanaRpc(env, method, params);
 
 async function ataOf(wallet) {
   const [ata] = await getProgramDerivedAddress({ programAddress: address(ATA_PROGRAM),

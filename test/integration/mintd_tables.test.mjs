@@ -10,7 +10,7 @@ import {
   setTransactionMessageLifetimeUsingBlockhash, appendTransactionMessageInstructions, signTransactionMessageWithSigners,
   getTransactionEncoder, address, AccountRole,
 } from '@solana/kit';
-import { waitFor } from './lib/stack.mjs';
+import { solanaRpc, waitFor } from './lib/stack.mjs';
 import { checkInvariant, drain, tableAddresses } from './lib/invariant.mjs';
 import {
   randomWallet, addMeters, insertReadings, xaddReadings, metrics, openMintdStack, closeMintdStack, readingFeeder,
@@ -36,13 +36,7 @@ after(async () => {
 
 const q = async (sql, params) => (await db.query(sql, params)).rows;
 
-async function rpc(method, params) {
-  const res = await fetch(env.SOLANA_RPC_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  const j = await res.json();
-  if (j.error) throw new Error(`${method}: ${JSON.stringify(j.error)}`);
-  return j.result;
-}
+const rpc = (method, params) => solanaRpc(env, method, params);
 
 // A backlog minted at once: mintd stopped while readings arrive, then started.
 async function backlog(perWallet) {

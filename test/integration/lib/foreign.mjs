@@ -5,19 +5,12 @@ import {
   setTransactionMessageLifetimeUsingBlockhash, appendTransactionMessageInstructions, signTransactionMessageWithSigners,
   getTransactionEncoder, getAddressEncoder, getProgramDerivedAddress, address, AccountRole,
 } from '@solana/kit';
-import { waitFor } from './stack.mjs';
+import { solanaRpc, waitFor } from './stack.mjs';
 
 const TOKEN = 'TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA';
 const ATA_PROGRAM = 'ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL';
 const SYSTEM = '11111111111111111111111111111111';
 
-async function rpc(env, method, params) {
-  const res = await fetch(env.SOLANA_RPC_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  const j = await res.json();
-  if (j.error) throw new Error(`${method}: ${JSON.stringify(j.error)}`);
-  return j.result;
-}
 
 /*
  * Mints `amount` (BigInt base units, 9 decimals, SPL Token) to `wallet`'s associated token account (created if
@@ -30,7 +23,7 @@ export async function foreignMint(env, wallet, amount) {
   const enc = getAddressEncoder();
   const [ata] = await getProgramDerivedAddress({ programAddress: address(ATA_PROGRAM),
     seeds: [enc.encode(address(wallet)), enc.encode(address(TOKEN)), enc.encode(mint)] });
-  const { value: lt } = await rpc(env, 'getLatestBlockhash', [{ commitment: 'confirmed' }]);
+  const { value: lt } = await solanaRpc(env, 'getLatestBlockhash', [{ commitment: 'confirmed' }]);
   const data = new Uint8Array(10);
   data[0] = 14; // MintToChecked
   new DataView(data.buffer).setBigUint64(1, amount, true);
@@ -48,9 +41,9 @@ export async function foreignMint(env, wallet, amount) {
     (m) => setTransactionMessageLifetimeUsingBlockhash({ blockhash: lt.blockhash, lastValidBlockHeight: BigInt(lt.lastValidBlockHeight) }, m),
     (m) => appendTransactionMessageInstructions(ixs, m));
   const tx = await signTransactionMessageWithSigners(msg);
-  const sig = await rpc(env, 'sendTransaction', [Buffer.from(getTransactionEncoder().encode(tx)).toString('base64'),
+  const sig = await solanaRpc(env, 'sendTransaction', [Buffer.from(getTransactionEncoder().encode(tx)).toString('base64'),
     { encoding: 'base64', preflightCommitment: 'confirmed' }]);
-  await waitFor(async () => (await rpc(env, 'getSignatureStatuses', [[sig]])).value[0]?.confirmationStatus === 'finalized',
+  await waitFor(async () => (await solanaRpc(env, 'getSignatureStatuses', [[sig]])).value[0]?.confirmationStatus === 'finalized',
     { what: 'the foreign mint finalized' });
   return sig;
 }

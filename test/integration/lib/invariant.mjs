@@ -1,5 +1,5 @@
 // lib/invariant.mjs: the exactly-once invariant between PostgreSQL and the simulated chain, checked in one place.
-import { waitFor } from './stack.mjs';
+import { solanaRpc, waitFor } from './stack.mjs';
 
 async function sim(env, path) {
   const res = await fetch(`${env.SIM_CONTROL_URL}${path}`);
@@ -96,17 +96,10 @@ export async function checkInvariant(db, env, { drained = true, allMinted = true
 
 const RECENT_BLOCKHASHES = 'SysvarRecentB1ockHashes11111111111111111111';
 
-async function rpc(env, method, params) {
-  const res = await fetch(env.SOLANA_RPC_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
-  const j = await res.json();
-  if (j.error) throw new Error(`${method}: ${JSON.stringify(j.error)}`);
-  return j.result;
-}
 
 // The addresses a lookup table holds (newest state), base58, or null when the account does not exist.
 export async function tableAddresses(env, address) {
-  const { value } = await rpc(env, 'getAccountInfo', [address, { commitment: 'processed', encoding: 'base64' }]);
+  const { value } = await solanaRpc(env, 'getAccountInfo', [address, { commitment: 'processed', encoding: 'base64' }]);
   if (value === null) return null;
   const data = Buffer.from(value.data[0], 'base64');
   const { getBase58Decoder } = await import('@solana/kit');

@@ -78,6 +78,15 @@ export function processAlive(pid) {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
+// One JSON-RPC call to the stack's Solana RPC (env.SOLANA_RPC_URL); throws with the method on an error answer.
+export async function solanaRpc(env, method, params) {
+  const res = await fetch(env.SOLANA_RPC_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
+  const j = await res.json();
+  if (j.error) throw new Error(`${method}: ${JSON.stringify(j.error)}`);
+  return j.result;
+}
+
 // Polls fn until it returns a truthy value or the deadline passes.
 export async function waitFor(fn, { timeout = 20000, interval = 50, what = 'condition' } = {}) {
   const end = Date.now() + timeout;
