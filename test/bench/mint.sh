@@ -29,28 +29,14 @@ ${BENCH_MINT_EXTRA:-}
 CONF
 # shellcheck disable=SC1091
 . "$DIR/env"
-sql() { "$PSQL" -qAtX "$DATABASE_URL" -v ON_ERROR_STOP=1 "$@"; }
-figure() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
+# shellcheck source=test/bench/common.bash
+. "$ROOT/test/bench/common.bash"
 balance() {
 	curl -fsS "$SOLANA_RPC_URL" -H 'content-type: application/json' \
 		-d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getBalance\",\"params\":[\"$MINT_AUTHORITY\",{\"commitment\":\"confirmed\"}]}" |
 		sed -n 's/.*"value":\([0-9]*\).*/\1/p'
 }
-now_ms() { date +%s%3N; }
-# a / b rounded to one decimal, in integer arithmetic (lamports are integers; no floats near amounts)
-div() {
-	local a=$1 b=$2 t
-	if [ "$b" -gt 0 ]; then
-		t=$(((a * 10 + b / 2) / b))
-		printf '%d.%d' $((t / 10)) $((t % 10))
-	else
-		printf 0
-	fi
-}
 
-auto() { sql -c "UPDATE settings SET value = '$1' WHERE key = 'auto_mint_enabled'" \
-	-c "SELECT pg_notify('gridtokenx_control', '{\"action\":\"auto_mint\",\"enabled\":$1}')" >/dev/null; }
-metric() { curl -fsS "$MINTD_URL/metrics" | sed -n "s/^$1 \([0-9]*\)$/\1/p"; }
 mint_txs() { sql -c "SELECT count(*) FROM mint_transactions WHERE kind = 'mint' AND state = 'confirmed'"; }
 
 # A round: N readings seeded while auto-mint is off, then minted, timed from the switch on. The payer's
@@ -72,9 +58,7 @@ round() { # NAME NEW_ACCOUNTS
 	bal1=$(balance)
 	tx1=$(mint_txs)
 	# the tables for these wallets, usable (read back at finalized), before the next round
-	if ! grep -q '^MINTD_LOOKUP_TABLES=false' "$DIR/mintd.env"; then
-		until [ "$(metric mintd_lookup_table_accounts)" -ge "$W" ] 2>/dev/null; do sleep 0.5; done
-	fi
+	wait_tables "$W"
 	minted=$N
 	local txs=$((tx1 - tx0)) wallets=$(($(sql -c "SELECT coalesce(sum(wallets), 0) FROM mint_transactions WHERE kind = 'mint' AND state = 'confirmed'") - w1))
 	local spent=$((bal0 - bal1)) naive=$((5000 * N + new * RENT))

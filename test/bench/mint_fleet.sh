@@ -30,19 +30,8 @@ trap '"$ROOT/test/stack" down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 "$ROOT/test/stack" up "$DIR" postgres redis solana-sim >/dev/null
 # shellcheck disable=SC1091
 . "$DIR/env"
-sql() { "$PSQL" -qAtX "$DATABASE_URL" -v ON_ERROR_STOP=1 "$@"; }
-figure() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
-# a / b rounded to one decimal, in integer arithmetic (lamports are integers; no floats near amounts)
-div() {
-	local a=$1 b=$2 t sign=
-	[ "$a" -ge 0 ] || { sign=-; a=$((-a)); }
-	if [ "$b" -gt 0 ]; then
-		t=$(((a * 10 + b / 2) / b))
-		printf '%s%d.%d' "$sign" $((t / 10)) $((t % 10))
-	else
-		printf 0
-	fi
-}
+# shellcheck source=test/bench/common.bash
+. "$ROOT/test/bench/common.bash"
 # The lamports the chain holds in these accounts (the tables' rent), read at confirmed.
 lamports_of() {
 	SOLANA_RPC_URL=$SOLANA_RPC_URL node --input-type=module -e '

@@ -25,12 +25,9 @@ ${BENCH_RPC_MINTD_EXTRA:-}
 CONF
 # shellcheck disable=SC1091
 . "$DIR/env"
-sql() { "$PSQL" -qAtX "$DATABASE_URL" -v ON_ERROR_STOP=1 "$@"; }
-figure() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
+# shellcheck source=test/bench/common.bash
+. "$ROOT/test/bench/common.bash"
 ctl() { curl -fsS "$SIM_CONTROL_URL$1" -H 'content-type: application/json' -d "$2" >/dev/null; }
-now_ms() { date +%s%3N; }
-auto() { sql -c "UPDATE settings SET value = '$1' WHERE key = 'auto_mint_enabled'" \
-	-c "SELECT pg_notify('gridtokenx_control', '{\"action\":\"auto_mint\",\"enabled\":$1}')" >/dev/null; }
 wait_minted() {
 	until [ "$(sql -c "SELECT count(*) FROM meter_readings WHERE status <> 'minted'")" = 0 ]; do sleep 0.2; done
 }
@@ -55,11 +52,8 @@ echo "warm-up: token accounts for $W wallets, the nonce pool"
 wait_minted
 # ... and the lookup tables holding them, read back at finalized: both rounds then mint the same way.
 . "$DIR/env"
-tables() { curl -fsS "$MINTD_URL/metrics" | sed -n 's/^mintd_lookup_table_accounts \([0-9]*\)$/\1/p'; }
-if ! grep -q '^MINTD_LOOKUP_TABLES=false' "$DIR/mintd.env"; then
-	until [ "$(tables)" -ge "$W" ] 2>/dev/null; do sleep 0.5; done
-fi
-echo "warm-up: $(tables) token accounts in usable lookup tables"
+wait_tables "$W"
+echo "warm-up: $(metric mintd_lookup_table_accounts) token accounts in usable lookup tables"
 local_rate=$(round "loopback RPC")
 ctl /fault "{\"kind\":\"stall\",\"ms\":$DELAY,\"probability\":1}"
 remote_rate=$(round "RPC ${DELAY} ms away")
