@@ -42,6 +42,8 @@ const struct cfg_key ingestd_keys[] = {
 	{ "INGESTD_GROUP_COMMIT_MAX_ROWS", CFG_INT, "2000", true, "most readings written by one group-commit INSERT", 1, 20000, NULL },
 	{ "INGESTD_GROUP_COMMIT_CONCURRENCY", CFG_INT, "2", true,
 	  "group-commit INSERTs running at once (while they run, new readings gather into the next group)", 1, 64, NULL },
+	{ "INGESTD_GROUP_COMMIT_MIN_ROWS", CFG_INT, "64", true,
+	  "readings a group needs to start while another group commits (a lone group starts at once)", 1, 20000, NULL },
 	{ "INGESTD_DB_MAX_QUEUE", CFG_INT, "10000", true, "queued database jobs beyond which requests get 503", 10, 1000000, NULL },
 	{ "INGESTD_METER_CACHE_MAX", CFG_INT, "1000000", false, "meters kept in memory", 100, 100000000, NULL },
 	{ "INGESTD_UNKNOWN_METER_CACHE_MAX", CFG_INT, "100000", false,

@@ -101,6 +101,14 @@ http_limits(const struct cfg *c)
  * Every connection is a descriptor: raise the soft limit to the hard one (systemd's LimitNOFILE= sets
  * both) and say so when INGESTD_MAX_CONNECTIONS still cannot fit.
  */
+/* The group-commit settings (reloadable). */
+static void
+apply_groups(const struct cfg *c)
+{
+	store_set_groups(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
+	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"), (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MIN_ROWS"));
+}
+
 static void
 raise_fd_limit(const struct cfg *c)
 {
@@ -199,8 +207,7 @@ reload(void)
 	if (A.http != NULL) { /* a worker, or the only process */
 		lim = http_limits(c);
 		httpd_set_limits(A.http, &lim);
-		store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
-		    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"));
+		apply_groups(c);
 		rq_set_maxlen(A.rq, cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN"));
 		mc_set_unknown_ttl(A.mc, cfg_int(c, "INGESTD_UNKNOWN_METER_TTL_SECS") * 1000000);
 	}
@@ -389,8 +396,7 @@ serve_meters(struct cfg *c, int fd, int index)
 		fatal("out of memory");
 	if ((A.store = store_new(A.db, A.dup_window_us, &ss)) == NULL)
 		fatal("out of memory");
-	store_set_max_rows(A.store, (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MAX_ROWS"),
-	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"));
+	apply_groups(c);
 	if ((A.rq = rq_new(A.base, &rqo, &e)) == NULL)
 		fatal("bad configuration", "key=REDIS_URL err=%s", e.msg);
 	if (index < 0) {

@@ -65,8 +65,11 @@ struct store_stats {
 
 struct store *store_new(struct db *db, int64_t dup_window_us, const struct store_stats *stats) WUR;
 void store_free(struct store *s);
-/* Rows per group and groups handed to the database at once (the rest gather while they wait). */
-void store_set_max_rows(struct store *s, int max_rows, int max_inflight);
+/*
+ * Rows per group, groups handed to the database at once (the rest gather while
+ * they wait), and the rows a group needs to be handed over while another runs.
+ */
+void store_set_groups(struct store *s, int max_rows, int max_inflight, int min_rows);
 
 /* The group INSERT, prepared on every database connection under this name. */
 extern const char STORE_INSERT_NAME[];

@@ -1,0 +1,111 @@
+// ingestd_groups.test.mjs: group commit. While one group is being written, readings gather into the next; that
+// group starts beside the running one only once it holds INGESTD_GROUP_COMMIT_MIN_ROWS readings (a statement
+// costs PostgreSQL far more than a row), otherwise when the running one commits. A lock on meter_readings holds
+// the running group so the test decides what arrives while it runs; the group sizes are read from /metrics.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor, pgClient } from './lib/stack.mjs';
+import { newMeter, reading, tsAt, openStack, closeStack } from './ingestd_lib.mjs';
+
+const MIN_ROWS = 4;
+let ctx, env, db, api, seq = 0;
+const meters = [];
+
+before(async () => {
+  ctx = await openStack({ INGESTD_GROUP_COMMIT_MIN_ROWS: `${MIN_ROWS}`, INGESTD_GROUP_COMMIT_CONCURRENCY: '2' });
+  ({ env, db, api } = ctx);
+  for (let i = 0; i < 8; i++) {
+    meters.push(newMeter('GRP'));
+    await api.register(meters[i]);
+  }
+});
+
+after(async () => {
+  const problems = await closeStack(ctx);
+  assert.deepEqual(problems, [], 'daemon log problems');
+});
+
+async function metric(name) {
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec((await api.call('GET', '/metrics')).text);
+  assert.ok(m, `${name} in /metrics`);
+  return Number(m[1]);
+}
+const groups = async () => ({ count: await metric('ingestd_group_commit_rows_count'),
+  rows: await metric('ingestd_group_commit_rows_sum') });
+// ingestd's group INSERTs now waiting for the test's lock
+const waitingInserts = async () => (await db.query(`SELECT count(*)::int AS n FROM pg_stat_activity
+  WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO meter_readings%'`)).rows[0].n;
+
+// n readings from distinct meters (each meter's readings a duplicate window apart), posted at once
+function post(n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    seq += 1;
+    out.push(api.submit(reading(meters[seq % meters.length], { timestamp: tsAt(seq) })));
+  }
+  return out;
+}
+
+// Holds meter_readings against INSERTs, sends one reading and waits until its group is blocked on the lock.
+async function holdFirstGroup() {
+  const lock = pgClient(env);
+  await lock.connect();
+  await lock.query('BEGIN');
+  await lock.query('LOCK TABLE meter_readings IN EXCLUSIVE MODE');
+  const first = post(1);
+  await waitFor(async () => (await waitingInserts()) === 1, { what: 'the first group waiting on the lock' });
+  return { lock, first };
+}
+
+async function release({ lock }) {
+  await lock.query('ROLLBACK');
+  await lock.end();
+}
+
+const allStored = async (answers) => {
+  for (const r of await Promise.all(answers)) assert.equal(r.status, 201, r.text);
+};
+
+test('readings that arrive while a group is written wait for it and go together, not one statement each', async () => {
+  const g0 = await groups();
+  const held = await holdFirstGroup();
+  let more = [];
+  try {
+    more = post(MIN_ROWS - 1);
+    await waitFor(async () => (await metric('ingestd_store_pending')) === MIN_ROWS, { what: 'all readings queued' });
+    assert.equal(await waitingInserts(), 1, 'no second statement for fewer than MIN_ROWS readings');
+  } finally {
+    await release(held);
+  }
+  await allStored([...held.first, ...more]);
+  const g1 = await groups();
+  // Sent as they came (the old rule), the three would have been a group of one beside the first and then a
+  // group of two: three statements.
+  assert.deepEqual({ count: g1.count - g0.count, rows: g1.rows - g0.rows }, { count: 2, rows: MIN_ROWS });
+});
+
+test('a group of MIN_ROWS readings starts beside the running one; what comes after gathers behind both', async () => {
+  const g0 = await groups();
+  const held = await holdFirstGroup();
+  let second = [], third = [];
+  try {
+    second = post(MIN_ROWS);
+    await waitFor(async () => (await waitingInserts()) === 2, { what: 'the second group started beside the first' });
+    third = post(2); // INGESTD_GROUP_COMMIT_CONCURRENCY=2 are running: these wait
+    await waitFor(async () => (await metric('ingestd_store_pending')) === 1 + MIN_ROWS + 2, { what: 'all queued' });
+    assert.equal(await waitingInserts(), 2);
+  } finally {
+    await release(held);
+  }
+  await allStored([...held.first, ...second, ...third]);
+  const g1 = await groups();
+  assert.deepEqual({ count: g1.count - g0.count, rows: g1.rows - g0.rows }, { count: 3, rows: 1 + MIN_ROWS + 2 });
+});
+
+test('a lone reading is written at once, without waiting for company', async () => {
+  const g0 = await groups();
+  const [r] = post(1);
+  assert.equal((await r).status, 201);
+  const g1 = await groups();
+  assert.deepEqual({ count: g1.count - g0.count, rows: g1.rows - g0.rows }, { count: 1, rows: 1 });
+});
