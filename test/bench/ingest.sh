@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # ingest.sh: ingestd throughput against the local stack (synchronous commit on): single-reading POSTs with wrk,
-# the batch endpoint, and raw multi-row INSERTs of the same batch rows straight into PostgreSQL for comparison.
+# at 64 connections and at a fleet's concurrency (256: a closed loop of 64 caps the readings a group commit can
+# gather), the batch endpoint, and raw multi-row INSERTs of the same batch rows straight into PostgreSQL for comparison.
 # Also the cost side, in the same run: ingestd's CPU time per accepted reading against one Ed25519 verification
 # (build/rel/edverify, on this CPU), and ingestd's RSS before and after sustained load (every ingestd process:
-# the workers too). Prints FIGURE lines (see test/bench/run). Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS,
+# the workers too), and the ceiling of each ratio on this machine: the rate if every core did nothing but
+# PostgreSQL's measured work per row plus one verification. Prints FIGURE lines (see test/bench/run).
+# Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS, BENCH_FLEET_CONNS,
 # BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS, BENCH_WORKERS (INGESTD_WORKERS, default 0: one per core); BENCH_PERF=FILE records ingestd's profile (perf record -g)
 # during the single-reading run, for `perf report -i FILE`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export GTX_BIN=${GTX_BIN:-$ROOT/build/rel}
 SECS=${BENCH_SECS:-10}
-SINGLE=${BENCH_SINGLE:-300000}
+SINGLE=${BENCH_SINGLE:-400000}
 BATCH=${BENCH_BATCH_READINGS:-500000}
 CONNS=${BENCH_CONNS:-64}
+FLEET=${BENCH_FLEET_CONNS:-256}
 BCONNS=${BENCH_BATCH_CONNS:-8}
 THREADS=${BENCH_THREADS:-2}
 RAW=${BENCH_RAW_CLIENTS:-4}
@@ -88,28 +92,42 @@ per() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? c / n : 0) }'; 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 rss0=$(rss)
-rows0=$(count meter_readings)
-cpu0=$(cpu_us)
-pg0=$(pg_cpu_us)
-idle_mark
-echo "single-reading POSTs: $CONNS connections, $THREADS threads, ${SECS}s"
-if [ -n "${BENCH_PERF:-}" ]; then
-	perf record -q -F 999 -g -p "$(pids | paste -sd,)" -o "$BENCH_PERF" -- sleep $((SECS - 1)) >/dev/null 2>&1 &
-fi
-run_wrk "$DIR/data/single.txt" "$CONNS" /api/meters/submit-reading
-req=$(field requests); dur=$(field duration_us)
-rows1=$(count meter_readings)
-cpu1=$(cpu_us)
-pg1=$(pg_cpu_us)
-single_idle=$(idle_share)
-single_rate=$(rate $((rows1 - rows0)) "$dur")
-single_cpu=$(per $((cpu1 - cpu0)) $((rows1 - rows0)))
-figure "single POST requests/s" "$(rate "$req" "$dur")" "req/s"
-figure "single POST readings stored/s" "$(rate $((rows1 - rows0)) "$dur")" "rows/s"
-figure "single POST latency p50" "$(ms "$(field p50_us)")" "ms"
-figure "single POST latency p99" "$(ms "$(field p99_us)")" "ms"
-figure "single POST non-2xx answers" "$(field non2xx)" "responses"
+# One run of single-reading POSTs: FILE CONNS LABEL; sets s_rate (rows stored/s), s_cpu (ingestd us per reading)
+# and s_pg (PostgreSQL us per row) and prints the run's figures.
+single_run() {
+	local rows0 rows1 cpu0 cpu1 pg0 pg1 req dur idle
+	rows0=$(count meter_readings)
+	cpu0=$(cpu_us)
+	pg0=$(pg_cpu_us)
+	idle_mark
+	echo "single-reading POSTs: $2 connections, $THREADS threads, ${SECS}s"
+	if [ -n "${BENCH_PERF:-}" ] && [ "$2" = "$CONNS" ]; then
+		perf record -q -F 999 -g -p "$(pids | paste -sd,)" -o "$BENCH_PERF" -- sleep $((SECS - 1)) >/dev/null 2>&1 &
+	fi
+	run_wrk "$1" "$2" /api/meters/submit-reading
+	req=$(field requests); dur=$(field duration_us)
+	rows1=$(count meter_readings)
+	cpu1=$(cpu_us)
+	pg1=$(pg_cpu_us)
+	idle=$(idle_share)
+	s_rate=$(rate $((rows1 - rows0)) "$dur")
+	s_cpu=$(per $((cpu1 - cpu0)) $((rows1 - rows0)))
+	s_pg=$(per $((pg1 - pg0)) $((rows1 - rows0)))
+	figure "single POST$3 requests/s" "$(rate "$req" "$dur")" "req/s"
+	figure "single POST$3 readings stored/s" "$s_rate" "rows/s"
+	figure "single POST$3 latency p50" "$(ms "$(field p50_us)")" "ms"
+	figure "single POST$3 latency p99" "$(ms "$(field p99_us)")" "ms"
+	figure "single POST$3 non-2xx answers" "$(field non2xx)" "responses"
+	figure "machine idle during single run$3" "$idle" "share"
+}
+# Two halves of distinct readings: a reading posted twice is a replay, not a stored row.
+split -n l/2 "$DIR/data/single.txt" "$DIR/data/single.half."
+single_run "$DIR/data/single.half.aa" "$CONNS" ""
+single_rate=$s_rate single_cpu=$s_cpu single_pg=$s_pg
+single_run "$DIR/data/single.half.ab" "$FLEET" ", $FLEET connections"
+fleet_rate=$s_rate fleet_cpu=$s_cpu fleet_pg=$s_pg
 rss1=$(rss)
+rows1=$(count meter_readings)
 
 # Two halves of distinct readings, to see whether memory keeps growing under sustained load.
 half=$(( ($(wc -l <"$DIR/data/batch.txt") + 1) / 2 ))
@@ -133,6 +151,7 @@ pg3=$(pg_cpu_us)
 batch_idle=$(idle_share)
 batch_rate=$(rate $((rows2 - rows1)) "$bdur")
 batch_cpu=$(per $((cpu3 - cpu2)) $((rows2 - rows1)))
+batch_pg=$(per $((pg3 - pg2)) $((rows2 - rows1)))
 figure "batch readings stored/s" "$batch_rate" "rows/s"
 figure "batch request latency p99" "$(ms "$p99")" "ms"
 
@@ -159,17 +178,26 @@ noexcl_rows=$(count bench_noexcl)
 raw_rate=$(( raw_rows * 1000000000 / (t1 - t0) ))
 figure "raw INSERT rows/s" "$raw_rate" "rows/s"
 figure "single POST / raw INSERT" "$(ratio "$single_rate" "$raw_rate")" "(target >= 0.5)"
+figure "single POST, $FLEET connections / raw INSERT" "$(ratio "$fleet_rate" "$raw_rate")" "(target >= 0.5)"
 figure "batch / raw INSERT" "$(ratio "$batch_rate" "$raw_rate")" "(target >= 0.8)"
+# What no ingestd could beat here: every core busy with PostgreSQL's measured CPU per row plus one verification
+# (no HTTP, no Redis, no load generator), against the raw rate.
+ceiling() { awk -v c="$(nproc)" -v p="$1" -v v="$verify_us" -v r="$raw_rate" 'BEGIN { printf "%.2f", c * 1e6 / (p + v) / r }'; }
+figure "ceiling of single POST / raw INSERT here" "$(ceiling "$single_pg")" "(PostgreSQL + one verification per row)"
+figure "ceiling of single POST, $FLEET connections / raw INSERT here" "$(ceiling "$fleet_pg")" "(the same)"
+figure "ceiling of batch / raw INSERT here" "$(ceiling "$batch_pg")" "(the same)"
 figure "one Ed25519 verification" "$verify_us" "us CPU"
 figure "ingestd CPU per accepted reading, single" "$single_cpu" "us"
+figure "ingestd CPU per accepted reading, single, $FLEET connections" "$fleet_cpu" "us"
 figure "ingestd CPU per accepted reading, batch" "$batch_cpu" "us"
 figure "ingestd CPU per reading / verification, single" "$(ratio "$single_cpu" "$verify_us")" "(target <= 1.5)"
+figure "ingestd CPU per reading / verification, single, $FLEET connections" "$(ratio "$fleet_cpu" "$verify_us")" "(target <= 1.5)"
 figure "ingestd CPU per reading / verification, batch" "$(ratio "$batch_cpu" "$verify_us")" "(target <= 1.5)"
-figure "PostgreSQL CPU per row, single" "$(per $((pg1 - pg0)) $((rows1 - rows0)))" "us"
-figure "PostgreSQL CPU per row, batch" "$(per $((pg3 - pg2)) $((rows2 - rows1)))" "us"
+figure "PostgreSQL CPU per row, single" "$single_pg" "us"
+figure "PostgreSQL CPU per row, single, $FLEET connections" "$fleet_pg" "us"
+figure "PostgreSQL CPU per row, batch" "$batch_pg" "us"
 figure "PostgreSQL CPU per row, raw INSERT" "$(per $((pg5 - pg4)) "$raw_rows")" "us"
 figure "PostgreSQL CPU per row, raw INSERT without the exclusion constraint" "$(per $((pg7 - pg6)) "$noexcl_rows")" "us"
-figure "machine idle during single run" "$single_idle" "share"
 figure "machine idle during batch run" "$batch_idle" "share"
 figure "ingestd RSS before load" "$rss0" "KiB"
 figure "ingestd RSS after single run" "$rss1" "KiB"
