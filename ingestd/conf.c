@@ -13,7 +13,8 @@ const struct cfg_key ingestd_keys[] = {
 	{ "INGESTD_LISTEN", CFG_STR, "127.0.0.1:8080", false, "HTTP listen address host:port", 1, 0, NULL },
 	{ "INGESTD_WORKERS", CFG_INT, "0", false,
 	  "worker processes serving meters, each with its own SO_REUSEPORT listener (0: one per CPU core); per-meter "
-	  "rate limits and /metrics are shared by all of them, the per-address limits below hold per worker", 0, 1024, NULL },
+	  "and per-address request rates and /metrics are shared by all of them, the connection limits below hold per "
+	  "worker", 0, 1024, NULL },
 	{ "INGESTD_MAX_CONNECTIONS", CFG_INT, "10000", true,
 	  "open HTTP connections beyond which new ones are closed (ingestd raises its descriptor limit to fit)", 1, 1000000, NULL },
 	{ "INGESTD_MAX_CONNECTIONS_PER_ADDR", CFG_INT, "512", true,

@@ -431,7 +431,7 @@ read_head(struct httpd_conn *c)
 	c->keepalive = hi.keepalive;
 	c->expect100 = hi.expect100;
 	/* Per-address rate, before anything that costs (routing, bodies, signatures, the database). */
-	if (!peer_rate_take(c->peer, httpd_now_us(), h->lim.addr_rate_per_sec, h->lim.addr_rate_burst, &wait)) {
+	if (!peer_rate_take(h->peers, c->peer, httpd_now_us(), h->lim.addr_rate_per_sec, h->lim.addr_rate_burst, &wait)) {
 		h->st.rate_limited++;
 		retry_header(h, hdr, sizeof(hdr), wait);
 		local_error(c, 429, "rate_limited", "too many requests from this address", c->req->has_body ?
@@ -894,6 +894,12 @@ void
 httpd_set_limits(struct httpd *h, const struct httpd_limits *lim)
 {
 	h->lim = *lim;
+}
+
+void
+httpd_share_rates(struct httpd *h, struct ratelim *rl)
+{
+	peers_share_rates(h->peers, rl);
 }
 
 void

@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "httpreq.h"
+#include "ratelim.h"
 
 struct httpd;
 struct httpd_conn;
@@ -66,6 +67,8 @@ struct httpd *httpd_new(struct event_base *base, int fd, const struct httpd_limi
 void httpd_free(struct httpd *h);
 /* New limits apply to what happens next (deadlines already armed keep theirs). */
 void httpd_set_limits(struct httpd *h, const struct httpd_limits *lim);
+/* Per-address request rates from rl, shared by the workers, instead of per process (rl must outlive h). */
+void httpd_share_rates(struct httpd *h, struct ratelim *rl);
 
 /*
  * Sends the response and releases req. `headers` is extra header lines, each

@@ -389,6 +389,7 @@ serve_meters(struct cfg *c, int fd, int index)
 	rqo.max_inflight = (size_t)cfg_int(c, "INGESTD_REDIS_MAX_INFLIGHT");
 	if ((A.http = httpd_new(A.base, fd, &lim, &cbs, &e)) == NULL)
 		fatal("cannot serve HTTP", "err=%s", e.msg);
+	httpd_share_rates(A.http, A.rl); /* an address's request rate holds across the workers */
 	if ((A.db = db_new(A.base, &dbo)) == NULL)
 		fatal("out of memory");
 	if ((A.mc = mc_new(A.db, (size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"), (size_t)cfg_int(c,

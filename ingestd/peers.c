@@ -2,6 +2,7 @@
 #include "peers.h"
 #include "khash.h"
 
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct peers {
 	struct khash_key hk;
 	struct peer **tab;
 	size_t nbuckets, n;
+	struct ratelim *rl; /* shared request rates, or NULL: each peer's own tat_us */
 };
 
 static void
@@ -133,8 +135,33 @@ peer_conn_del(struct peer *p)
 		p->nconns--;
 }
 
-bool
-peer_rate_take(struct peer *p, int64_t now, int per_sec, int burst, int *retry_secs)
+void
+peers_share_rates(struct peers *ps, struct ratelim *rl)
+{
+	ps->rl = rl;
+}
+
+/* The same GCRA in the shared table, keyed by a 0 byte and the address (the table's other keys are meter serials:
+ * text, never starting with a 0 byte). */
+static bool
+shared_rate_take(struct ratelim *rl, const struct peer *p, int64_t now, int per_sec, int burst, int *retry_secs)
+{
+	unsigned char key[1 + PEER_KEY] = { 0 };
+	int64_t per_min = (int64_t)(per_sec > 0 ? per_sec : 1) * 60;
+	int wait;
+
+	memcpy(key + 1, p->key, PEER_KEY);
+	wait = rl_take(rl, key, sizeof(key), now, per_min > INT_MAX ? INT_MAX : (int)per_min, burst);
+	if (wait > 0) {
+		*retry_secs = wait;
+		return false;
+	}
+	return true;
+}
+
+/* The peer's own bucket (this process only). */
+static bool
+own_rate_take(struct peer *p, int64_t now, int per_sec, int burst, int *retry_secs)
 {
 	int64_t t = 1000000 / (per_sec > 0 ? per_sec : 1), tau = t * (burst > 1 ? burst - 1 : 0);
 	int64_t tat = p->tat_us > now ? p->tat_us : now;
@@ -147,6 +174,14 @@ peer_rate_take(struct peer *p, int64_t now, int per_sec, int burst, int *retry_s
 	}
 	p->tat_us = tat + t;
 	return true;
+}
+
+bool
+peer_rate_take(struct peers *ps, struct peer *p, int64_t now, int per_sec, int burst, int *retry_secs)
+{
+	if (ps->rl != NULL)
+		return shared_rate_take(ps->rl, p, now, per_sec, burst, retry_secs);
+	return own_rate_take(p, now, per_sec, burst, retry_secs);
 }
 
 void

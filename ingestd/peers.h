@@ -1,5 +1,9 @@
 /* peers.h: per-client-address accounting for the HTTP server: open connections and a request-rate bucket. */
 /*
+ * Connections are counted per process. The request rate is too, unless peers_share_rates names a rate table
+ * shared by the workers (ratelim.h): then one address has one bucket, whichever worker its connections reach.
+ */
+/*
  * Ownership: peers_new's caller owns the table (peers_free). A struct peer belongs to the table: valid
  * until peers_sweep removes it (only when nothing refers to it: its connection count is 0) or peers_free.
  */
@@ -7,6 +11,7 @@
 #define INGESTD_PEERS_H
 
 #include "err.h"
+#include "ratelim.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,11 +36,13 @@ struct peer *peers_get(struct peers *ps, const struct sockaddr *sa) WUR;
 int peer_conns(const struct peer *p);
 void peer_conn_add(struct peer *p);
 void peer_conn_del(struct peer *p);
+/* From now on the request rates are taken from rl (not owned; it must outlive ps), shared by the workers. */
+void peers_share_rates(struct peers *ps, struct ratelim *rl);
 /*
  * Takes one request from the peer's bucket (GCRA: `burst` at once, `per_sec`
  * sustained). True when allowed; false with *retry_secs (>= 1) otherwise.
  */
-bool peer_rate_take(struct peer *p, int64_t now_us, int per_sec, int burst, int *retry_secs) WUR;
+bool peer_rate_take(struct peers *ps, struct peer *p, int64_t now_us, int per_sec, int burst, int *retry_secs) WUR;
 /* Frees the entries without connections whose bucket has refilled by now. */
 void peers_sweep(struct peers *ps, int64_t now_us);
 size_t peers_count(const struct peers *ps);
