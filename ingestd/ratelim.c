@@ -85,7 +85,10 @@ rl_take(struct ratelim *rl, const void *key, size_t n, int64_t now, int per_min,
 	uint64_t h = khash(&sh->hk, key, n) | 1;
 	size_t stripe = (size_t)(h >> 56) % STRIPES, start = (size_t)(h % sh->per_stripe);
 	struct slot *base = sh->slots + stripe * sh->per_stripe, *s = NULL, *spare = NULL;
-	int64_t t = 60LL * 1000000 / (per_min > 0 ? per_min : 1), tau = t * (burst > 1 ? burst - 1 : 0), tat;
+	int64_t pm = per_min > 0 ? per_min : 1, t = 60LL * 1000000 / pm, tat;
+	/* from the burst directly, not t * (burst - 1): above a million per second t rounds to 0, and a tolerance
+	 * of 0 would refuse a worker whose clock reading came a microsecond before another's */
+	int64_t tau = burst > 1 ? (int64_t)(burst - 1) * 60 * 1000000 / pm : 0;
 	int wait = 0;
 
 	lock(&sh->lock[stripe]);

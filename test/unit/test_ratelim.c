@@ -30,6 +30,25 @@ TEST(ratelim_burst_then_rate)
 	rl_free(rl);
 }
 
+TEST(ratelim_fast_rates_tolerate_clock_readings_out_of_order)
+{
+	struct err e;
+	struct ratelim *rl = rl_new(100, &e);
+	int64_t t0 = 1000 * SEC;
+
+	if (!CHECK(rl != NULL))
+		return;
+	/* 10 million per second (t rounds to 0 us), burst 10 million: a worker that read the clock a microsecond
+	 * before another one took its turn is not refused */
+	CHECK_INT(rl_take(rl, "fast", 4, t0, 600000000, 10000000), 0);
+	CHECK_INT(rl_take(rl, "fast", 4, t0 - 1, 600000000, 10000000), 0);
+	/* and a burst still means the burst at such rates: 1,000 per second, burst 2 */
+	CHECK_INT(rl_take(rl, "k", 1, t0, 60000, 2), 0);
+	CHECK_INT(rl_take(rl, "k", 1, t0, 60000, 2), 0);
+	CHECK_INT(rl_take(rl, "k", 1, t0, 60000, 2), 1);
+	rl_free(rl);
+}
+
 TEST(ratelim_full_table_never_refuses_a_new_key)
 {
 	struct err e;
