@@ -14,8 +14,9 @@ import { client } from './ingestd_lib.mjs';
 import { pidOf } from './lib/hostile.mjs';
 
 const WINDOW = 15;
+const NONCES = 16; // a small pool, created quickly even on a busy machine
 const MINTD_ENV = { MINTD_INSTANCE_ID: 'mintd-window', TOKENIZATION_WALLET_MIN_INTERVAL_SECS: String(WINDOW),
-  MINTD_CLAIM_LEASE_SECS: '10' };
+  MINTD_CLAIM_LEASE_SECS: '10', MINTD_NONCE_ACCOUNTS: String(NONCES) };
 
 let ctx, stack, env, db, api;
 
@@ -58,6 +59,10 @@ test('readings inside the window wait, then mint together: one instruction per w
   try {
     const minted = new Map();
     await sub.subscribe('gridtokenx:events', (m) => { const e = JSON.parse(m); if (e.type === 'tokens_minted') minted.set(e.reading_id, e); });
+    // The nonce pool first: while it is created, claims are released and their readings wait for the next
+    // sweep, which on a busy machine can be after the window this test depends on has passed.
+    await waitFor(async () => (await q(`SELECT count(*)::int AS n, count(*) FILTER (WHERE state = 'new')::int AS fresh
+        FROM nonce_accounts`)).every((r) => r.n === NONCES && r.fresh === 0), { what: 'the nonce pool created', timeout: 60000 });
     const first = await feed(wallets, serials, 1_000_000n);
     // Written ahead in a transaction: each wallet's window was reserved at their claim, moments ago (a claim
     // released before its write-ahead, e.g. while the nonce pool is being created, keeps the reservation, and
