@@ -59,6 +59,15 @@ pg_cpu_us() {
 	  for p in $(ps -o pid= --ppid "$pm"); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; } | awk '{ print $12 + $13 }'; done
 	} | awk -v t="$TCK" '{ s += $1 } END { printf "%d", s * 1000000 / t }'
 }
+# Redis's and ingestd-ws's (the rest of the stack on these cores)
+rest_cpu_us() {
+	for p in $(cat "$DIR/redis.pid") $(ps -o pid=,comm= --ppid "$(cat "$DIR/ingestd.pid")" | awk '$2 == "ingestd-ws" { print $1 }'); do
+		{ sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; }
+	done | awk -v t="$TCK" '{ s += $12 + $13 } END { printf "%d", s * 1000000 / t }'
+}
+# user + system CPU of this shell's finished children (wrk, once it has exited), in microseconds: `times` must run
+# in this shell (in a $(...) subshell it would report the subshell's children), so it writes to a file.
+child_cpu_us() { awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] } } END { printf "%d", s * 1000000 }' "$DIR/times"; }
 # the machine's idle share (0..1) since the last call of idle_mark
 idle_mark() { read -r _ u n sy id rest </proc/stat; idle_t=$id; all_t=$((u + n + sy + id)); }
 idle_share() {
@@ -95,24 +104,35 @@ rss0=$(rss)
 # One run of single-reading POSTs: FILE CONNS LABEL; sets s_rate (rows stored/s), s_cpu (ingestd us per reading)
 # and s_pg (PostgreSQL us per row) and prints the run's figures.
 single_run() {
-	local rows0 rows1 cpu0 cpu1 pg0 pg1 req dur idle
+	local rows0 rows1 cpu0 cpu1 pg0 pg1 rest0 rest1 wrk0 wrk1 req dur idle n
 	rows0=$(count meter_readings)
 	cpu0=$(cpu_us)
 	pg0=$(pg_cpu_us)
+	rest0=$(rest_cpu_us)
 	idle_mark
 	echo "single-reading POSTs: $2 connections, $THREADS threads, ${SECS}s"
 	if [ -n "${BENCH_PERF:-}" ] && [ "$2" = "$CONNS" ]; then
 		perf record -q -F 999 -g -p "$(pids | paste -sd,)" -o "$BENCH_PERF" -- sleep $((SECS - 1)) >/dev/null 2>&1 &
 	fi
+	times >"$DIR/times"
+	wrk0=$(child_cpu_us)
 	run_wrk "$1" "$2" /api/meters/submit-reading
+	times >"$DIR/times"
+	wrk1=$(child_cpu_us)
 	req=$(field requests); dur=$(field duration_us)
 	rows1=$(count meter_readings)
 	cpu1=$(cpu_us)
 	pg1=$(pg_cpu_us)
+	rest1=$(rest_cpu_us)
 	idle=$(idle_share)
-	s_rate=$(rate $((rows1 - rows0)) "$dur")
-	s_cpu=$(per $((cpu1 - cpu0)) $((rows1 - rows0)))
-	s_pg=$(per $((pg1 - pg0)) $((rows1 - rows0)))
+	n=$((rows1 - rows0))
+	s_rate=$(rate "$n" "$dur")
+	s_cpu=$(per $((cpu1 - cpu0)) "$n")
+	s_pg=$(per $((pg1 - pg0)) "$n")
+	figure "single POST$3: Redis and ingestd-ws CPU per reading" "$(per $((rest1 - rest0)) "$n")" "us"
+	figure "single POST$3: wrk CPU per reading" "$(per $((wrk1 - wrk0)) "$n")" "us"
+	figure "single POST$3: all CPU per reading (ingestd, PostgreSQL, Redis, ws, wrk)" \
+		"$(per $((cpu1 - cpu0 + pg1 - pg0 + rest1 - rest0 + wrk1 - wrk0)) "$n")" "us"
 	figure "single POST$3 requests/s" "$(rate "$req" "$dur")" "req/s"
 	figure "single POST$3 readings stored/s" "$s_rate" "rows/s"
 	figure "single POST$3 latency p50" "$(ms "$(field p50_us)")" "ms"
