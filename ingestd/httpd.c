@@ -465,7 +465,12 @@ dispatch(struct httpd_conn *c)
 
 	if (r->body != NULL) /* no body: handlers see NULL and body_len 0 */
 		r->body[r->body_len] = '\0';
-	bufferevent_disable(c->bev, EV_READ);
+	/*
+	 * Reading stays on while the handler runs (turning it off and on again cost two epoll_ctl per request):
+	 * what a pipelining client sends meanwhile waits in the input, bounded by the read watermark, and is
+	 * looked at after the reply; a client gone meanwhile is noticed and freed (its request replies into the
+	 * void, see conn_free).
+	 */
 	conn_set_state(c, CS_HANDLER);
 	h->st.in_flight++;
 	h->cbs.request(r, h->cbs.arg);

@@ -1,7 +1,10 @@
-// ingestd_faults.test.mjs: PostgreSQL or Redis going away and coming back while ingestd keeps running.
+// ingestd_faults.test.mjs: PostgreSQL or Redis going away and coming back while ingestd keeps running; a client
+// going away while its reading waits for the database.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { createClient } from 'redis';
 import { up, pgClient, waitFor, processAlive } from './lib/stack.mjs';
@@ -96,4 +99,46 @@ test('Redis stopped -> readings still accepted; queued once Redis is back', asyn
   const metrics = (await api.call('GET', '/metrics')).text;
   assert.match(metrics, /ingestd_queue_backlog 0/);
   assert.ok(processAlive(ingestdPid));
+});
+
+// A gauge from /metrics on a connection of its own, closed after the answer (it counts itself as one connection).
+function gauge(name) {
+  return new Promise((resolve, reject) => {
+    get(`${env.INGESTD_URL}/metrics`, { agent: false, headers: { connection: 'close' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve(Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)[1])));
+    }).on('error', reject);
+  });
+}
+
+test('a client that resets its connection while its reading waits for the database: noticed at once, the reading stored', async () => {
+  const m = newMeter('GONE');
+  await api.register(m);
+  const body = JSON.stringify(reading(m, { timestamp: tsAt(3) }));
+  const lock = pgClient(env);
+  await lock.connect();
+  try {
+    await lock.query('BEGIN');
+    await lock.query('LOCK TABLE meter_readings IN EXCLUSIVE MODE');
+    // only the gauge's own connection open (the API client's idle keep-alive connections closed)
+    await waitFor(async () => (await gauge('ingestd_http_connections')) === 1, { what: 'no other connection' });
+    const sock = connect(+new URL(env.INGESTD_URL).port, '127.0.0.1');
+    await new Promise((resolve) => sock.once('connect', resolve));
+    sock.write(`POST /api/meters/submit-reading HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await waitFor(async () => (await gauge('ingestd_store_pending')) === 1, { what: 'the reading waiting on the lock' });
+    assert.equal(await gauge('ingestd_http_connections'), 2, 'the raw connection and the gauge\'s own');
+    sock.resetAndDestroy();
+    // ingestd keeps reading while a handler runs, so the reset frees the connection now, not at the reply
+    // (which cannot come before the lock goes)
+    await waitFor(async () => (await gauge('ingestd_http_connections')) === 1, { what: 'the connection freed', timeout: 15000 });
+  } finally {
+    await lock.query('ROLLBACK');
+    await lock.end();
+  }
+  // The reading was accepted before the client left: it is stored (a meter that retries gets it back as a replay).
+  const again = await api.submit(JSON.parse(body));
+  assert.equal(again.status, 200, again.text);
 });
