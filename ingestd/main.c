@@ -97,10 +97,6 @@ http_limits(const struct cfg *c)
 	return l;
 }
 
-/*
- * Every connection is a descriptor: raise the soft limit to the hard one (systemd's LimitNOFILE= sets
- * both) and say so when INGESTD_MAX_CONNECTIONS still cannot fit.
- */
 /* The group-commit settings (reloadable). */
 static void
 apply_groups(const struct cfg *c)
@@ -109,6 +105,10 @@ apply_groups(const struct cfg *c)
 	    (int)cfg_int(c, "INGESTD_GROUP_COMMIT_CONCURRENCY"), (int)cfg_int(c, "INGESTD_GROUP_COMMIT_MIN_ROWS"));
 }
 
+/*
+ * Every connection is a descriptor: raise the soft limit to the hard one (systemd's LimitNOFILE= sets
+ * both) and say so when INGESTD_MAX_CONNECTIONS still cannot fit.
+ */
 static void
 raise_fd_limit(const struct cfg *c)
 {
