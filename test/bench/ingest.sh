@@ -5,7 +5,8 @@
 # Also the cost side, in the same run: ingestd's CPU time per accepted reading against one Ed25519 verification
 # (build/rel/edverify, on this CPU), and ingestd's RSS before and after sustained load (every ingestd process:
 # the workers too), and the ceiling of each ratio on this machine: the rate if every core did nothing but
-# PostgreSQL's measured work per row plus one verification. Prints FIGURE lines (see test/bench/run).
+# PostgreSQL's measured work per row plus one verification; for the single runs, what Redis, ingestd-ws and wrk
+# cost per reading on the same cores, and all of it together. Prints FIGURE lines (see test/bench/run).
 # Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS, BENCH_FLEET_CONNS,
 # BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS, BENCH_WORKERS (INGESTD_WORKERS, default 0: one per core); BENCH_PERF=FILE records ingestd's profile (perf record -g)
 # during the single-reading run, for `perf report -i FILE`.
