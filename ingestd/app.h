@@ -28,7 +28,7 @@ struct app {
 	struct db *db;
 	struct rq *rq;
 	struct mcache *mc;
-	struct ratelim *rl; /* per-meter limits, shared with the other workers */
+	struct ratelim *rl; /* per-meter and per-address rates, shared with the other workers */
 	struct store *store;
 	struct wsproc *ws; /* the WebSocket service process */
 	char *events_prefix;

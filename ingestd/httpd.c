@@ -759,7 +759,7 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	peers_sweep(h->peers, httpd_now_us());
+	peers_sweep(h->peers);
 }
 
 static void
@@ -866,12 +866,13 @@ httpd_listen(const char *addr, bool reuseport, struct err *e)
 }
 
 struct httpd *
-httpd_new(struct event_base *base, int fd, const struct httpd_limits *lim, const struct httpd_cbs *cbs, struct err *e)
+httpd_new(struct event_base *base, int fd, const struct httpd_limits *lim, const struct httpd_cbs *cbs, struct ratelim *rl,
+    struct err *e)
 {
 	struct timeval sweep = { SWEEP_MS / 1000, 0 };
 	struct httpd *h;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL || (h->peers = peers_new()) == NULL) {
+	if ((h = calloc(1, sizeof(*h))) == NULL || (h->peers = peers_new(rl)) == NULL) {
 		free(h);
 		close(fd);
 		return err_set(e, 0, "out of memory"), NULL;
@@ -899,12 +900,6 @@ void
 httpd_set_limits(struct httpd *h, const struct httpd_limits *lim)
 {
 	h->lim = *lim;
-}
-
-void
-httpd_share_rates(struct httpd *h, struct ratelim *rl)
-{
-	peers_share_rates(h->peers, rl);
 }
 
 void

@@ -61,14 +61,15 @@ struct httpd_stats {
  * worker). -1 with e filled on failure.
  */
 int httpd_listen(const char *listen, bool reuseport, struct err *e) WUR;
-/* Serves the listening socket fd (which it owns from here on, failure included). NULL with e filled. */
+/*
+ * Serves the listening socket fd (which it owns from here on, failure included), taking per-address request
+ * rates from rl (shared by the workers; not owned, it must outlive the server). NULL with e filled.
+ */
 struct httpd *httpd_new(struct event_base *base, int fd, const struct httpd_limits *lim, const struct httpd_cbs *cbs,
-    struct err *e) WUR;
+    struct ratelim *rl, struct err *e) WUR;
 void httpd_free(struct httpd *h);
 /* New limits apply to what happens next (deadlines already armed keep theirs). */
 void httpd_set_limits(struct httpd *h, const struct httpd_limits *lim);
-/* Per-address request rates from rl, shared by the workers, instead of per process (rl must outlive h). */
-void httpd_share_rates(struct httpd *h, struct ratelim *rl);
 
 /*
  * Sends the response and releases req. `headers` is extra header lines, each

@@ -387,9 +387,9 @@ serve_meters(struct cfg *c, int fd, int index)
 	rqo.events_maxlen = cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN");
 	rqo.backlog_max = (size_t)cfg_int(c, "INGESTD_REDIS_BACKLOG");
 	rqo.max_inflight = (size_t)cfg_int(c, "INGESTD_REDIS_MAX_INFLIGHT");
-	if ((A.http = httpd_new(A.base, fd, &lim, &cbs, &e)) == NULL)
+	/* an address's request rate, like a meter's, holds across the workers */
+	if ((A.http = httpd_new(A.base, fd, &lim, &cbs, A.rl, &e)) == NULL)
 		fatal("cannot serve HTTP", "err=%s", e.msg);
-	httpd_share_rates(A.http, A.rl); /* an address's request rate holds across the workers */
 	if ((A.db = db_new(A.base, &dbo)) == NULL)
 		fatal("out of memory");
 	if ((A.mc = mc_new(A.db, (size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"), (size_t)cfg_int(c,
@@ -562,7 +562,7 @@ serve(struct cfg *c)
 	/* Bound to the ports (maybe privileged); from here on never root. */
 	if (priv_drop(cfg_str(c, "RUN_AS_USER"), &e) < 0)
 		fatal("cannot drop privileges", "err=%s", e.msg);
-	/* Shared with the workers forked below: the meters' rate limits hold across all of them. */
+	/* Shared with the workers forked below: meters' and addresses' request rates hold across all of them. */
 	if ((A.rl = rl_new((size_t)cfg_int(c, "INGESTD_METER_CACHE_MAX"), &e)) == NULL)
 		fatal("rate limits not set up", "err=%s", e.msg);
 	if (n > 1) {

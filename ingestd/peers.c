@@ -13,14 +13,13 @@ struct peer {
 	struct peer *next;
 	unsigned char key[PEER_KEY];
 	int nconns;
-	int64_t tat_us; /* GCRA theoretical arrival time: the bucket is full once now >= tat */
 };
 
 struct peers {
 	struct khash_key hk;
 	struct peer **tab;
 	size_t nbuckets, n;
-	struct ratelim *rl; /* shared request rates, or NULL: each peer's own tat_us */
+	struct ratelim *rl; /* the request rates, shared by the workers (not owned) */
 };
 
 static void
@@ -41,13 +40,14 @@ bucket(const struct peers *ps, const unsigned char key[PEER_KEY])
 }
 
 struct peers *
-peers_new(void)
+peers_new(struct ratelim *rl)
 {
 	struct peers *ps = calloc(1, sizeof(*ps));
 
 	if (ps == NULL)
 		return NULL;
 	khash_key_new(&ps->hk);
+	ps->rl = rl;
 	ps->nbuckets = 256;
 	if ((ps->tab = calloc(ps->nbuckets, sizeof(*ps->tab))) == NULL) {
 		free(ps);
@@ -135,23 +135,17 @@ peer_conn_del(struct peer *p)
 		p->nconns--;
 }
 
-void
-peers_share_rates(struct peers *ps, struct ratelim *rl)
-{
-	ps->rl = rl;
-}
-
-/* The same GCRA in the shared table, keyed by a 0 byte and the address (the table's other keys are meter serials:
- * text, never starting with a 0 byte). */
-static bool
-shared_rate_take(struct ratelim *rl, const struct peer *p, int64_t now, int per_sec, int burst, int *retry_secs)
+/* In the shared table, keyed by a 0 byte and the address (the table's other keys are meter serials: text, never
+ * starting with a 0 byte). */
+bool
+peer_rate_take(struct peers *ps, const struct peer *p, int64_t now, int per_sec, int burst, int *retry_secs)
 {
 	unsigned char key[1 + PEER_KEY] = { 0 };
 	int64_t per_min = (int64_t)(per_sec > 0 ? per_sec : 1) * 60;
 	int wait;
 
 	memcpy(key + 1, p->key, PEER_KEY);
-	wait = rl_take(rl, key, sizeof(key), now, per_min > INT_MAX ? INT_MAX : (int)per_min, burst);
+	wait = rl_take(ps->rl, key, sizeof(key), now, per_min > INT_MAX ? INT_MAX : (int)per_min, burst);
 	if (wait > 0) {
 		*retry_secs = wait;
 		return false;
@@ -159,39 +153,14 @@ shared_rate_take(struct ratelim *rl, const struct peer *p, int64_t now, int per_
 	return true;
 }
 
-/* The peer's own bucket (this process only). */
-static bool
-own_rate_take(struct peer *p, int64_t now, int per_sec, int burst, int *retry_secs)
-{
-	int64_t t = 1000000 / (per_sec > 0 ? per_sec : 1), tau = t * (burst > 1 ? burst - 1 : 0);
-	int64_t tat = p->tat_us > now ? p->tat_us : now;
-
-	if (tat - now > tau) {
-		*retry_secs = (int)((tat - tau - now + 999999) / 1000000);
-		if (*retry_secs < 1)
-			*retry_secs = 1;
-		return false;
-	}
-	p->tat_us = tat + t;
-	return true;
-}
-
-bool
-peer_rate_take(struct peers *ps, struct peer *p, int64_t now, int per_sec, int burst, int *retry_secs)
-{
-	if (ps->rl != NULL)
-		return shared_rate_take(ps->rl, p, now, per_sec, burst, retry_secs);
-	return own_rate_take(p, now, per_sec, burst, retry_secs);
-}
-
 void
-peers_sweep(struct peers *ps, int64_t now)
+peers_sweep(struct peers *ps)
 {
 	for (size_t i = 0; i < ps->nbuckets; i++) {
 		struct peer **pp = &ps->tab[i], *p;
 
 		while ((p = *pp) != NULL) {
-			if (p->nconns == 0 && p->tat_us <= now) {
+			if (p->nconns == 0) {
 				*pp = p->next;
 				free(p);
 				ps->n--;

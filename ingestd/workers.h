@@ -8,7 +8,7 @@
  * written for (one event loop, no locks on the request path); a crash or a stall in one worker costs only its
  * own connections while the supervisor restarts it; and SO_REUSEPORT gives each its own accept queue, spread
  * by the kernel. What must hold across workers lives in shared memory set up before the fork: the per-meter
- * rate limits (ratelim.h) and the metrics (metrics.h); the meter caches are per worker and kept true by
+ * and per-address rate limits (ratelim.h) and the metrics (metrics.h); the meter caches are per worker and kept true by
  * PostgreSQL's NOTIFY, which every worker listens to.
  */
 #ifndef INGESTD_WORKERS_H
