@@ -100,6 +100,18 @@ on_restart(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* After wk_stop: done, once, when the last worker has exited. */
+static void
+done_if_all_exited(struct workers *w)
+{
+	if (w->stopping && wk_running(w) == 0 && w->done != NULL) {
+		wk_done_fn done = w->done;
+
+		w->done = NULL;
+		done(w->arg);
+	}
+}
+
 static void
 on_sigchld(evutil_socket_t fd, short what, void *arg)
 {
@@ -126,12 +138,7 @@ on_sigchld(evutil_socket_t fd, short what, void *arg)
 	}
 	if (restart)
 		arm_restart(w);
-	if (w->stopping && wk_running(w) == 0 && w->done != NULL) {
-		wk_done_fn done = w->done;
-
-		w->done = NULL;
-		done(w->arg);
-	}
+	done_if_all_exited(w);
 }
 
 struct workers *
@@ -194,12 +201,7 @@ wk_stop(struct workers *w)
 		}
 	wk_signal(w, SIGTERM);
 	wk_signal(w, SIGCONT); /* a stopped worker cannot act on SIGTERM */
-	if (wk_running(w) == 0 && w->done != NULL) {
-		wk_done_fn done = w->done;
-
-		w->done = NULL;
-		done(w->arg);
-	}
+	done_if_all_exited(w);
 }
 
 void
