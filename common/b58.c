@@ -1,7 +1,6 @@
 /* b58.c: Base58 (Bitcoin alphabet) encoding and strict decoding, as Solana uses for keys and signatures. */
 #include "b58.h"
 
-#include <stdbool.h>
 #include <string.h>
 
 static const char alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -10,21 +9,22 @@ static const char alphabet[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnop
  * at most log(256)/log(58) ~ 1.37 chars each. */
 #define B58_MAX_CHARS (B58_MAX_BYTES * 138 / 100 + 1)
 
-/* The digit of each byte, -1 for bytes outside the alphabet (NUL included). */
-static int8_t digits[256];
-static bool digits_ready;
+/* Each byte's digit plus one: 0 for bytes outside the alphabet (NUL included). */
+static const uint8_t digit1[256] = {
+	['1'] = 1, ['2'] = 2, ['3'] = 3, ['4'] = 4, ['5'] = 5, ['6'] = 6, ['7'] = 7, ['8'] = 8, ['9'] = 9,
+	['A'] = 10, ['B'] = 11, ['C'] = 12, ['D'] = 13, ['E'] = 14, ['F'] = 15, ['G'] = 16, ['H'] = 17,
+	['J'] = 18, ['K'] = 19, ['L'] = 20, ['M'] = 21, ['N'] = 22, ['P'] = 23, ['Q'] = 24, ['R'] = 25,
+	['S'] = 26, ['T'] = 27, ['U'] = 28, ['V'] = 29, ['W'] = 30, ['X'] = 31, ['Y'] = 32, ['Z'] = 33,
+	['a'] = 34, ['b'] = 35, ['c'] = 36, ['d'] = 37, ['e'] = 38, ['f'] = 39, ['g'] = 40, ['h'] = 41,
+	['i'] = 42, ['j'] = 43, ['k'] = 44, ['m'] = 45, ['n'] = 46, ['o'] = 47, ['p'] = 48, ['q'] = 49,
+	['r'] = 50, ['s'] = 51, ['t'] = 52, ['u'] = 53, ['v'] = 54, ['w'] = 55, ['x'] = 56, ['y'] = 57,
+	['z'] = 58
+};
 
 static int
 digit(unsigned char c)
 {
-	if (!__atomic_load_n(&digits_ready, __ATOMIC_ACQUIRE)) {
-		/* Idempotent: threads that race here write the same values. */
-		memset(digits, -1, sizeof(digits));
-		for (int i = 0; alphabet[i] != '\0'; i++)
-			digits[(unsigned char)alphabet[i]] = (int8_t)i;
-		__atomic_store_n(&digits_ready, true, __ATOMIC_RELEASE);
-	}
-	return digits[c];
+	return (int)digit1[c] - 1;
 }
 
 size_t
