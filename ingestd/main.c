@@ -140,6 +140,13 @@ stat_group(int rows, void *arg)
 }
 
 static void
+stat_rewrite(void *arg)
+{
+	(void)arg;
+	met_group_rewritten();
+}
+
+static void
 stat_latency(int64_t us, void *arg)
 {
 	(void)arg;
@@ -307,6 +314,7 @@ log_versions(void)
 
 static const struct db_prepared prepared[] = {
 	{ STORE_INSERT_NAME, STORE_INSERT_SQL },
+	{ STORE_INSERT_SKIP_NAME, STORE_INSERT_SKIP_SQL },
 	{ NULL, NULL },
 };
 
@@ -360,7 +368,7 @@ serve_meters(struct cfg *c, int fd, int index)
 {
 	struct httpd_cbs cbs = { router_headers, router_request, router_replied, reply_error_body, &A };
 	struct httpd_limits lim = http_limits(c);
-	struct store_stats ss = { stat_group, stat_latency, NULL };
+	struct store_stats ss = { stat_group, stat_latency, stat_rewrite, NULL };
 	struct db_opts dbo = { 0 };
 	struct rq_opts rqo = { 0 };
 	struct event *sigs[3] = { NULL, NULL, NULL };

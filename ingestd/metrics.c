@@ -29,7 +29,7 @@ struct hist_counts {
 
 struct block {
 	uint64_t requests[RT_COUNT][MAX_STATUS];
-	uint64_t accepted, replayed;
+	uint64_t accepted, replayed, rewritten;
 	struct {
 		char name[48];
 		int used; /* set (release) once name is written */
@@ -191,6 +191,12 @@ met_store_latency(int64_t us)
 }
 
 void
+met_group_rewritten(void)
+{
+	BUMP(me->rewritten, 1);
+}
+
+void
 met_group_rows(int rows)
 {
 	observe(&h_group, rows);
@@ -319,6 +325,7 @@ total(struct block *t, struct met_gauges *g)
 				t->requests[r][st] += READ(b->requests[r][st]);
 		t->accepted += READ(b->accepted);
 		t->replayed += READ(b->replayed);
+		t->rewritten += READ(b->rewritten);
 		for (int i = 0; i < MAX_REASONS && __atomic_load_n(&b->reasons[i].used, __ATOMIC_ACQUIRE); i++) {
 			int j = 0;
 
@@ -381,6 +388,9 @@ met_render(const struct met_gauges *own, size_t *len)
 		    (unsigned long long)t->reasons[i].n);
 	put_hist(&o, "ingestd_store_latency_seconds", "Time from queueing a reading to its commit answer.", &h_lat, t, 1e-6);
 	put_hist(&o, "ingestd_group_commit_rows", "Readings per group-commit INSERT.", &h_group, t, 1);
+	metric(&o, "ingestd_group_commit_rewrites_total", "counter",
+	    "Group INSERTs rolled back by a reading in the way or a deadlock, written again with ON CONFLICT DO NOTHING.",
+	    t->rewritten);
 	put_hist(&o, "ingestd_batch_request_readings", "Readings per batch request.", &h_batch, t, 1);
 	metric(&o, "ingestd_queue_pushed_total", "counter", "Reading ids added to the readings stream (XADD).", g->queue_pushed);
 	metric(&o, "ingestd_queue_push_failures_total", "counter",

@@ -25,6 +25,7 @@ void met_replayed(void);
 void met_rejected(const char *reason);
 void met_store_latency(int64_t us);
 void met_group_rows(int rows);
+void met_group_rewritten(void);
 void met_batch_readings(int n);
 
 /* Gauges and counters owned elsewhere, sampled when /metrics is read. */

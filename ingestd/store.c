@@ -1,12 +1,30 @@
 /*
  * store.c: group commit. Readings that arrive while every connection is busy
  * gather into one group, written by one multi-row INSERT (one transaction,
- * one WAL flush) when a connection frees up. ON CONFLICT DO NOTHING against
- * the meter_readings_no_duplicates exclusion constraint settles duplicates,
- * inside a group and against stored rows, in the database; rows that were
- * not inserted are then looked up to tell a replay (200) from a duplicate (409).
+ * one WAL flush) when a connection frees up. The meter_readings_no_duplicates
+ * exclusion constraint settles duplicates, inside a group and against stored
+ * rows, in the database.
+ *
+ * Two statements write a group. The plain INSERT is the common case: when no
+ * reading of the group collides, it costs PostgreSQL one exclusion check per
+ * row. ON CONFLICT DO NOTHING checks every row twice (once before inserting,
+ * once after): 42.5 against 34.7 us of PostgreSQL per row for the bench's raw
+ * INSERTs of 200,000 rows with and without it; but it skips the rows in the
+ * way instead of failing.
+ * So a group goes plain, and when that fails on a collision (exclusion or
+ * unique violation) the transaction has rolled back with nothing stored and
+ * the same group is written again with ON CONFLICT DO NOTHING. After a
+ * collision the next SKIP_SPAN groups go with ON CONFLICT at once (each of
+ * them that meets a collision starts the span again), so a stream of
+ * duplicates costs no failed statements, and clean traffic at most one per
+ * SKIP_SPAN + 1 groups. A group that loses a deadlock (two transactions
+ * inserting overlapping readings, each waiting for the other; possible with
+ * either statement once a group has several rows) is written again the same
+ * way, up to MAX_ATTEMPTS statements in all. Rows the ON CONFLICT INSERT did
+ * not insert are then looked up to tell a replay (200) from a duplicate (409).
  */
 #include "store.h"
+#include "pgconn.h"
 #include "ts.h"
 
 #include <inttypes.h>
@@ -27,7 +45,15 @@ struct group {
 	const char *params[10];
 	struct store_item **missing;
 	int nmissing;
+	bool skip;    /* written (or being written) with ON CONFLICT DO NOTHING */
+	int attempts; /* statements sent for it */
 };
+
+/*
+ * Groups written with ON CONFLICT DO NOTHING straight away after one met a
+ * collision; statements one group may take (a deadlock can strike again).
+ */
+enum { SKIP_SPAN = 64, MAX_ATTEMPTS = 3 };
 
 struct store {
 	struct db *db;
@@ -36,24 +62,28 @@ struct store {
 	int max_inflight;   /* groups handed to the database at once */
 	int min_rows;       /* rows a group needs to run beside another (a lone group runs at once) */
 	int inflight;
+	int skip_left;      /* groups still to be written with ON CONFLICT DO NOTHING at once */
 	struct group *open; /* not yet sent, still taking readings */
 	struct group *wait_head, *wait_tail; /* full or open groups not yet handed to the database */
 	size_t pending;
 	struct store_stats stats;
 };
 
-const char STORE_INSERT_NAME[] = "ingestd_insert";
-const char STORE_INSERT_SQL[] =
-    "INSERT INTO meter_readings (id, meter_serial, meter_id, user_id, wallet_address, kwh_micro, token_amount, "
-    "reading_timestamp, reading_us, dup_window, meter_signature) "
-    "SELECT v.id, v.serial, m.id, v.uid, v.wallet, v.kwh, v.tok, v.ts, v.us, int8range(v.us, v.us + $9::bigint), v.sig "
-    "FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::timestamptz[], "
-    "$8::bigint[], $10::text[]) WITH ORDINALITY AS v(id, serial, uid, wallet, kwh, tok, ts, us, sig, ord) "
-    /* meter_id keys the duplicate-window exclusion (cheaper than the serial); order kept so the
-     * first of two duplicates in one group wins */
+#define INSERT_HEAD \
+    "INSERT INTO meter_readings (id, meter_serial, meter_id, user_id, wallet_address, kwh_micro, token_amount, " \
+    "reading_timestamp, reading_us, dup_window, meter_signature) " \
+    "SELECT v.id, v.serial, m.id, v.uid, v.wallet, v.kwh, v.tok, v.ts, v.us, int8range(v.us, v.us + $9::bigint), v.sig " \
+    "FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::timestamptz[], " \
+    "$8::bigint[], $10::text[]) WITH ORDINALITY AS v(id, serial, uid, wallet, kwh, tok, ts, us, sig, ord) " \
     "JOIN meters m ON m.meter_serial = v.serial ORDER BY v.ord "
-    "ON CONFLICT DO NOTHING "
-    "RETURNING id, (extract(epoch FROM submitted_at) * 1000000)::bigint";
+/* meter_id keys the duplicate-window exclusion (cheaper than the serial); the order is kept so that with
+ * ON CONFLICT the first of two duplicates in one group wins */
+#define INSERT_TAIL "RETURNING id, (extract(epoch FROM submitted_at) * 1000000)::bigint"
+
+const char STORE_INSERT_NAME[] = "ingestd_insert";
+const char STORE_INSERT_SQL[] = INSERT_HEAD INSERT_TAIL;
+const char STORE_INSERT_SKIP_NAME[] = "ingestd_insert_skip";
+const char STORE_INSERT_SKIP_SQL[] = INSERT_HEAD "ON CONFLICT DO NOTHING " INSERT_TAIL;
 
 /* For each reading not inserted: the stored reading it collides with (an identical one first). */
 static const char CONFLICT_SQL[] =
@@ -199,10 +229,51 @@ build_insert(void *arg, struct db_stmt *st)
 	}
 	snprintf(g->winbuf, sizeof(g->winbuf), "%" PRId64, s->window_us);
 	g->params[8] = g->winbuf;
-	st->prepared = STORE_INSERT_NAME;
+	if (s->skip_left > 0) {
+		s->skip_left--;
+		g->skip = true;
+	}
+	g->attempts = 1;
+	st->prepared = g->skip ? STORE_INSERT_SKIP_NAME : STORE_INSERT_NAME;
 	st->nparams = 10;
 	st->values = g->params;
 	return 0;
+}
+
+/* The same group again, with ON CONFLICT DO NOTHING, after its plain INSERT rolled back. */
+static int
+build_again(void *arg, struct db_stmt *st)
+{
+	struct group *g = arg;
+
+	g->attempts++;
+	st->prepared = STORE_INSERT_SKIP_NAME;
+	st->nparams = 10;
+	st->values = g->params;
+	return 0;
+}
+
+static bool
+deadlocked(const PGresult *res)
+{
+	return strcmp(pgc_sqlstate(res), "40P01") == 0;
+}
+
+/*
+ * Whether a failed INSERT is written again, with ON CONFLICT DO NOTHING: the
+ * plain one after a reading in the way (23P01 exclusion, 23505 unique
+ * violation), either after a deadlock with a concurrent writer of overlapping
+ * readings (40P01; ON CONFLICT does not rule that out for a group of several
+ * rows). The transaction rolled back, so nothing of the group is stored.
+ */
+static bool
+write_again(const struct group *g, const PGresult *res)
+{
+	const char *st = pgc_sqlstate(res);
+
+	if (g->attempts >= MAX_ATTEMPTS)
+		return false;
+	return deadlocked(res) || (!g->skip && (strcmp(st, "23P01") == 0 || strcmp(st, "23505") == 0));
 }
 
 static int64_t
@@ -334,13 +405,27 @@ insert_answered(struct group *g, PGresult *res)
 	int nrows;
 
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
-		bool unav = db_unavailable(res);
+		/* A deadlock lost every time is still transient: the client may retry. */
+		bool unav = db_unavailable(res) || deadlocked(res);
 
+		if (write_again(g, res)) {
+			g->skip = true;
+			s->skip_left = SKIP_SPAN;
+			if (s->stats.rewrite)
+				s->stats.rewrite(s->stats.arg);
+			s->inflight++;
+			if (db_query_lazy(s->db, build_again, insert_done, g) == 0)
+				return;
+			s->inflight--;
+			unav = true;
+		}
 		finish_all(g, unav ? STO_UNAVAILABLE : STO_ERROR, res ? db_msg(PQresultErrorMessage(res)) : "no connection");
 		group_free(g);
 		return;
 	}
 	nrows = PQntuples(res);
+	if (g->skip && nrows < g->n)
+		s->skip_left = SKIP_SPAN; /* duplicates keep coming: stay with ON CONFLICT */
 	if (s->stats.group)
 		s->stats.group(g->n, s->stats.arg);
 	/*

@@ -60,6 +60,7 @@ struct store;
 struct store_stats {
 	void (*group)(int rows, void *arg);             /* one committed group of n rows */
 	void (*latency)(int64_t us, void *arg);          /* enqueue to answer, per reading */
+	void (*rewrite)(void *arg);                      /* a plain group INSERT failed on a collision: written again */
 	void *arg;
 };
 
@@ -71,9 +72,14 @@ void store_free(struct store *s);
  */
 void store_set_groups(struct store *s, int max_rows, int max_inflight, int min_rows);
 
-/* The group INSERT, prepared on every database connection under this name. */
+/*
+ * The group INSERTs, prepared on every database connection under these names:
+ * plain, and with ON CONFLICT DO NOTHING (after a collision).
+ */
 extern const char STORE_INSERT_NAME[];
 extern const char STORE_INSERT_SQL[];
+extern const char STORE_INSERT_SKIP_NAME[];
+extern const char STORE_INSERT_SKIP_SQL[];
 
 /* Queues it for the next group; done is called exactly once (maybe before store_add returns). */
 void store_add(struct store *s, struct store_item *it);

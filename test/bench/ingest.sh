@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ingest.sh: ingestd throughput against the local stack (synchronous commit on): single-reading POSTs with wrk,
 # at 64 connections and at a fleet's concurrency (256: a closed loop of 64 caps the readings a group commit can
-# gather), the batch endpoint, and raw multi-row INSERTs of the same batch rows straight into PostgreSQL for comparison.
+# gather), the batch endpoint, and raw multi-row INSERTs of the same batch rows straight into PostgreSQL for comparison
+# (INSERT ... ON CONFLICT DO NOTHING, the yardstick of issue #15; also without the exclusion constraint, and without
+# ON CONFLICT, for what each costs).
 # Also the cost side, in the same run: ingestd's CPU time per accepted reading against one Ed25519 verification
 # (build/rel/edverify, on this CPU), and ingestd's RSS before and after sustained load (every ingestd process:
 # the workers too), and the ceiling of each ratio on this machine: the rate if every core did nothing but
@@ -176,28 +178,43 @@ batch_pg=$(per $((pg3 - pg2)) $((rows2 - rows1)))
 figure "batch readings stored/s" "$batch_rate" "rows/s"
 figure "batch request latency p99" "$(ms "$p99")" "ms"
 
+# One raw run: the row files (already pointing at TABLE) from $RAW clients at once; sets r_rows, r_rate (rows/s)
+# and r_pg (PostgreSQL us per row).
+raw_run() {
+	local pg0 pg1 t0 t1
+	pg0=$(pg_cpu_us)
+	t0=$(date +%s%N)
+	for p in "$DIR"/data/rows.part.*; do sql -f "$p" >/dev/null & done
+	wait
+	t1=$(date +%s%N)
+	pg1=$(pg_cpu_us)
+	r_rows=$(count "$1")
+	r_rate=$(( r_rows * 1000000000 / (t1 - t0) ))
+	r_pg=$(per $((pg1 - pg0)) "$r_rows")
+}
 echo "raw multi-row INSERTs of the same batch rows (1000 per statement, $RAW clients)"
 split -n "l/$RAW" "$DIR/data/rows.sql" "$DIR/data/rows.part."
-pg4=$(pg_cpu_us)
-t0=$(date +%s%N)
-for p in "$DIR"/data/rows.part.*; do sql -f "$p" >/dev/null & done
-wait
-t1=$(date +%s%N)
-pg5=$(pg_cpu_us)
-raw_rows=$(count bench_readings)
+raw_run bench_readings
+raw_rate=$r_rate raw_pg=$r_pg
 # What the duplicate-window exclusion constraint costs: the same rows again into a copy without it.
 echo "the same raw INSERTs into a copy of the table without the exclusion constraint"
 sql -c "CREATE TABLE bench_noexcl (LIKE meter_readings INCLUDING ALL)"
 sql -c "SELECT format('ALTER TABLE bench_noexcl DROP CONSTRAINT %I', conname) FROM pg_constraint
 	WHERE conrelid = 'bench_noexcl'::regclass AND contype = 'x'" | sql >/dev/null
 for p in "$DIR"/data/rows.part.*; do sed -i 's/INSERT INTO bench_readings /INSERT INTO bench_noexcl /' "$p"; done
-pg6=$(pg_cpu_us)
-for p in "$DIR"/data/rows.part.*; do sql -f "$p" >/dev/null & done
-wait
-pg7=$(pg_cpu_us)
-noexcl_rows=$(count bench_noexcl)
-raw_rate=$(( raw_rows * 1000000000 / (t1 - t0) ))
+raw_run bench_noexcl
+noexcl_pg=$r_pg
+# What ON CONFLICT DO NOTHING costs (ingestd writes a group without it unless a reading collides): the same
+# rows into a third copy, with the constraint, as plain INSERTs.
+echo "the same raw INSERTs without ON CONFLICT DO NOTHING"
+sql -c "CREATE TABLE bench_plain (LIKE meter_readings INCLUDING ALL)"
+for p in "$DIR"/data/rows.part.*; do
+	sed -i 's/INSERT INTO bench_noexcl /INSERT INTO bench_plain /; s/ ON CONFLICT DO NOTHING;$/;/' "$p"
+done
+raw_run bench_plain
+plain_rate=$r_rate plain_pg=$r_pg
 figure "raw INSERT rows/s" "$raw_rate" "rows/s"
+figure "raw INSERT without ON CONFLICT rows/s" "$plain_rate" "rows/s"
 figure "single POST / raw INSERT" "$(ratio "$single_rate" "$raw_rate")" "(target >= 0.5)"
 figure "single POST, $FLEET connections / raw INSERT" "$(ratio "$fleet_rate" "$raw_rate")" "(target >= 0.5)"
 figure "batch / raw INSERT" "$(ratio "$batch_rate" "$raw_rate")" "(target >= 0.8)"
@@ -217,8 +234,9 @@ figure "ingestd CPU per reading / verification, batch" "$(ratio "$batch_cpu" "$v
 figure "PostgreSQL CPU per row, single" "$single_pg" "us"
 figure "PostgreSQL CPU per row, single, $FLEET connections" "$fleet_pg" "us"
 figure "PostgreSQL CPU per row, batch" "$batch_pg" "us"
-figure "PostgreSQL CPU per row, raw INSERT" "$(per $((pg5 - pg4)) "$raw_rows")" "us"
-figure "PostgreSQL CPU per row, raw INSERT without the exclusion constraint" "$(per $((pg7 - pg6)) "$noexcl_rows")" "us"
+figure "PostgreSQL CPU per row, raw INSERT" "$raw_pg" "us"
+figure "PostgreSQL CPU per row, raw INSERT without the exclusion constraint" "$noexcl_pg" "us"
+figure "PostgreSQL CPU per row, raw INSERT without ON CONFLICT" "$plain_pg" "us"
 figure "machine idle during batch run" "$batch_idle" "share"
 figure "ingestd RSS before load" "$rss0" "KiB"
 figure "ingestd RSS after single run" "$rss1" "KiB"

@@ -126,7 +126,7 @@ test('many parallel duplicates: exactly one stored; readings a full window apart
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
   // A loser is refused by the exclusion constraint (23P01) or, when two of them waited on each other's
   // uncommitted rows, by the deadlock detector (40P01): plain INSERTs into an exclusion constraint can
-  // deadlock (ingestd's INSERT ... ON CONFLICT DO NOTHING cannot). Seen once with both cores busy.
+  // deadlock (ingestd writes such a group again: ingestd_conflicts.test.mjs). Seen once with both cores busy.
   for (const r of results.filter((x) => x.status === 'rejected')) assert.ok(['23P01', '40P01'].includes(r.reason.code), r.reason.message);
   // exactly 15 minutes after the stored one (whichever won) there is room for at most one more
   await db.query(INSERT, readingParams('MTR-DUP-2', '2026-11-24T09:00:00Z'));
