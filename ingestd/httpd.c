@@ -17,11 +17,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -217,19 +219,54 @@ date_header(struct httpd *h)
 	return h->date;
 }
 
-/* A response to HEAD has the headers of the body it would have had, and no body (RFC 9110 9.3.2). */
+/*
+ * Hands a response to the kernel. When nothing of the connection's is queued (a client that reads its
+ * answers), it goes straight to the socket: queued, a bufferevent would have epoll report the socket
+ * writable, write, and stop asking, which is two epoll_ctl calls and one more loop turn per response
+ * (strace on the bench: 2.25 epoll_ctl per request). What the socket does not take now is queued behind,
+ * under the same limits and write timeout as before; so is everything while the connection is closing
+ * (its close waits for the output to drain) or while earlier answers are still queued (order).
+ * A response to HEAD has the headers of the body it would have had, and no body (RFC 9110 9.3.2).
+ */
+#define HEAD_FMT "HTTP/1.1 %d %s\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\nX-Request-Id: %s\r\n%s%s\r\n"
+#define HEAD_ARGS status, httpp_status_text(status), date_header(h), ctype, len, r ? r->request_id : "-", \
+	headers ? headers : "", c->keepalive ? "" : "Connection: close\r\n"
+
 static void
 write_reply(struct httpd_conn *c, struct httpd_req *r, int status, const char *ctype, const char *headers,
     const char *body, size_t len)
 {
+	struct httpd *h = c->srv;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char head[1024];
+	size_t blen = r != NULL && r->head_only ? 0 : len, n, sent = 0;
+	int k = snprintf(head, sizeof(head), HEAD_FMT, HEAD_ARGS);
 
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n%sContent-Type: %s\r\nContent-Length: %zu\r\n"
-	    "X-Request-Id: %s\r\n%s%s\r\n", status, httpp_status_text(status), date_header(c->srv), ctype, len,
-	    r ? r->request_id : "-", headers ? headers : "", c->keepalive ? "" : "Connection: close\r\n");
-	if (r == NULL || !r->head_only)
-		evbuffer_add(out, body, len);
+	if (k < 0 || (size_t)k >= sizeof(head)) {
+		/* extra headers longer than ours ever are: all of it queued, the way it always was */
+		evbuffer_add_printf(out, HEAD_FMT, HEAD_ARGS);
+		evbuffer_add(out, body, blen);
+		return;
+	}
+	n = (size_t)k;
+	if (c->keepalive && !h->draining && evbuffer_get_length(out) == 0) {
+		struct iovec iov[2] = { { head, n }, { (void *)(uintptr_t)body, blen } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = blen > 0 ? 2 : 1 };
+		ssize_t w = sendmsg(bufferevent_getfd(c->bev), &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		/* A failure (the client went away) is left to the bufferevent: it writes what is queued, and reports it. */
+		sent = w > 0 ? (size_t)w : 0;
+		if (sent < n + blen)
+			h->st.responses_queued++;
+	}
+	if (sent < n)
+		evbuffer_add(out, head + sent, n - sent);
+	sent = sent > n ? sent - n : 0;
+	if (sent < blen)
+		evbuffer_add(out, body + sent, blen - sent);
 }
+#undef HEAD_FMT
+#undef HEAD_ARGS
 
 /* After a response: read the next request, wait for the output to drain, or close once it has. */
 static void
@@ -241,7 +278,8 @@ after_reply(struct httpd_conn *c)
 		c->keepalive = false;
 		c->linger = true; /* the client may have sent more: do not let a RST eat this answer */
 	}
-	c->unflushed++;
+	/* responses queued since the output was last empty: none when this one went straight to the kernel */
+	c->unflushed = evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 ? 0 : c->unflushed + 1;
 	if (!c->keepalive) {
 		bufferevent_disable(c->bev, EV_READ);
 		conn_set_state(c, CS_CLOSING);

@@ -53,6 +53,7 @@ struct httpd_stats {
 	size_t unsent_bytes, unsent_max; /* response bytes not yet taken by the kernel: in all, and on the worst connection */
 	uint64_t refused_max_conns, refused_per_addr, rate_limited, body_budget_refused, backpressure_pauses;
 	uint64_t timeout_head, timeout_body, timeout_idle, timeout_write;
+	uint64_t responses_queued; /* responses the socket did not take at once (the client was not reading) */
 };
 
 /*

@@ -303,6 +303,7 @@ add_gauges(struct met_gauges *g, const struct met_gauges *w)
 	g->http.rate_limited += w->http.rate_limited;
 	g->http.body_budget_refused += w->http.body_budget_refused;
 	g->http.backpressure_pauses += w->http.backpressure_pauses;
+	g->http.responses_queued += w->http.responses_queued;
 	g->http.timeout_head += w->http.timeout_head;
 	g->http.timeout_body += w->http.timeout_body;
 	g->http.timeout_idle += w->http.timeout_idle;
@@ -425,6 +426,9 @@ met_render(const struct met_gauges *own, size_t *len)
 	    g->http.body_bytes);
 	metric(&o, "ingestd_http_backpressure_pauses_total", "counter",
 	    "Times a connection stopped being read until its output was sent.", g->http.backpressure_pauses);
+	metric(&o, "ingestd_http_responses_queued_total", "counter",
+	    "Responses the socket did not take at once (the client was not reading), queued to be sent.",
+	    g->http.responses_queued);
 	metric(&o, "ingestd_http_rate_limited_total", "counter", "Requests refused by the per-address rate (429).",
 	    g->http.rate_limited);
 	metric(&o, "ingestd_http_body_budget_refused_total", "counter",

@@ -112,6 +112,7 @@ test('unsent answers per connection are bounded in count (INGESTD_MAX_PIPELINED_
   const unsentCount = await metric(api, 'ingestd_http_unsent_bytes_max');
   console.log(`FIGURE\tpipelined_unsent_with_count_bound\t${unsentCount}\tbytes`);
   assert.ok(unsentCount <= 16 * 300, `${unsentCount} bytes unsent: more than 16 answers`);
+  assert.ok(await metric(api, 'ingestd_http_responses_queued_total') >= 1, 'what the socket did not take was queued');
   assert.ok(await metric(api, 'ingestd_http_paused_connections') >= 1);
   assert.ok(rss(pid) - rss0 <= 64 * MiB);
   await good.check(5000);
