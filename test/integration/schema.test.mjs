@@ -148,6 +148,42 @@ test('constraints guard amounts and states', async () => {
   await assert.rejects(db.query(`UPDATE meter_readings SET status = 'bogus' WHERE id = $1`, [r[0]]), { code: '23514' });
 });
 
+test('a reading names a registered meter for good: unknown refused (23503), meters never deleted or re-keyed', async () => {
+  await addMeter('MTR-KEY-1');
+  await addMeter('MTR-KEY-2');
+  const ids = Object.fromEntries((await db.query(`SELECT meter_serial, id FROM meters WHERE meter_serial LIKE 'MTR-KEY-%'`))
+    .rows.map((r) => [r.meter_serial, r.id]));
+  const withId = (serial, id, tsIso) => {
+    const p = readingParams(serial, tsIso);
+    return db.query(`INSERT INTO meter_readings (id, meter_serial, wallet_address, kwh_micro, token_amount,
+      reading_timestamp, reading_us, dup_window, meter_signature, meter_id)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int8range, $9, $10)`, [...p, id]);
+  };
+  // an id that is another meter's, and an id no meter has: refused like the foreign key did
+  await assert.rejects(withId('MTR-KEY-1', ids['MTR-KEY-2'], '2026-11-24T10:00:00Z'), { code: '23503' });
+  await assert.rejects(withId('MTR-KEY-1', '999999999', '2026-11-24T10:00:00Z'), { code: '23503' });
+  // one bad row in a multi-row INSERT: nothing of the statement is stored
+  const good = readingParams('MTR-KEY-1', '2026-11-24T11:00:00Z'), bad = readingParams('MTR-KEY-2', '2026-11-24T11:30:00Z');
+  await assert.rejects(db.query(`INSERT INTO meter_readings (id, meter_serial, wallet_address, kwh_micro, token_amount,
+    reading_timestamp, reading_us, dup_window, meter_signature, meter_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int8range, $9, $10), ($11, $12, $13, $14, $15, $16, $17, $18::int8range, $19, $20)`,
+  [...good, ids['MTR-KEY-1'], ...bad, ids['MTR-KEY-1']]), { code: '23503' });
+  await withId('MTR-KEY-1', ids['MTR-KEY-1'], '2026-11-24T12:00:00Z');
+  const n = async () => (await db.query(`SELECT count(*)::int AS n FROM meter_readings WHERE meter_serial LIKE 'MTR-KEY-%'`)).rows[0].n;
+  assert.equal(await n(), 1);
+  // meters are deactivated, never deleted (with readings or without), truncated or re-keyed
+  await assert.rejects(db.query(`DELETE FROM meters WHERE meter_serial = 'MTR-KEY-2'`), /never deleted/);
+  await assert.rejects(db.query(`DELETE FROM meters WHERE meter_serial = 'MTR-KEY-1'`), /never deleted/);
+  await assert.rejects(db.query('TRUNCATE meters CASCADE'), /never deleted/);
+  await assert.rejects(db.query(`UPDATE meters SET meter_serial = 'MTR-KEY-3' WHERE meter_serial = 'MTR-KEY-2'`), /never change/);
+  await db.query(`UPDATE meters SET active = false, meter_serial = meter_serial WHERE meter_serial = 'MTR-KEY-2'`);
+  // and a reading never changes meter
+  await assert.rejects(db.query(`UPDATE meter_readings SET meter_serial = 'MTR-KEY-2', meter_id = $1
+    WHERE meter_serial = 'MTR-KEY-1'`, [ids['MTR-KEY-2']]), /stays with meter MTR-KEY-1/);
+  assert.equal(await n(), 1);
+  assert.equal((await db.query(`SELECT count(*)::int AS n FROM meters WHERE meter_serial LIKE 'MTR-KEY-%'`)).rows[0].n, 2);
+});
+
 // The lifecycles as the daemons use them (mintd/store.c, ingestd's admin re-queue); sql/005_lifecycle.sql must
 // allow exactly these, whoever asks. Written out here, not read from the schema, so that a changed table fails.
 const READING_MOVES = ['pending>claimed', 'claimed>pending', 'claimed>submitted', 'claimed>retrying', 'claimed>failed',
