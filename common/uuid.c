@@ -1,9 +1,48 @@
 /* uuid.c: random (v4) and time-ordered (v7) UUIDs, and checks of their text form. */
 #include "uuid.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
+
+/*
+ * Random bytes for ids, drawn from libsodium 240 at a time: its CSPRNG makes one getrandom() system call per
+ * draw, which was one per accepted reading (strace on the bench). A forked child must not hand out the bytes
+ * its parent will hand out too (two processes would make the same ids in the same millisecond): the child
+ * forgets the pool (pthread_atfork), and without that hook every draw goes to libsodium. Taken bytes are wiped.
+ */
+static struct {
+	uint8_t b[240];
+	size_t pos;
+	int hooked; /* 0 not yet, 1 the fork hook is in place, -1 it could not be */
+} pool = { .pos = sizeof(pool.b) };
+
+static void
+pool_forget(void)
+{
+	sodium_memzero(pool.b, sizeof(pool.b));
+	pool.pos = sizeof(pool.b);
+}
+
+static void
+random_bytes(uint8_t *out, size_t n)
+{
+	if (pool.hooked == 0)
+		pool.hooked = pthread_atfork(NULL, NULL, pool_forget) == 0 ? 1 : -1;
+	if (pool.hooked < 0 || n > sizeof(pool.b)) {
+		randombytes_buf(out, n);
+		return;
+	}
+	if (n > sizeof(pool.b) - pool.pos) {
+		randombytes_buf(pool.b, sizeof(pool.b));
+		pool.pos = 0;
+	}
+	memcpy(out, pool.b + pool.pos, n);
+	sodium_memzero(pool.b + pool.pos, n);
+	pool.pos += n;
+}
 
 static void
 format(const uint8_t b[16], char out[UUID_STR_SZ])
@@ -25,7 +64,7 @@ uuid_v4(char out[UUID_STR_SZ])
 {
 	uint8_t b[16];
 
-	randombytes_buf(b, sizeof(b));
+	random_bytes(b, sizeof(b));
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
 	format(b, out);
@@ -67,7 +106,7 @@ uuid_v7(char out[UUID_STR_SZ])
 	uint8_t rnd[10];
 
 	clock_gettime(CLOCK_REALTIME, &t);
-	randombytes_buf(rnd, sizeof(rnd));
+	random_bytes(rnd, sizeof(rnd));
 	uuid_v7_next(&g, (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000, rnd, out);
 }
 

@@ -8,7 +8,7 @@
 
 #define UUID_STR_SZ 37 /* 36 characters + NUL */
 
-/* A random version-4 UUID in canonical lower-case text (libsodium's CSPRNG). */
+/* A random version-4 UUID in canonical lower-case text (libsodium's CSPRNG; safe across fork()). */
 void uuid_v4(char out[UUID_STR_SZ]);
 /*
  * Time-ordered version-7 UUIDs (RFC 9562 5.7): 48 bits of Unix milliseconds, the version nibble 7, a 12-bit
@@ -25,7 +25,7 @@ struct uuid7_gen {
 };
 /* The generator's next id at now_ms, with rnd[0..10) random bytes (the caller's CSPRNG). */
 void uuid_v7_next(struct uuid7_gen *g, uint64_t now_ms, const uint8_t rnd[10], char out[UUID_STR_SZ]);
-/* uuid_v7_next with the process's generator, the wall clock and libsodium's CSPRNG. */
+/* uuid_v7_next with the process's generator, the wall clock and libsodium's CSPRNG (safe across fork()). */
 void uuid_v7(char out[UUID_STR_SZ]);
 /* s[0..n) is 8-4-4-4-12 lower-case hex: the form PostgreSQL prints and our ids use. */
 bool uuid_is_canonical(const char *s, size_t n);

@@ -4,6 +4,8 @@
 #include "uuid.h"
 
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 TEST(uuid_v4_is_canonical_version_4_and_random)
 {
@@ -93,4 +95,42 @@ TEST(uuid_v7_monotonic_within_a_millisecond)
 	uuid_v7(prev);
 	uuid_v7(id);
 	CHECK(strcmp(prev, id) < 0);
+}
+
+/* The random part (rand_a and rand_b, without the version and variant bits) of a canonical v7 id, as hex. */
+static void
+v7_random_part(const char *id, char out[19])
+{
+	memcpy(out, id + 15, 3);      /* rand_a: counter, 12 bits */
+	memcpy(out + 3, id + 20, 3);  /* rand_b, after the variant nibble */
+	memcpy(out + 6, id + 24, 12);
+	out[18] = '\0';
+}
+
+TEST(uuid_v7_parent_and_forked_child_draw_different_random_bits)
+{
+	char warm[UUID_STR_SZ], mine[UUID_STR_SZ], theirs[UUID_STR_SZ] = { 0 }, a[19], b[19];
+	int fds[2];
+	pid_t pid;
+	int status;
+
+	uuid_v7(warm); /* the process's random pool is filled now: a child must not hand out the same bytes */
+	uuid_v4(warm);
+	CHECK(pipe(fds) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		char id[UUID_STR_SZ];
+
+		uuid_v7(id);
+		_exit(write(fds[1], id, UUID_STR_SZ) == UUID_STR_SZ ? 0 : 1);
+	}
+	uuid_v7(mine);
+	CHECK_INT(read(fds[0], theirs, UUID_STR_SZ), UUID_STR_SZ);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fds[0]);
+	close(fds[1]);
+	v7_random_part(mine, a);
+	v7_random_part(theirs, b);
+	CHECK(strcmp(a, b) != 0);
 }
