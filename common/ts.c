@@ -2,7 +2,7 @@
 #include "ts.h"
 
 #include <stdbool.h>
-#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define US_PER_SEC 1000000LL
@@ -184,12 +184,24 @@ ts_parse_rfc3339(const char *s, size_t len, int64_t *us, struct err *e)
 	return 0;
 }
 
+/* v in exactly w decimal digits (v < 10^w), at p; returns the end. */
+static char *
+put_digits(char *p, unsigned v, int w)
+{
+	for (int i = w - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + w;
+}
+
 size_t
 ts_format_utc(int64_t us, char *buf, size_t n)
 {
 	int64_t days, rem, y;
 	unsigned m, d, sod, frac;
-	int len;
+	char t[32], *p;
+	size_t len;
 
 	if (us < TS_MIN_US || us > TS_MAX_US) {
 		if (n > 0)
@@ -206,18 +218,32 @@ ts_format_utc(int64_t us, char *buf, size_t n)
 	civil_from_days(days, &y, &m, &d);
 	sod = (unsigned)(rem / US_PER_SEC);
 	frac = (unsigned)(rem % US_PER_SEC);
-	if (frac == 0)
-		len = snprintf(buf, n, "%04d-%02u-%02uT%02u:%02u:%02uZ", (int)y, m, d,
-			       sod / 3600, sod / 60 % 60, sod % 60);
-	else
-		len = snprintf(buf, n, "%04d-%02u-%02uT%02u:%02u:%02u.%06uZ", (int)y, m, d,
-			       sod / 3600, sod / 60 % 60, sod % 60, frac);
-	if (len < 0 || (size_t)len >= n) {
+	/* By hand, not snprintf: formatted for every reading stored and every event (years 1..9999 here). */
+	p = put_digits(t, (unsigned)y, 4);
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, sod / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, sod / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, sod % 60, 2);
+	if (frac != 0) {
+		*p++ = '.';
+		p = put_digits(p, frac, 6);
+	}
+	*p++ = 'Z';
+	len = (size_t)(p - t);
+	if (len >= n) {
 		if (n > 0)
 			buf[0] = '\0';
 		return 0;
 	}
-	return (size_t)len;
+	memcpy(buf, t, len);
+	buf[len] = '\0';
+	return len;
 }
 
 int64_t
