@@ -57,6 +57,8 @@ void evt_msg_free(struct evt_msg *m);
 /*
  * The Lua script: KEYS[1] = stream, ARGV = maxlen, json, type, channels...
  * Returns the stream entry id. Load it with SCRIPT LOAD on connect.
+ * (ingestd's rq.c sends many events, and reading ids, per call with a script
+ * of its own that stores and publishes each event the same way.)
  */
 extern const char EVT_SCRIPT[];
 

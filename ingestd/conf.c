@@ -54,7 +54,7 @@ const struct cfg_key ingestd_keys[] = {
 	{ "INGESTD_METER_RATE_PER_MIN", CFG_INT, "60", true, "sustained submissions per meter per minute (429 above)", 1, 100000000, NULL },
 	{ "INGESTD_METER_RATE_BURST", CFG_INT, "10", true, "submissions a meter may make at once before the rate applies", 1, 100000000, NULL },
 	{ "INGESTD_REDIS_BACKLOG", CFG_INT, "100000", false, "reading ids kept in memory while Redis is unreachable", 0, 100000000, NULL },
-	{ "INGESTD_REDIS_MAX_INFLIGHT", CFG_INT, "50000", false, "Redis commands awaiting replies beyond which ids wait in the backlog", 100, 10000000, NULL },
+	{ "INGESTD_REDIS_MAX_INFLIGHT", CFG_INT, "50000", false, "reading ids and events sent to Redis and not yet answered, beyond which ids wait in the backlog (events are dropped)", 100, 10000000, NULL },
 	{ "INGESTD_RETRY_AFTER_SECS", CFG_INT, "2", true, "Retry-After of 503 answers", 1, 3600, NULL },
 	{ "ADMIN_TOKEN_SHA256", CFG_STR, "", true,
 	  "comma-separated hex SHA-256 digests of the accepted admin bearer tokens (empty: admin API closed)", 0, 0, NULL },

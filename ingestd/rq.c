@@ -1,4 +1,15 @@
-/* rq.c: hiredis async on the libevent loop: pipelined XADD and event scripts, backlog and reconnect with backoff. */
+/*
+ * rq.c: hiredis async on the libevent loop: reading ids and events go to Redis in one script call per loop
+ * turn, with a backlog of ids and reconnect with backoff.
+ *
+ * A group commit answers all its readings in one turn of the loop, and each wants its id on the readings
+ * stream and its event published. Sent one by one that was an XADD and an EVALSHA per reading; rq now
+ * gathers what one turn asks for (at most BATCH_MAX items) and sends it as one EVALSHA of RQ_SCRIPT, which
+ * does the same XADDs, the same event XADD and PUBLISHes (EVT_SCRIPT's, event by event) inside Redis. Its
+ * reply settles the whole batch: on success every id was added and every event published; on an error or a
+ * lost connection the ids go to the backlog (an id added twice is harmless: mintd claims by state) and the
+ * events are dropped and counted, as one by one.
+ */
 #include "rq.h"
 #include "backoff.h"
 #include "log.h"
@@ -11,6 +22,35 @@
 #include <string.h>
 
 #define ID_LEN 37
+/* ids and events in one script call: a few hundred microseconds of Redis at most */
+enum { BATCH_MAX = 128 };
+
+/*
+ * KEYS[1] readings stream, KEYS[2] events stream; ARGV[1] events maxlen, ARGV[2] the number n of reading ids,
+ * ARGV[3 .. 2 + n] the ids, then per event: json, type, the number of channels, the channels. Each event is
+ * stored and published as EVT_SCRIPT does it. Returns n.
+ */
+static const char RQ_SCRIPT[] =
+    "local n = tonumber(ARGV[2])\n"
+    "for i = 3, 2 + n do redis.call('XADD', KEYS[1], '*', 'reading_id', ARGV[i]) end\n"
+    "local i = 3 + n\n"
+    "while i <= #ARGV do\n"
+    "  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[i + 1], 'event', ARGV[i])\n"
+    "  local msg = string.sub(ARGV[i], 1, -2) .. ',\"event_id\":\"' .. id .. '\"}'\n"
+    "  local nc = tonumber(ARGV[i + 2])\n"
+    "  for c = i + 3, i + 2 + nc do redis.call('PUBLISH', ARGV[c], msg) end\n"
+    "  i = i + 3 + nc\n"
+    "end\n"
+    "return n\n";
+
+static const char *const NCHAN[EVT_MAX_CHANNELS + 1] = { "0", "1", "2", "3", "4" };
+_Static_assert(EVT_MAX_CHANNELS == 4, "NCHAN spells 0..EVT_MAX_CHANNELS");
+
+/* What one script call carries, for its reply. */
+struct batch {
+	size_t nid, nev;
+	char ids[][ID_LEN];
+};
 
 struct rq {
 	struct event_base *base;
@@ -23,7 +63,12 @@ struct rq {
 	bool freeing;
 	struct event *timer;
 	struct backoff bo;
-	char sha[41];
+	char rq_sha[41]; /* RQ_SCRIPT's, once loaded on this connection */
+	/* what this loop turn asked for, sent by on_flush */
+	char pend_id[BATCH_MAX][ID_LEN];
+	struct evt_msg pend_ev[BATCH_MAX];
+	size_t npend_id, npend_ev;
+	struct event *flush_ev;
 	/* ring of reading ids waiting for Redis */
 	char (*ring)[ID_LEN];
 	size_t cap, head, n;
@@ -132,62 +177,162 @@ flush_backlog(struct rq *q)
 	}
 }
 
+static void
+on_batch_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct rq *q = ac->data;
+	redisReply *reply = r;
+	struct batch *bt = priv;
+
+	q->inflight -= bt->nid + bt->nev;
+	if (reply == NULL)
+		q->up = false;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+		if (reply != NULL) {
+			log_warn("redis batch failed; its reading ids are kept in the backlog", "ids=%zu events=%zu err=%s",
+			    bt->nid, bt->nev, reply->str);
+			if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
+				q->rq_sha[0] = '\0'; /* EVAL until the next SCRIPT LOAD */
+		}
+		q->st.push_failures += bt->nid;
+		q->st.events_dropped += bt->nev;
+		for (size_t i = 0; i < bt->nid; i++)
+			backlog_add(q, bt->ids[i]);
+	} else {
+		q->st.pushed += bt->nid;
+		q->st.events_published += bt->nev;
+	}
+	free(bt);
+	if (reply != NULL)
+		flush_backlog(q);
+}
+
+/* Forgets what this turn gathered: ids to the backlog, events dropped. */
+static void
+drop_pending(struct rq *q)
+{
+	for (size_t i = 0; i < q->npend_id; i++)
+		backlog_add(q, q->pend_id[i]);
+	for (size_t i = 0; i < q->npend_ev; i++)
+		evt_msg_free(&q->pend_ev[i]);
+	q->st.events_dropped += q->npend_ev;
+	q->npend_id = q->npend_ev = 0;
+}
+
+/* Sends what this turn gathered as one RQ_SCRIPT call. */
+static void
+flush_pending(struct rq *q)
+{
+	size_t nid = q->npend_id, nev = q->npend_ev, argc = 0, max = 7 + nid, k;
+	const char **argv = NULL;
+	size_t *argvlen = NULL;
+	char maxbuf[24], nbuf[24];
+	struct batch *bt = NULL;
+	bool sent = false;
+
+	if (nid == 0 && nev == 0)
+		return;
+	for (size_t i = 0; i < nev; i++)
+		max += 3 + (size_t)q->pend_ev[i].nchan;
+	if (!q->up || q->ac == NULL || (argv = malloc(max * sizeof(*argv))) == NULL ||
+	    (argvlen = malloc(max * sizeof(*argvlen))) == NULL ||
+	    (bt = malloc(sizeof(*bt) + nid * ID_LEN)) == NULL)
+		goto out;
+#define ARG(s, l) (argv[argc] = (s), argvlen[argc] = (l), argc++)
+	if (q->rq_sha[0] != '\0') {
+		ARG("EVALSHA", 7);
+		ARG(q->rq_sha, 40);
+	} else {
+		ARG("EVAL", 4);
+		ARG(RQ_SCRIPT, sizeof(RQ_SCRIPT) - 1);
+	}
+	ARG("2", 1);
+	ARG(q->stream, strlen(q->stream));
+	/* events of one prefix share its stream (rq_publish flushes before one of another prefix) */
+	ARG(nev > 0 ? q->pend_ev[0].stream : q->stream, strlen(nev > 0 ? q->pend_ev[0].stream : q->stream));
+	snprintf(maxbuf, sizeof(maxbuf), "%lld", q->maxlen);
+	ARG(maxbuf, strlen(maxbuf));
+	snprintf(nbuf, sizeof(nbuf), "%zu", nid);
+	ARG(nbuf, strlen(nbuf));
+	for (size_t i = 0; i < nid; i++)
+		ARG(q->pend_id[i], ID_LEN - 1);
+	for (size_t i = 0; i < nev; i++) {
+		struct evt_msg *m = &q->pend_ev[i];
+
+		ARG(m->json, m->json_len);
+		ARG(m->type, strlen(m->type));
+		ARG(NCHAN[m->nchan], 1);
+		for (int c = 0; c < m->nchan; c++)
+			ARG(m->chan[c], strlen(m->chan[c]));
+	}
+#undef ARG
+	bt->nid = nid;
+	bt->nev = nev;
+	memcpy(bt->ids, q->pend_id, nid * ID_LEN);
+	if (redisAsyncCommandArgv(q->ac, on_batch_reply, bt, (int)argc, argv, argvlen) == REDIS_OK) {
+		q->inflight += nid + nev;
+		sent = true;
+	}
+out:
+	free(argv);
+	free(argvlen);
+	if (!sent) {
+		free(bt);
+		q->st.push_failures += nid;
+		drop_pending(q);
+		return;
+	}
+	for (k = 0; k < nev; k++)
+		evt_msg_free(&q->pend_ev[k]);
+	q->npend_id = q->npend_ev = 0;
+}
+
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush_pending(arg);
+}
+
+/* Something was gathered: send it once this loop turn's callbacks are done (at once when the batch is full). */
+static void
+gathered(struct rq *q)
+{
+	if (q->npend_id + q->npend_ev >= BATCH_MAX)
+		flush_pending(q);
+	else
+		event_active(q->flush_ev, EV_TIMEOUT, 0); /* again while active: one run */
+}
+
 void
 rq_push_reading(struct rq *q, const char *reading_id)
 {
 	char id[ID_LEN] = { 0 };
 
 	strncpy(id, reading_id, ID_LEN - 1);
-	if (!q->up || q->inflight >= q->max_inflight || q->n > 0) {
+	if (!q->up || q->inflight + q->npend_id + q->npend_ev >= q->max_inflight || q->n > 0) {
 		backlog_add(q, id);
 		flush_backlog(q);
 		return;
 	}
-	send_xadd(q, id);
-}
-
-static void
-on_event_reply(redisAsyncContext *ac, void *r, void *priv)
-{
-	struct rq *q = ac->data;
-	redisReply *reply = r;
-
-	(void)priv;
-	q->inflight--;
-	if (reply == NULL)
-		q->up = false;
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		q->st.events_dropped++;
-		if (reply != NULL) {
-			log_warn("redis event publish failed", "err=%s", reply->str);
-			if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
-				q->sha[0] = '\0'; /* fall back to EVAL until the next SCRIPT LOAD */
-		}
-	} else {
-		q->st.events_published++;
-	}
-	flush_backlog(q);
+	memcpy(q->pend_id[q->npend_id++], id, ID_LEN);
+	gathered(q);
 }
 
 void
 rq_publish(struct rq *q, struct evt_msg *m)
 {
-	const char *argv[EVT_MAX_ARGS];
-	size_t argvlen[EVT_MAX_ARGS];
-	char maxbuf[24];
-	int argc;
-
-	if (!q->up || q->inflight >= q->max_inflight) {
+	if (!q->up || q->inflight + q->npend_id + q->npend_ev >= q->max_inflight) {
 		q->st.events_dropped++;
 		evt_msg_free(m);
 		return;
 	}
-	argc = evt_argv(m, q->sha[0] ? q->sha : NULL, q->maxlen, maxbuf, argv, argvlen);
-	if (redisAsyncCommandArgv(q->ac, on_event_reply, NULL, argc, argv, argvlen) == REDIS_OK)
-		q->inflight++;
-	else
-		q->st.events_dropped++;
-	evt_msg_free(m);
+	if (q->npend_ev > 0 && strcmp(q->pend_ev[0].stream, m->stream) != 0)
+		flush_pending(q);
+	q->pend_ev[q->npend_ev++] = *m; /* the batch owns its strings now */
+	memset(m, 0, sizeof(*m));
+	gathered(q);
 }
 
 static void
@@ -198,7 +343,7 @@ on_script(redisAsyncContext *ac, void *r, void *priv)
 
 	(void)priv;
 	if (reply != NULL && reply->type == REDIS_REPLY_STRING && reply->len == 40)
-		memcpy(q->sha, reply->str, 41);
+		memcpy(q->rq_sha, reply->str, 41);
 	else if (reply != NULL)
 		log_warn("redis SCRIPT LOAD failed", "err=%s", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
 }
@@ -292,7 +437,7 @@ rq_connect(struct rq *q)
 		snprintf(db, sizeof(db), "%d", q->url.db);
 		redisAsyncCommand(ac, on_handshake, NULL, "SELECT %s", db);
 	}
-	redisAsyncCommand(ac, on_script, NULL, "SCRIPT LOAD %s", EVT_SCRIPT);
+	redisAsyncCommand(ac, on_script, NULL, "SCRIPT LOAD %s", RQ_SCRIPT);
 }
 
 struct rq *
@@ -312,7 +457,8 @@ rq_new(struct event_base *base, const struct rq_opts *o, struct err *e)
 	q->cap = o->backlog_max;
 	q->max_inflight = o->max_inflight;
 	q->timer = evtimer_new(base, on_timer, q);
-	if (q->stream == NULL || q->timer == NULL) {
+	q->flush_ev = event_new(base, -1, 0, on_flush, q);
+	if (q->stream == NULL || q->timer == NULL || q->flush_ev == NULL) {
 		rq_free(q);
 		return err_set(e, 0, "out of memory"), NULL;
 	}
@@ -336,6 +482,10 @@ rq_free(struct rq *q)
 	}
 	if (q->timer)
 		event_free(q->timer);
+	if (q->flush_ev)
+		event_free(q->flush_ev);
+	for (size_t i = 0; i < q->npend_ev; i++)
+		evt_msg_free(&q->pend_ev[i]);
 	rurl_clear(&q->url);
 	free(q->ring);
 	free(q->stream);

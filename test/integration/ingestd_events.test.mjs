@@ -108,3 +108,37 @@ test('replays and duplicates publish nothing new', async () => {
   await waitFor(() => on(ch).some((e) => e.reading_id === marker.json.id), { what: 'marker event' });
   assert.equal(on(ch).length, 2);
 });
+
+// Redis's own count of each command (INFO commandstats): calls of `name` made by clients or by scripts.
+async function calls(name) {
+  const m = new RegExp(`^cmdstat_${name}:calls=(\\d+)`, 'm').exec(await redis.info('commandstats'));
+  return m ? Number(m[1]) : 0;
+}
+
+test('a batch\'s readings reach Redis in one script call: every id on the stream, every event on every channel', async () => {
+  const user = randomUUID();
+  const ms = [];
+  for (let i = 0; i < 4; i++) {
+    ms.push(newMeter('EVTB'));
+    await api.register(ms[i], { user_id: user });
+  }
+  const items = [];
+  for (let k = 0; k < 5; k++) for (const m of ms) items.push(reading(m, { timestamp: tsAt(10 + k) }));
+  const stream = env.REDIS_READINGS_STREAM ?? 'gridtokenx:readings';
+  const before = { evalsha: await calls('evalsha'), eval: await calls('eval'), xadd: await calls('xadd'),
+    publish: await calls('publish'), len: await redis.xLen(stream) };
+  const r = await api.batch(items);
+  assert.deepEqual(r.json.results.map((x) => x.status), items.map(() => 201), r.text);
+  const ids = r.json.results.map((x) => x.id);
+  const channels = (m) => [PREFIX, `${PREFIX}:wallet:${m.wallet}`, `${PREFIX}:user:${user}`, `${PREFIX}:meter:${m.serial}`];
+  await waitFor(() => ms.every((m) => channels(m).every((c) => on(c).filter((e) => ids.includes(e.reading_id)).length
+    >= (c === PREFIX || c.includes(':user:') ? 20 : 5))), { what: 'every event on every channel' });
+  const entries = await redis.xRange(stream, '-', '+');
+  for (const id of ids) assert.ok(entries.some((e) => e.message.reading_id === id), `${id} on ${stream}`);
+  assert.equal(await redis.xLen(stream) - before.len, 20);
+  // One by one this was 20 XADDs and 20 script calls; inside the one call Redis still counts each command.
+  const scripts = (await calls('evalsha')) - before.evalsha + (await calls('eval')) - before.eval;
+  assert.ok(scripts >= 1 && scripts <= 2, `${scripts} script calls for 20 readings`);
+  assert.equal((await calls('xadd')) - before.xadd, 40, 'an id and an event per reading');
+  assert.equal((await calls('publish')) - before.publish, 80, 'four channels per event');
+});
