@@ -139,6 +139,11 @@ string(struct jp *p)
 			o += utf8_put(out + o, cp);
 			continue;
 		}
+		if (c < 0x80) {
+			out[o++] = c; /* printable ASCII (controls, '"' and '\\' are handled above): most of every body */
+			p->i++;
+			continue;
+		}
 		{
 			size_t l = utf8_seq_len(p->s + p->i, p->n - p->i);
 
