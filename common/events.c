@@ -2,6 +2,7 @@
 #include "events.h"
 #include "ts.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,43 +46,141 @@ add_chan(struct evt_msg *m, const char *prefix, const char *mid, const char *val
 	return 0;
 }
 
+/* A growable text buffer; fails by setting oom. */
+struct sb {
+	char *p;
+	size_t n, cap;
+	bool oom;
+};
+
+static void
+sb_add(struct sb *b, const char *s, size_t len)
+{
+	if (b->oom)
+		return;
+	if (b->n + len + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 512;
+		char *p;
+
+		while (cap < b->n + len + 1)
+			cap *= 2;
+		if ((p = realloc(b->p, cap)) == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, len);
+	b->n += len;
+	b->p[b->n] = '\0';
+}
+
+/* s as a JSON string, escaped as cJSON prints it (the two controls' spellings, \u00xx for the rest). */
+static void
+sb_json_string(struct sb *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	sb_add(b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6] = { '\\', 0 };
+		size_t n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sb_add(b, run, (size_t)(s - run));
+		run = s + 1;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		sb_add(b, esc, n);
+	}
+	sb_add(b, run, (size_t)(s - run));
+	sb_add(b, "\"", 1);
+}
+
+/* One member's value: strings, null and booleans written here, anything else as cJSON prints it. */
+static void
+sb_json_value(struct sb *b, const cJSON *v)
+{
+	char *t;
+
+	if (cJSON_IsString(v) && v->valuestring != NULL) {
+		sb_json_string(b, v->valuestring);
+	} else if (cJSON_IsNull(v)) {
+		sb_add(b, "null", 4);
+	} else if (cJSON_IsTrue(v) || cJSON_IsFalse(v)) {
+		sb_add(b, cJSON_IsTrue(v) ? "true" : "false", cJSON_IsTrue(v) ? 4 : 5);
+	} else if ((t = cJSON_PrintUnformatted(v)) != NULL) {
+		sb_add(b, t, strlen(t));
+		cJSON_free(t);
+	} else {
+		b->oom = true;
+	}
+}
+
+/*
+ * The JSON is written straight from fields, not through a copy of them (the copy and its printing were a
+ * third of the cost of an accepted reading's event in ingestd): same text as cJSON_PrintUnformatted of the
+ * copy would be.
+ */
 int
 evt_build(const char *prefix, const char *type, const cJSON *fields, const struct evt_route *route,
     struct evt_msg *m, struct err *e)
 {
-	cJSON *o = NULL, *dup;
+	struct sb b = { 0 };
+	bool have_ts = false;
 	char ts[TS_BUFSZ];
 
 	memset(m, 0, sizeof(*m));
 	if (type == NULL || type[0] == '\0')
 		return err_set(e, 0, "event without a type");
-	if ((o = cJSON_CreateObject()) == NULL || cJSON_AddStringToObject(o, "type", type) == NULL)
-		goto oom;
+	sb_add(&b, "{\"type\":", 8);
+	sb_json_string(&b, type);
 	for (const cJSON *f = fields ? fields->child : NULL; f != NULL; f = f->next) {
 		if (f->string == NULL || strcmp(f->string, "type") == 0)
 			continue;
-		if ((dup = cJSON_Duplicate(f, 1)) == NULL)
-			goto oom;
-		cJSON_AddItemToObject(o, f->string, dup);
+		have_ts = have_ts || strcmp(f->string, "timestamp") == 0;
+		sb_add(&b, ",", 1);
+		sb_json_string(&b, f->string);
+		sb_add(&b, ":", 1);
+		sb_json_value(&b, f);
 	}
-	if (cJSON_GetObjectItemCaseSensitive(o, "timestamp") == NULL) {
+	if (!have_ts) {
 		ts_format_utc(ts_now_us(), ts, sizeof(ts));
-		if (cJSON_AddStringToObject(o, "timestamp", ts) == NULL)
-			goto oom;
+		sb_add(&b, ",\"timestamp\":", 13);
+		sb_json_string(&b, ts);
 	}
-	if ((m->json = cJSON_PrintUnformatted(o)) == NULL || (m->type = strdup(type)) == NULL ||
-	    (m->stream = join3(prefix, ":stream", "")) == NULL)
+	sb_add(&b, "}", 1);
+	if (b.oom)
 		goto oom;
-	m->json_len = strlen(m->json);
+	m->json = b.p;
+	m->json_len = b.n;
+	b.p = NULL;
+	if ((m->type = strdup(type)) == NULL || (m->stream = join3(prefix, ":stream", "")) == NULL)
+		goto oom;
 	if (add_chan(m, prefix, NULL, NULL) < 0 ||
 	    add_chan(m, prefix, ":wallet:", route ? route->wallet : NULL) < 0 ||
 	    add_chan(m, prefix, ":user:", route ? route->user_id : NULL) < 0 ||
 	    add_chan(m, prefix, ":meter:", route ? route->meter_serial : NULL) < 0)
 		goto oom;
-	cJSON_Delete(o);
 	return 0;
 oom:
-	cJSON_Delete(o);
+	free(b.p);
 	evt_msg_free(m);
 	return err_set(e, 0, "out of memory building a %s event", type);
 }
@@ -91,8 +190,7 @@ evt_msg_free(struct evt_msg *m)
 {
 	if (m == NULL)
 		return;
-	if (m->json != NULL)
-		cJSON_free(m->json);
+	free(m->json);
 	free(m->type);
 	free(m->stream);
 	for (int i = 0; i < m->nchan; i++)

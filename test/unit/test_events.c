@@ -64,6 +64,38 @@ TEST(evt_build_json_type_first_fields_kept_timestamp_added)
 	CHECK_INT(evt_build("p", "", NULL, NULL, &m, &e), -1);
 }
 
+/* evt_build writes its JSON itself: byte for byte what cJSON prints for the same object. */
+TEST(evt_build_json_is_what_cjson_prints)
+{
+	cJSON *f = cJSON_CreateObject(), *want = cJSON_CreateObject(), *nested = cJSON_CreateObject();
+	struct evt_msg m;
+	struct err e = { 0 };
+	char *text;
+
+	cJSON_AddStringToObject(f, "plain", "a/b 1.500000");
+	cJSON_AddStringToObject(f, "escapes", "q\" b\\ \b\f\n\r\t \x01\x1f end");
+	cJSON_AddStringToObject(f, "utf8", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+	cJSON_AddStringToObject(f, "", "empty key");
+	cJSON_AddNullToObject(f, "none");
+	cJSON_AddTrueToObject(f, "yes");
+	cJSON_AddFalseToObject(f, "no");
+	cJSON_AddNumberToObject(f, "n", 42);
+	cJSON_AddStringToObject(nested, "k\"", "v");
+	cJSON_AddItemToObject(f, "obj", nested);
+	cJSON_AddStringToObject(f, "timestamp", "2026-01-01T00:00:00Z");
+	CHECK_INT(evt_build("p", "x\"y", f, NULL, &m, &e), 0);
+	cJSON_AddStringToObject(want, "type", "x\"y");
+	for (cJSON *i = f->child; i != NULL; i = i->next)
+		cJSON_AddItemToObject(want, i->string, cJSON_Duplicate(i, 1));
+	text = cJSON_PrintUnformatted(want);
+	CHECK_STR(m.json, text);
+	CHECK_INT(m.json_len, strlen(text));
+	cJSON_free(text);
+	evt_msg_free(&m);
+	cJSON_Delete(want);
+	cJSON_Delete(f);
+}
+
 TEST(evt_argv_evalsha_and_eval)
 {
 	struct evt_msg m;
