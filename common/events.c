@@ -1,5 +1,6 @@
 /* events.c: build event JSON and its channel list; the Lua script that stores and publishes it in one step. */
 #include "events.h"
+#include "sbuf.h"
 #include "ts.h"
 
 #include <stdbool.h>
@@ -46,44 +47,14 @@ add_chan(struct evt_msg *m, const char *prefix, const char *mid, const char *val
 	return 0;
 }
 
-/* A growable text buffer; fails by setting oom. */
-struct sb {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
-static void
-sb_add(struct sb *b, const char *s, size_t len)
-{
-	if (b->oom)
-		return;
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 512;
-		char *p;
-
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
 /* s as a JSON string, escaped as cJSON prints it (the two controls' spellings, \u00xx for the rest). */
 static void
-sb_json_string(struct sb *b, const char *s)
+sb_json_string(struct sbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const char *run = s;
 
-	sb_add(b, "\"", 1);
+	sbuf_add(b, "\"", 1);
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 		char esc[6] = { '\\', 0 };
@@ -91,7 +62,7 @@ sb_json_string(struct sb *b, const char *s)
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		sb_add(b, run, (size_t)(s - run));
+		sbuf_add(b, run, (size_t)(s - run));
 		run = s + 1;
 		switch (c) {
 		case '"': esc[1] = '"'; break;
@@ -107,26 +78,26 @@ sb_json_string(struct sb *b, const char *s)
 			esc[5] = hex[c & 15];
 			n = 6;
 		}
-		sb_add(b, esc, n);
+		sbuf_add(b, esc, n);
 	}
-	sb_add(b, run, (size_t)(s - run));
-	sb_add(b, "\"", 1);
+	sbuf_add(b, run, (size_t)(s - run));
+	sbuf_add(b, "\"", 1);
 }
 
 /* One member's value: strings, null and booleans written here, anything else as cJSON prints it. */
 static void
-sb_json_value(struct sb *b, const cJSON *v)
+sb_json_value(struct sbuf *b, const cJSON *v)
 {
 	char *t;
 
 	if (cJSON_IsString(v) && v->valuestring != NULL) {
 		sb_json_string(b, v->valuestring);
 	} else if (cJSON_IsNull(v)) {
-		sb_add(b, "null", 4);
+		sbuf_add(b, "null", 4);
 	} else if (cJSON_IsTrue(v) || cJSON_IsFalse(v)) {
-		sb_add(b, cJSON_IsTrue(v) ? "true" : "false", cJSON_IsTrue(v) ? 4 : 5);
+		sbuf_add(b, cJSON_IsTrue(v) ? "true" : "false", cJSON_IsTrue(v) ? 4 : 5);
 	} else if ((t = cJSON_PrintUnformatted(v)) != NULL) {
-		sb_add(b, t, strlen(t));
+		sbuf_add(b, t, strlen(t));
 		cJSON_free(t);
 	} else {
 		b->oom = true;
@@ -142,30 +113,30 @@ int
 evt_build(const char *prefix, const char *type, const cJSON *fields, const struct evt_route *route,
     struct evt_msg *m, struct err *e)
 {
-	struct sb b = { 0 };
+	struct sbuf b = { 0 };
 	bool have_ts = false;
 	char ts[TS_BUFSZ];
 
 	memset(m, 0, sizeof(*m));
 	if (type == NULL || type[0] == '\0')
 		return err_set(e, 0, "event without a type");
-	sb_add(&b, "{\"type\":", 8);
+	sbuf_add(&b, "{\"type\":", 8);
 	sb_json_string(&b, type);
 	for (const cJSON *f = fields ? fields->child : NULL; f != NULL; f = f->next) {
 		if (f->string == NULL || strcmp(f->string, "type") == 0)
 			continue;
 		have_ts = have_ts || strcmp(f->string, "timestamp") == 0;
-		sb_add(&b, ",", 1);
+		sbuf_add(&b, ",", 1);
 		sb_json_string(&b, f->string);
-		sb_add(&b, ":", 1);
+		sbuf_add(&b, ":", 1);
 		sb_json_value(&b, f);
 	}
 	if (!have_ts) {
 		ts_format_utc(ts_now_us(), ts, sizeof(ts));
-		sb_add(&b, ",\"timestamp\":", 13);
+		sbuf_add(&b, ",\"timestamp\":", 13);
 		sb_json_string(&b, ts);
 	}
-	sb_add(&b, "}", 1);
+	sbuf_add(&b, "}", 1);
 	if (b.oom)
 		goto oom;
 	m->json = b.p;

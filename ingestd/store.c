@@ -25,6 +25,7 @@
  */
 #include "store.h"
 #include "pgconn.h"
+#include "sbuf.h"
 #include "ts.h"
 
 #include <inttypes.h>
@@ -129,58 +130,22 @@ finish_all(struct group *g, enum store_outcome o, const char *why)
 	g->head = g->tail = NULL;
 }
 
-/* A growable text buffer for array literals; fails by setting oom. */
-struct tb {
-	char *p;
-	size_t n, cap;
-	bool oom;
-};
-
-static void
-tb_add(struct tb *b, const char *s, size_t len)
-{
-	if (b->oom)
-		return;
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		char *p;
-
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
-static void
-tb_str(struct tb *b, const char *s)
-{
-	tb_add(b, s, strlen(s));
-}
-
 /*
  * Array elements are always quoted: a serial may legally be "NULL". The values
  * were validated (serial charset, base58, uuid, digits), so none holds '"' or '\'.
  */
 static void
-tb_elem(struct tb *b, bool first, const char *s, bool null)
+tb_elem(struct sbuf *b, bool first, const char *s, bool null)
 {
 	if (!first)
-		tb_add(b, ",", 1);
+		sbuf_add(b, ",", 1);
 	if (null) {
-		tb_add(b, "NULL", 4);
+		sbuf_add(b, "NULL", 4);
 		return;
 	}
-	tb_add(b, "\"", 1);
-	tb_str(b, s);
-	tb_add(b, "\"", 1);
+	sbuf_add(b, "\"", 1);
+	sbuf_str(b, s);
+	sbuf_add(b, "\"", 1);
 }
 
 static int
@@ -188,7 +153,7 @@ build_insert(void *arg, struct db_stmt *st)
 {
 	struct group *g = arg;
 	struct store *s = g->s;
-	struct tb b[10] = { 0 };
+	struct sbuf b[10] = { 0 };
 	char num[32], ts[TS_BUFSZ];
 	bool first = true;
 
@@ -197,7 +162,7 @@ build_insert(void *arg, struct db_stmt *st)
 		s->open = NULL;
 	for (int k = 0; k < 10; k++)
 		if (k != 8)
-			tb_add(&b[k], "{", 1);
+			sbuf_add(&b[k], "{", 1);
 	for (struct store_item *it = g->head; it != NULL; it = it->next, first = false) {
 		tb_elem(&b[0], first, it->id, false);
 		tb_elem(&b[1], first, it->serial, false);
@@ -215,7 +180,7 @@ build_insert(void *arg, struct db_stmt *st)
 	}
 	for (int k = 0; k < 10; k++)
 		if (k != 8)
-			tb_add(&b[k], "}", 1);
+			sbuf_add(&b[k], "}", 1);
 	for (int k = 0; k < 10; k++) {
 		if (b[k].oom) {
 			for (int j = 0; j < 10; j++)
@@ -356,19 +321,19 @@ static void
 lookup_conflicts(struct group *g)
 {
 	struct store *s = g->s;
-	struct tb b[2] = { 0 };
+	struct sbuf b[2] = { 0 };
 	char num[32], win[24];
 	const char *params[3];
 
-	tb_add(&b[0], "{", 1);
-	tb_add(&b[1], "{", 1);
+	sbuf_add(&b[0], "{", 1);
+	sbuf_add(&b[1], "{", 1);
 	for (int i = 0; i < g->nmissing; i++) {
 		tb_elem(&b[0], i == 0, g->missing[i]->serial, false);
 		snprintf(num, sizeof(num), "%" PRId64, g->missing[i]->ts_us);
 		tb_elem(&b[1], i == 0, num, false);
 	}
-	tb_add(&b[0], "}", 1);
-	tb_add(&b[1], "}", 1);
+	sbuf_add(&b[0], "}", 1);
+	sbuf_add(&b[1], "}", 1);
 	snprintf(win, sizeof(win), "%" PRId64, s->window_us);
 	params[0] = b[0].p;
 	params[1] = b[1].p;
