@@ -503,7 +503,7 @@ rq_stats(const struct rq *q, struct rq_stats *s)
 {
 	*s = q->st;
 	s->backlog = q->n;
-	s->inflight = q->inflight;
+	s->inflight = q->inflight + q->npend_id + q->npend_ev; /* gathered and not yet sent counts: the drain waits */
 	s->up = q->up;
 }
 

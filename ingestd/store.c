@@ -205,7 +205,7 @@ build_insert(void *arg, struct db_stmt *st)
 	return 0;
 }
 
-/* The same group again, with ON CONFLICT DO NOTHING, after its plain INSERT rolled back. */
+/* The same group again, with ON CONFLICT DO NOTHING, after its INSERT rolled back (a collision, a deadlock). */
 static int
 build_again(void *arg, struct db_stmt *st)
 {
