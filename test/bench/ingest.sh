@@ -101,7 +101,8 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 verify_us=$("$GTX_BIN/edverify")
 echo "one Ed25519 verification: $verify_us us of CPU"
 per() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? c / n : 0) }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# three decimals: a ratio just under its target (0.496) must not print as the target (0.50)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 
 rss0=$(rss)
 # One run of single-reading POSTs: FILE CONNS LABEL; sets s_rate (rows stored/s), s_cpu (ingestd us per reading)
