@@ -8,7 +8,10 @@
 
 #define UUID_STR_SZ 37 /* 36 characters + NUL */
 
-/* A random version-4 UUID in canonical lower-case text (libsodium's CSPRNG; safe across fork()). */
+/*
+ * A random version-4 UUID in canonical lower-case text: libsodium's CSPRNG, drawn through a per-process pool,
+ * so from one thread only (like uuid_v7); safe across fork().
+ */
 void uuid_v4(char out[UUID_STR_SZ]);
 /*
  * Time-ordered version-7 UUIDs (RFC 9562 5.7): 48 bits of Unix milliseconds, the version nibble 7, a 12-bit
