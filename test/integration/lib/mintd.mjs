@@ -54,8 +54,13 @@ export async function redisClient(env) {
   return c;
 }
 
+// All in one MULTI: mintd, blocked on the stream, wakes once they are all there, so readings a test adds
+// together are claimed together (one XADD at a time, a loaded machine let mintd claim the first alone).
 export async function xaddReadings(redis, readings, stream = 'gridtokenx:readings') {
-  for (const r of readings) await redis.xAdd(stream, '*', { reading_id: r.id });
+  if (readings.length === 0) return;
+  const m = redis.multi();
+  for (const r of readings) m.xAdd(stream, '*', { reading_id: r.id });
+  await m.exec();
 }
 
 export async function simControl(env, path, body) {
