@@ -8,7 +8,7 @@
  * does the same XADDs, the same event XADD and PUBLISHes (EVT_SCRIPT's, event by event) inside Redis. Its
  * reply settles the whole batch: on success every id was added and every event published; on an error or a
  * lost connection the ids go to the backlog (an id added twice is harmless: mintd claims by state) and the
- * events are dropped and counted, as one by one.
+ * events are dropped and counted, as one by one. The backlog goes out the same way once Redis is back.
  */
 #include "rq.h"
 #include "backoff.h"
@@ -79,6 +79,7 @@ struct rq {
 
 static void rq_connect(struct rq *q);
 static void flush_backlog(struct rq *q);
+static void gathered(struct rq *q);
 
 static void
 backlog_add(struct rq *q, const char *id)
@@ -117,63 +118,18 @@ went_down(struct rq *q, const char *why)
 	schedule_reconnect(q);
 }
 
-static void
-on_xadd(redisAsyncContext *ac, void *r, void *priv)
-{
-	struct rq *q = ac->data;
-	redisReply *reply = r;
-	char *id = priv;
-
-	q->inflight--;
-	if (reply == NULL)
-		q->up = false; /* the connection is going away: send nothing more on it */
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
-		q->st.push_failures++;
-		if (reply != NULL)
-			log_warn("reading not queued on redis; kept in the backlog", "reading_id=%s err=%s", id, reply->str);
-		backlog_add(q, id); /* retried after the next (re)connect */
-	} else {
-		q->st.pushed++;
-	}
-	free(id);
-	if (reply != NULL)
-		flush_backlog(q);
-}
-
-static bool
-send_xadd(struct rq *q, const char *id)
-{
-	const char *argv[5] = { "XADD", q->stream, "*", "reading_id", NULL };
-	size_t argvlen[5] = { 4, strlen(q->stream), 1, 10, ID_LEN - 1 };
-	char *copy = malloc(ID_LEN);
-
-	if (copy == NULL) {
-		backlog_add(q, id);
-		return false;
-	}
-	memcpy(copy, id, ID_LEN);
-	argv[4] = copy;
-	if (redisAsyncCommandArgv(q->ac, on_xadd, copy, 5, argv, argvlen) != REDIS_OK) {
-		free(copy);
-		q->st.push_failures++;
-		backlog_add(q, id);
-		return false;
-	}
-	q->inflight++;
-	return true;
-}
-
+/*
+ * Moves backlog ids into this turn's batch while Redis takes them. Ids that come back (a batch that could not be
+ * sent goes back to the backlog) wait for the next call: each id is looked at once per call.
+ */
 static void
 flush_backlog(struct rq *q)
 {
-	while (q->up && q->n > 0 && q->inflight < q->max_inflight) {
-		char id[ID_LEN];
-
-		memcpy(id, q->ring[q->head], ID_LEN);
+	for (size_t k = q->n; k > 0 && q->up && q->n > 0 && q->inflight + q->npend_id + q->npend_ev < q->max_inflight; k--) {
+		memcpy(q->pend_id[q->npend_id++], q->ring[q->head], ID_LEN);
 		q->head = (q->head + 1) % q->cap;
 		q->n--;
-		if (!send_xadd(q, id))
-			break;
+		gathered(q);
 	}
 }
 

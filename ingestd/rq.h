@@ -36,7 +36,7 @@ struct rq_stats {
 struct rq *rq_new(struct event_base *base, const struct rq_opts *o, struct err *e) WUR;
 void rq_free(struct rq *q);
 
-/* XADD <stream> * reading_id <id>, pipelined; kept in a bounded backlog while Redis is unreachable. */
+/* XADD <stream> * reading_id <id>, sent with the rest of this loop turn's; kept in a bounded backlog while Redis is unreachable. */
 void rq_push_reading(struct rq *q, const char *reading_id);
 
 /* Publishes an event (best effort: dropped and counted when Redis is unreachable). Frees m. */
