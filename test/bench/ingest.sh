@@ -79,6 +79,15 @@ idle_share() {
 	awk -v i=$((id - idle_t)) -v a=$((u + n + sy + id - all_t)) 'BEGIN { printf "%.2f", (a > 0 ? i / a : 0) }'
 }
 count() { sql -c "SELECT count(*) FROM $1"; }
+# ingestd's sampled verifications so far: "COUNT NANOSECONDS" (ingestd_signature_verify_sampled_*, every worker)
+vsample() {
+	curl -fsS "$INGESTD_URL/metrics" | awk '$1 == "ingestd_signature_verify_sampled_total" { n = $2 }
+		$1 == "ingestd_signature_verify_sampled_cpu_seconds_total" { split($2, p, "."); ns = p[1] * 1000000000 + p[2] }
+		END { printf "%d %d", n, ns }'
+}
+# the mean CPU time of the verifications sampled between two vsample outputs, in microseconds
+vmean() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[1] - x[1]
+	printf "%.2f", (n > 0 ? (y[2] - x[2]) / n / 1000 : 0) }'; }
 figure() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
 
 echo "signing $SINGLE single readings and $BATCH batch readings..."
@@ -108,8 +117,9 @@ rss0=$(rss)
 # One run of single-reading POSTs: FILE CONNS LABEL; sets s_rate (rows stored/s), s_cpu (ingestd us per reading)
 # and s_pg (PostgreSQL us per row) and prints the run's figures.
 single_run() {
-	local rows0 rows1 cpu0 cpu1 pg0 pg1 rest0 rest1 wrk0 wrk1 req dur idle n
+	local rows0 rows1 cpu0 cpu1 pg0 pg1 rest0 rest1 wrk0 wrk1 req dur idle n v0
 	rows0=$(count meter_readings)
+	v0=$(vsample)
 	cpu0=$(cpu_us)
 	pg0=$(pg_cpu_us)
 	rest0=$(rest_cpu_us)
@@ -133,6 +143,7 @@ single_run() {
 	s_rate=$(rate "$n" "$dur")
 	s_cpu=$(per $((cpu1 - cpu0)) "$n")
 	s_pg=$(per $((pg1 - pg0)) "$n")
+	s_verify=$(vmean "$v0" "$(vsample)")
 	figure "single POST$3: Redis and ingestd-ws CPU per reading" "$(per $((rest1 - rest0)) "$n")" "us"
 	figure "single POST$3: wrk CPU per reading" "$(per $((wrk1 - wrk0)) "$n")" "us"
 	figure "single POST$3: all CPU per reading (ingestd, PostgreSQL, Redis, ws, wrk)" \
@@ -147,9 +158,9 @@ single_run() {
 # Two halves of distinct readings: a reading posted twice is a replay, not a stored row.
 split -n l/2 "$DIR/data/single.txt" "$DIR/data/single.half."
 single_run "$DIR/data/single.half.aa" "$CONNS" ""
-single_rate=$s_rate single_cpu=$s_cpu single_pg=$s_pg
+single_rate=$s_rate single_cpu=$s_cpu single_pg=$s_pg single_verify=$s_verify
 single_run "$DIR/data/single.half.ab" "$FLEET" ", $FLEET connections"
-fleet_rate=$s_rate fleet_cpu=$s_cpu fleet_pg=$s_pg
+fleet_rate=$s_rate fleet_cpu=$s_cpu fleet_pg=$s_pg fleet_verify=$s_verify
 rss1=$(rss)
 rows1=$(count meter_readings)
 
@@ -161,6 +172,7 @@ bdur=0
 p99=0
 cpu2=$(cpu_us)
 pg2=$(pg_cpu_us)
+bv0=$(vsample)
 idle_mark
 for part in "$DIR"/data/batch.half.*; do
 	echo "batch POSTs of 1000 readings: $BCONNS connections, ${bsecs}s ($(basename "$part"))"
@@ -176,6 +188,7 @@ batch_idle=$(idle_share)
 batch_rate=$(rate $((rows2 - rows1)) "$bdur")
 batch_cpu=$(per $((cpu3 - cpu2)) $((rows2 - rows1)))
 batch_pg=$(per $((pg3 - pg2)) $((rows2 - rows1)))
+batch_verify=$(vmean "$bv0" "$(vsample)")
 figure "batch readings stored/s" "$batch_rate" "rows/s"
 figure "batch request latency p99" "$(ms "$p99")" "ms"
 
@@ -232,6 +245,15 @@ figure "ingestd CPU per accepted reading, batch" "$batch_cpu" "us"
 figure "ingestd CPU per reading / verification, single" "$(ratio "$single_cpu" "$verify_us")" "(target <= 1.5)"
 figure "ingestd CPU per reading / verification, single, $FLEET connections" "$(ratio "$fleet_cpu" "$verify_us")" "(target <= 1.5)"
 figure "ingestd CPU per reading / verification, batch" "$(ratio "$batch_cpu" "$verify_us")" "(target <= 1.5)"
+# The same cost inside the loaded daemon (one verification in 16 timed by ingestd, thread CPU time): what
+# the rest of the work and PostgreSQL on the same cores do to it, beside the quiet loop above.
+figure "one Ed25519 verification inside ingestd, single" "$single_verify" "us CPU (sampled)"
+figure "one Ed25519 verification inside ingestd, single, $FLEET connections" "$fleet_verify" "us CPU (sampled)"
+figure "one Ed25519 verification inside ingestd, batch" "$batch_verify" "us CPU (sampled)"
+figure "ingestd CPU per reading / verification inside ingestd, single" "$(ratio "$single_cpu" "$single_verify")" ""
+figure "ingestd CPU per reading / verification inside ingestd, single, $FLEET connections" \
+	"$(ratio "$fleet_cpu" "$fleet_verify")" ""
+figure "ingestd CPU per reading / verification inside ingestd, batch" "$(ratio "$batch_cpu" "$batch_verify")" ""
 figure "PostgreSQL CPU per row, single" "$single_pg" "us"
 figure "PostgreSQL CPU per row, single, $FLEET connections" "$fleet_pg" "us"
 figure "PostgreSQL CPU per row, batch" "$batch_pg" "us"

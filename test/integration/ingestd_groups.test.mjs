@@ -109,3 +109,28 @@ test('a lone reading is written at once, without waiting for company', async () 
   const g1 = await groups();
   assert.deepEqual({ count: g1.count - g0.count, rows: g1.rows - g0.rows }, { count: 1, rows: 1 });
 });
+
+// ingestd times one signature verification in 16 (its CPU time inside the loaded daemon, for make bench's
+// figures beside the quiet-loop edverify): 160 readings are 10 samples, give or take one per worker whose
+// count was part-way to 16 (the counter is per process).
+test('one verification in 16 is timed, and the figures are in /metrics', async () => {
+  const own = [];
+  for (let i = 0; i < 32; i++) {
+    own.push(newMeter('VFY'));
+    await api.register(own[i]);
+  }
+  const n0 = await metric('ingestd_signature_verify_sampled_total');
+  const s0 = await metric('ingestd_signature_verify_sampled_cpu_seconds_total');
+  const answers = [];
+  for (let i = 0; i < 160; i++) {
+    seq += 1;
+    answers.push(api.submit(reading(own[i % own.length], { timestamp: tsAt(seq) })));
+  }
+  await allStored(answers);
+  const n = (await metric('ingestd_signature_verify_sampled_total')) - n0;
+  const secs = (await metric('ingestd_signature_verify_sampled_cpu_seconds_total')) - s0;
+  const workers = Number(env.INGESTD_WORKERS) > 0 ? Number(env.INGESTD_WORKERS) : (await import('node:os')).cpus().length;
+  assert.ok(n >= 10 - workers && n <= 10 + workers, `${n} sampled verifications of 160 (${workers} workers)`);
+  // each is a real Ed25519 verification: microseconds, not nothing and not seconds (sanitized builds included)
+  assert.ok(secs > n * 1e-6 && secs < n * 0.1, `${secs} s of CPU for ${n} verifications`);
+});
