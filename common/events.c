@@ -47,43 +47,6 @@ add_chan(struct evt_msg *m, const char *prefix, const char *mid, const char *val
 	return 0;
 }
 
-/* s as a JSON string, escaped as cJSON prints it (the two controls' spellings, \u00xx for the rest). */
-static void
-sb_json_string(struct sbuf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
-
-	sbuf_add(b, "\"", 1);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[6] = { '\\', 0 };
-		size_t n = 2;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		sbuf_add(b, run, (size_t)(s - run));
-		run = s + 1;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
-		sbuf_add(b, esc, n);
-	}
-	sbuf_add(b, run, (size_t)(s - run));
-	sbuf_add(b, "\"", 1);
-}
-
 /* One member's value: strings, null and booleans written here, anything else as cJSON prints it. */
 static void
 sb_json_value(struct sbuf *b, const cJSON *v)
@@ -91,7 +54,7 @@ sb_json_value(struct sbuf *b, const cJSON *v)
 	char *t;
 
 	if (cJSON_IsString(v) && v->valuestring != NULL) {
-		sb_json_string(b, v->valuestring);
+		sbuf_json_str(b, v->valuestring);
 	} else if (cJSON_IsNull(v)) {
 		sbuf_add(b, "null", 4);
 	} else if (cJSON_IsTrue(v) || cJSON_IsFalse(v)) {
@@ -121,20 +84,20 @@ evt_build(const char *prefix, const char *type, const cJSON *fields, const struc
 	if (type == NULL || type[0] == '\0')
 		return err_set(e, 0, "event without a type");
 	sbuf_add(&b, "{\"type\":", 8);
-	sb_json_string(&b, type);
+	sbuf_json_str(&b, type);
 	for (const cJSON *f = fields ? fields->child : NULL; f != NULL; f = f->next) {
 		if (f->string == NULL || strcmp(f->string, "type") == 0)
 			continue;
 		have_ts = have_ts || strcmp(f->string, "timestamp") == 0;
 		sbuf_add(&b, ",", 1);
-		sb_json_string(&b, f->string);
+		sbuf_json_str(&b, f->string);
 		sbuf_add(&b, ":", 1);
 		sb_json_value(&b, f);
 	}
 	if (!have_ts) {
 		ts_format_utc(ts_now_us(), ts, sizeof(ts));
 		sbuf_add(&b, ",\"timestamp\":", 13);
-		sb_json_string(&b, ts);
+		sbuf_json_str(&b, ts);
 	}
 	sbuf_add(&b, "}", 1);
 	if (b.oom)

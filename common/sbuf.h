@@ -14,5 +14,7 @@ struct sbuf {
 
 void sbuf_add(struct sbuf *b, const char *s, size_t len);
 void sbuf_str(struct sbuf *b, const char *s);
+/* s as a JSON string (quoted), escaped as cJSON prints it: the same text as cJSON_PrintUnformatted. */
+void sbuf_json_str(struct sbuf *b, const char *s);
 
 #endif

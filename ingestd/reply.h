@@ -18,6 +18,9 @@
 
 /* Sends body (consumed: freed here, also when it is NULL, which answers 503 out_of_memory). */
 void reply_json(struct httpd_req *req, int status, const char *headers, cJSON *body);
+/* Sends the text in body, then frees it (an incomplete text, body->oom, answers 503 out_of_memory). */
+struct sbuf;
+void reply_text(struct httpd_req *req, int status, const char *headers, struct sbuf *body);
 /* The error answer of e; headers as for httpd_reply (NULL for none). */
 void reply_fail(struct httpd_req *req, const struct apierr *e, const char *headers);
 /* The same, built here. */
@@ -32,6 +35,8 @@ size_t reply_error_body(const struct httpd_req *req, int status, const char *cod
 
 /* The API view of a stored reading (the caller owns it). NULL on out of memory. */
 cJSON *reply_reading_json(const struct store_row *row) WUR;
+/* The same view appended to b as JSON text: what cJSON_PrintUnformatted(reply_reading_json(row)) gives. */
+void reply_reading_text(struct sbuf *b, const struct store_row *row);
 /* Adds an RFC 3339 UTC string of microseconds to o (null when the time is unknown). Borrowed from o. */
 cJSON *reply_add_ts(cJSON *o, const char *name, int64_t us);
 
