@@ -147,13 +147,48 @@ fit(char *buf, size_t n, int len)
 	return (size_t)len;
 }
 
+/*
+ * The decimal digits of v, at least `width` of them (zero-padded), right-aligned to end (which is not
+ * written); returns where they start. By hand rather than snprintf: every accepted reading formats a few
+ * amounts, and the printf machinery cost several times the digits.
+ */
+static char *
+digits(uint64_t v, unsigned width, char *end)
+{
+	char *p = end;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 || (unsigned)(end - p) < width);
+	return p;
+}
+
+/* Copies [p, end) and a NUL to buf if they fit (the fit() convention). */
+static size_t
+put_text(char *buf, size_t n, const char *p, const char *end)
+{
+	size_t len = (size_t)(end - p);
+
+	if (len >= n) {
+		if (n > 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return len;
+}
+
 size_t
 amt_format_kwh(uint64_t micro_kwh, char *buf, size_t bufsz)
 {
-	int len = snprintf(buf, bufsz, "%" PRIu64 ".%06" PRIu64,
-			   micro_kwh / AMT_MICRO_PER_KWH, micro_kwh % AMT_MICRO_PER_KWH);
+	char t[AMT_KWH_BUFSZ], *end = t + sizeof(t), *p;
 
-	return fit(buf, bufsz, len);
+	p = digits(micro_kwh % AMT_MICRO_PER_KWH, AMT_KWH_DECIMALS, end);
+	*--p = '.';
+	p = digits(micro_kwh / AMT_MICRO_PER_KWH, 1, p);
+	return put_text(buf, bufsz, p, end);
 }
 
 size_t
@@ -177,7 +212,9 @@ amt_format_kwh_trim(uint64_t micro_kwh, char *buf, size_t bufsz)
 size_t
 amt_format_base_units(uint64_t v, char *buf, size_t n)
 {
-	return fit(buf, n, snprintf(buf, n, "%" PRIu64, v));
+	char t[AMT_U64_BUFSZ], *end = t + sizeof(t);
+
+	return put_text(buf, n, digits(v, 1, end), end);
 }
 
 int

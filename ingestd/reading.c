@@ -114,14 +114,20 @@ rdg_check_wallet(const struct rdg *r, const struct meter *m, struct apierr *e)
 bool
 rdg_verify(const struct rdg *r, const struct meter *m)
 {
-	char msg[512];
-	int n;
-
 	/* The platform's message, with the timestamp exactly as sent and kWh with 6 decimals. */
-	n = snprintf(msg, sizeof(msg), "GRIDTOKENX_METER_READING\nmeter_serial: %s\ntimestamp: %s\nkwh_amount: %s\nwallet: %s",
-	    r->serial, r->ts_sent, r->kwh_text, m->wallet);
-	if (n < 0 || (size_t)n >= sizeof(msg))
-		return false;
+	const char *part[] = { "GRIDTOKENX_METER_READING\nmeter_serial: ", r->serial, "\ntimestamp: ", r->ts_sent,
+		"\nkwh_amount: ", r->kwh_text, "\nwallet: ", m->wallet };
+	char msg[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++) {
+		size_t len = strlen(part[i]);
+
+		if (len >= sizeof(msg) - n)
+			return false;
+		memcpy(msg + n, part[i], len);
+		n += len;
+	}
 	return crypto_sign_verify_detached(r->sig, (const unsigned char *)msg, (unsigned long long)n, m->pubkey) == 0;
 }
 

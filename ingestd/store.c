@@ -24,6 +24,7 @@
  * not insert are then looked up to tell a replay (200) from a duplicate (409).
  */
 #include "store.h"
+#include "amount.h"
 #include "pgconn.h"
 #include "sbuf.h"
 #include "ts.h"
@@ -168,9 +169,9 @@ build_insert(void *arg, struct db_stmt *st)
 		tb_elem(&b[1], first, it->serial, false);
 		tb_elem(&b[2], first, it->user_id, it->user_id[0] == '\0');
 		tb_elem(&b[3], first, it->wallet, false);
-		snprintf(num, sizeof(num), "%" PRIu64, it->kwh_micro);
+		amt_format_base_units(it->kwh_micro, num, sizeof(num));
 		tb_elem(&b[4], first, num, false);
-		snprintf(num, sizeof(num), "%" PRIu64, it->tokens);
+		amt_format_base_units(it->tokens, num, sizeof(num));
 		tb_elem(&b[5], first, num, false);
 		ts_format_utc(it->ts_us, ts, sizeof(ts));
 		tb_elem(&b[6], first, ts, false);
