@@ -201,7 +201,6 @@ on_stored(struct store_item *it, void *arg)
 	}
 }
 
-
 /*
  * rdg_verify, with the CPU time of every VERIFY_SAMPLE-th call counted: what one verification costs inside
  * the loaded daemon (caches shared with the rest of the work, cores shared with PostgreSQL), beside the
