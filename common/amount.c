@@ -135,18 +135,6 @@ amt_parse_kwh(const char *s, size_t len, uint64_t *micro_kwh, struct err *e)
 	return 0;
 }
 
-/* Writes fixed text or, if it does not fit, "" and returns 0 (snprintf's truncation made explicit). */
-static size_t
-fit(char *buf, size_t n, int len)
-{
-	if (len < 0 || (size_t)len >= n) {
-		if (n > 0)
-			buf[0] = '\0';
-		return 0;
-	}
-	return (size_t)len;
-}
-
 /*
  * The decimal digits of v, at least `width` of them (zero-padded), right-aligned to end (which is not
  * written); returns where they start. By hand rather than snprintf: every accepted reading formats a few
@@ -164,7 +152,7 @@ digits(uint64_t v, unsigned width, char *end)
 	return p;
 }
 
-/* Copies [p, end) and a NUL to buf if they fit (the fit() convention). */
+/* Copies [p, end) and a NUL to buf, or if they do not fit writes "" and returns 0. */
 static size_t
 put_text(char *buf, size_t n, const char *p, const char *end)
 {
@@ -180,33 +168,38 @@ put_text(char *buf, size_t n, const char *p, const char *end)
 	return len;
 }
 
-size_t
-amt_format_kwh(uint64_t micro_kwh, char *buf, size_t bufsz)
+/* micro_kwh as kWh with the first `decimals` digits of its fraction (0: no point); the trim drops only zeros. */
+static size_t
+format_kwh(uint64_t micro_kwh, unsigned decimals, char *buf, size_t bufsz)
 {
-	char t[AMT_KWH_BUFSZ], *end = t + sizeof(t), *p;
+	char t[AMT_KWH_BUFSZ], *end = t + sizeof(t), *p = end;
+	uint64_t frac = micro_kwh % AMT_MICRO_PER_KWH;
 
-	p = digits(micro_kwh % AMT_MICRO_PER_KWH, AMT_KWH_DECIMALS, end);
-	*--p = '.';
+	if (decimals > 0) {
+		for (unsigned d = decimals; d < AMT_KWH_DECIMALS; d++)
+			frac /= 10;
+		p = digits(frac, decimals, p);
+		*--p = '.';
+	}
 	p = digits(micro_kwh / AMT_MICRO_PER_KWH, 1, p);
 	return put_text(buf, bufsz, p, end);
 }
 
 size_t
+amt_format_kwh(uint64_t micro_kwh, char *buf, size_t bufsz)
+{
+	return format_kwh(micro_kwh, AMT_KWH_DECIMALS, buf, bufsz);
+}
+
+size_t
 amt_format_kwh_trim(uint64_t micro_kwh, char *buf, size_t bufsz)
 {
-	uint64_t frac = micro_kwh % AMT_MICRO_PER_KWH;
-	int width = AMT_KWH_DECIMALS, len;
+	unsigned decimals = AMT_KWH_DECIMALS;
 
-	if (frac == 0)
-		return fit(buf, bufsz,
-			   snprintf(buf, bufsz, "%" PRIu64, micro_kwh / AMT_MICRO_PER_KWH));
-	while (frac % 10 == 0) {
-		frac /= 10;
-		width--;
-	}
-	len = snprintf(buf, bufsz, "%" PRIu64 ".%0*" PRIu64,
-		       micro_kwh / AMT_MICRO_PER_KWH, width, frac);
-	return fit(buf, bufsz, len);
+	/* the trailing zeros of the fraction go (all of them, and the point, for whole kWh) */
+	for (uint64_t frac = micro_kwh % AMT_MICRO_PER_KWH; decimals > 0 && frac % 10 == 0; frac /= 10)
+		decimals--;
+	return format_kwh(micro_kwh, decimals, buf, bufsz);
 }
 
 size_t
