@@ -405,8 +405,9 @@ met_render(const struct met_gauges *own, size_t *len)
 	    "Group INSERTs rolled back by a reading in the way or a deadlock, written again with ON CONFLICT DO NOTHING.",
 	    t->rewritten);
 	put_hist(&o, "ingestd_batch_request_readings", "Readings per batch request.", &h_batch, t, 1);
-	metric(&o, "ingestd_signature_verify_sampled_total", "counter",
-	    "Signature verifications whose CPU time was measured (one in 16).", t->verify_sampled);
+	put(&o, "# HELP ingestd_signature_verify_sampled_total Signature verifications whose CPU time was measured "
+	    "(one in %d).\n# TYPE ingestd_signature_verify_sampled_total counter\ningestd_signature_verify_sampled_total %llu\n",
+	    MET_VERIFY_SAMPLE, (unsigned long long)t->verify_sampled);
 	put(&o, "# HELP ingestd_signature_verify_sampled_cpu_seconds_total CPU time of those verifications.\n"
 	    "# TYPE ingestd_signature_verify_sampled_cpu_seconds_total counter\n"
 	    "ingestd_signature_verify_sampled_cpu_seconds_total %llu.%09llu\n",

@@ -17,9 +17,6 @@
 
 struct batch;
 
-/* One verification in VERIFY_SAMPLE has its CPU time measured (ingestd_signature_verify_sampled_*). */
-enum { VERIFY_SAMPLE = 16 };
-
 /* One reading on its way through lookup, signature, validation and the group commit. */
 struct sub {
 	struct app *a;
@@ -202,7 +199,7 @@ on_stored(struct store_item *it, void *arg)
 }
 
 /*
- * rdg_verify, with the CPU time of every VERIFY_SAMPLE-th call counted: what one verification costs inside
+ * rdg_verify, with the CPU time of every MET_VERIFY_SAMPLE-th call counted: what one verification costs inside
  * the loaded daemon (caches shared with the rest of the work, cores shared with PostgreSQL), beside the
  * quiet-loop figure of build/rel/edverify. Thread CPU time, so waiting for the CPU does not count.
  */
@@ -213,7 +210,7 @@ verify(const struct rdg *r, const struct meter *m)
 	struct timespec t0, t1;
 	bool ok;
 
-	if (++calls % VERIFY_SAMPLE != 0 || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0) < 0)
+	if (++calls % MET_VERIFY_SAMPLE != 0 || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0) < 0)
 		return rdg_verify(r, m);
 	ok = rdg_verify(r, m);
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1) == 0)
