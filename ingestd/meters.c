@@ -7,6 +7,7 @@
 #include "khash.h"
 #include "ts.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include <sys/queue.h>
 
 #define LOAD_SQL "SELECT meter_serial, encode(public_key, 'hex'), wallet_address, coalesce(user_id::text, ''), " \
-	"active FROM meters WHERE meter_serial = ANY($1::text[])"
+	"active, id FROM meters WHERE meter_serial = ANY($1::text[])"
 
 enum me_state { ME_STALE, ME_LOADING, ME_FRESH, ME_ABSENT };
 
@@ -234,13 +235,19 @@ static bool
 apply_row(struct entry *e, const PGresult *res, int i)
 {
 	const char *key = PQgetvalue(res, i, 1), *wallet = PQgetvalue(res, i, 2), *user = PQgetvalue(res, i, 3);
-
+	const char *id = PQgetvalue(res, i, 5);
+	char *end;
 	size_t got;
+	long long idv;
 
+	errno = 0;
+	idv = strtoll(id, &end, 10);
 	if (sodium_hex2bin(e->m.pubkey, 32, key, strlen(key), NULL, &got, NULL) != 0 || got != 32 ||
 	    strlen(wallet) >= sizeof(e->m.wallet) ||
-	    strlen(user) >= sizeof(e->m.user_id))
+	    strlen(user) >= sizeof(e->m.user_id) ||
+	    end == id || *end != '\0' || errno != 0 || idv < 1)
 		return false;
+	e->m.id = idv;
 	strcpy(e->m.wallet, wallet);
 	strcpy(e->m.user_id, user);
 	e->m.active = PQgetvalue(res, i, 4)[0] == 't';

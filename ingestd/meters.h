@@ -12,6 +12,7 @@
 #define METER_SERIAL_MAX 64
 
 struct meter {
+	int64_t id; /* meters.id: never changes (sql/010), so the cache can name it in every INSERT */
 	char serial[METER_SERIAL_MAX + 1];
 	uint8_t pubkey[32];
 	char wallet[48];

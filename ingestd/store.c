@@ -35,6 +35,10 @@
 #include <string.h>
 #include <time.h>
 
+/* The group INSERT's parameters: ten arrays of the readings' columns and, as $9, the duplicate window */
+#define NPARAMS 11
+#define WIN_PARAM 8
+
 struct group {
 	struct store *s;
 	struct group *next_waiting;
@@ -42,9 +46,9 @@ struct group {
 	int n;
 	bool sent;
 	/* the text parameters, built when a connection takes the group */
-	char *p[10];
+	char *p[NPARAMS];
 	char winbuf[24];
-	const char *params[10];
+	const char *params[NPARAMS];
 	struct store_item **missing;
 	int nmissing;
 	bool skip;    /* written (or being written) with ON CONFLICT DO NOTHING */
@@ -74,12 +78,16 @@ struct store {
 #define INSERT_HEAD \
     "INSERT INTO meter_readings (id, meter_serial, meter_id, user_id, wallet_address, kwh_micro, token_amount, " \
     "reading_timestamp, reading_us, dup_window, meter_signature) " \
-    "SELECT v.id, v.serial, m.id, v.uid, v.wallet, v.kwh, v.tok, v.ts, v.us, int8range(v.us, v.us + $9::bigint), v.sig " \
+    "SELECT v.id, v.serial, v.mid, v.uid, v.wallet, v.kwh, v.tok, v.ts, v.us, int8range(v.us, v.us + $9::bigint), v.sig " \
     "FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[], $7::timestamptz[], " \
-    "$8::bigint[], $10::text[]) WITH ORDINALITY AS v(id, serial, uid, wallet, kwh, tok, ts, us, sig, ord) " \
-    "JOIN meters m ON m.meter_serial = v.serial ORDER BY v.ord "
-/* meter_id keys the duplicate-window exclusion (cheaper than the serial); the order is kept so that with
- * ON CONFLICT the first of two duplicates in one group wins */
+    "$8::bigint[], $10::text[], $11::bigint[]) WITH ORDINALITY AS v(id, serial, uid, wallet, kwh, tok, ts, us, sig, mid, ord) " \
+    "ORDER BY v.ord "
+/*
+ * meter_id keys the duplicate-window exclusion (cheaper than the serial). It comes from ingestd's meter cache
+ * (a meter's id never changes, sql/010), not from a join with meters, which PostgreSQL planned as a hash join
+ * reading the whole table for every group; the statement's meter check (sql/011) still refuses a wrong one.
+ * The order is kept so that with ON CONFLICT the first of two duplicates in one group wins.
+ */
 #define INSERT_TAIL "RETURNING id, (extract(epoch FROM submitted_at) * 1000000)::bigint"
 
 const char STORE_INSERT_NAME[] = "ingestd_insert";
@@ -90,9 +98,8 @@ const char STORE_INSERT_SKIP_SQL[] = INSERT_HEAD "ON CONFLICT DO NOTHING " INSER
 /* For each reading not inserted: the stored reading it collides with (an identical one first). */
 static const char CONFLICT_SQL[] =
     "SELECT v.ord, " STORE_ROW_COLS ", r.meter_signature "
-    "FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS v(serial, us, ord) "
-    "JOIN meters m ON m.meter_serial = v.serial "
-    "CROSS JOIN LATERAL (SELECT * FROM meter_readings r WHERE r.meter_id = m.id "
+    "FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS v(mid, us, ord) "
+    "CROSS JOIN LATERAL (SELECT * FROM meter_readings r WHERE r.meter_id = v.mid "
     "AND r.dup_window && int8range(v.us, v.us + $3::bigint) ORDER BY (r.reading_us = v.us) DESC, r.reading_us "
     "LIMIT 1) r";
 
@@ -100,7 +107,7 @@ static const char CONFLICT_SQL[] =
 static void
 group_free(struct group *g)
 {
-	for (int i = 0; i < 10; i++)
+	for (int i = 0; i < NPARAMS; i++)
 		free(g->p[i]);
 	free(g->missing);
 	free(g);
@@ -154,15 +161,15 @@ build_insert(void *arg, struct db_stmt *st)
 {
 	struct group *g = arg;
 	struct store *s = g->s;
-	struct sbuf b[10] = { 0 };
+	struct sbuf b[NPARAMS] = { 0 };
 	char num[32], ts[TS_BUFSZ];
 	bool first = true;
 
 	g->sent = true;
 	if (s->open == g)
 		s->open = NULL;
-	for (int k = 0; k < 10; k++)
-		if (k != 8)
+	for (int k = 0; k < NPARAMS; k++)
+		if (k != WIN_PARAM)
 			sbuf_add(&b[k], "{", 1);
 	for (struct store_item *it = g->head; it != NULL; it = it->next, first = false) {
 		tb_elem(&b[0], first, it->id, false);
@@ -178,13 +185,15 @@ build_insert(void *arg, struct db_stmt *st)
 		snprintf(num, sizeof(num), "%" PRId64, it->ts_us);
 		tb_elem(&b[7], first, num, false);
 		tb_elem(&b[9], first, it->sig, false);
+		snprintf(num, sizeof(num), "%" PRId64, it->meter_id);
+		tb_elem(&b[10], first, num, false);
 	}
-	for (int k = 0; k < 10; k++)
-		if (k != 8)
+	for (int k = 0; k < NPARAMS; k++)
+		if (k != WIN_PARAM)
 			sbuf_add(&b[k], "}", 1);
-	for (int k = 0; k < 10; k++) {
+	for (int k = 0; k < NPARAMS; k++) {
 		if (b[k].oom) {
-			for (int j = 0; j < 10; j++)
+			for (int j = 0; j < NPARAMS; j++)
 				free(b[j].p);
 			finish_all(g, STO_UNAVAILABLE, "out of memory");
 			group_free(g);
@@ -194,14 +203,14 @@ build_insert(void *arg, struct db_stmt *st)
 		g->params[k] = b[k].p;
 	}
 	snprintf(g->winbuf, sizeof(g->winbuf), "%" PRId64, s->window_us);
-	g->params[8] = g->winbuf;
+	g->params[WIN_PARAM] = g->winbuf;
 	if (s->skip_left > 0) {
 		s->skip_left--;
 		g->skip = true;
 	}
 	g->attempts = 1;
 	st->prepared = g->skip ? STORE_INSERT_SKIP_NAME : STORE_INSERT_NAME;
-	st->nparams = 10;
+	st->nparams = NPARAMS;
 	st->values = g->params;
 	return 0;
 }
@@ -214,7 +223,7 @@ build_again(void *arg, struct db_stmt *st)
 
 	g->attempts++;
 	st->prepared = STORE_INSERT_SKIP_NAME;
-	st->nparams = 10;
+	st->nparams = NPARAMS;
 	st->values = g->params;
 	return 0;
 }
@@ -329,7 +338,8 @@ lookup_conflicts(struct group *g)
 	sbuf_add(&b[0], "{", 1);
 	sbuf_add(&b[1], "{", 1);
 	for (int i = 0; i < g->nmissing; i++) {
-		tb_elem(&b[0], i == 0, g->missing[i]->serial, false);
+		snprintf(num, sizeof(num), "%" PRId64, g->missing[i]->meter_id);
+		tb_elem(&b[0], i == 0, num, false);
 		snprintf(num, sizeof(num), "%" PRId64, g->missing[i]->ts_us);
 		tb_elem(&b[1], i == 0, num, false);
 	}

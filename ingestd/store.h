@@ -40,6 +40,7 @@ struct store_item {
 	/* filled by the caller */
 	char id[37];               /* fresh time-ordered (v7) uuid */
 	char serial[METER_SERIAL_MAX + 1], user_id[40], wallet[48]; /* copied from the meter ("" user: none) */
+	int64_t meter_id;          /* the meter's meters.id, from the same cache entry */
 	uint64_t kwh_micro, tokens;
 	int64_t ts_us;
 	char sig[96];

@@ -284,6 +284,7 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 		}
 	}
 	uuid_v7(s->it.id); /* time-ordered: inserts land at the right edge of the primary key */
+	s->it.meter_id = m->id;
 	memcpy(s->it.serial, m->serial, sizeof(s->it.serial));
 	memcpy(s->it.user_id, m->user_id, sizeof(s->it.user_id));
 	memcpy(s->it.wallet, m->wallet, sizeof(s->it.wallet));

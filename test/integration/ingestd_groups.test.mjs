@@ -134,3 +134,32 @@ test('one verification in 16 is timed, and the figures are in /metrics', async (
   // each is a real Ed25519 verification: microseconds, not nothing and not seconds (sanitized builds included)
   assert.ok(secs > n * 1e-6 && secs < n * 0.1, `${secs} s of CPU for ${n} verifications`);
 });
+
+// A group INSERT looks its readings' meters up one by one, by index: ingestd names each reading's meter id (from
+// its meter cache), and the statement's meter check (sql/011) probes meters by id. Before, both were planned as
+// hash joins that read every meter for each group, a cost that grows with the fleet, not with the group. With
+// thousands of meters (analyzed, so the planner knows) not one sequential scan of meters may come from the
+// groups. PostgreSQL reports a backend's table counters when it goes idle, within about 10 s; the readings'
+// inserts are counted in the same report, so once they show, the scans the same transactions made show too.
+test('group INSERTs never scan the meters table, however many meters there are', async () => {
+  await db.query(`INSERT INTO meters (meter_serial, public_key, wallet_address)
+    SELECT 'FILL-' || g, decode(lpad(to_hex(g), 64, '0'), 'hex'), '11111111111111111111111111111111'
+    FROM generate_series(1, 5000) g`);
+  await db.query('ANALYZE meters');
+  const own = [];
+  for (let i = 0; i < 16; i++) {
+    own.push(newMeter('SCAN'));
+    await api.register(own[i]);
+  }
+  const stats = async () => (await db.query(`SELECT
+      (SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'meters')::int AS scans,
+      (SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'meter_readings')::int AS inserted`)).rows[0];
+  const s0 = await stats();
+  const answers = [];
+  for (let i = 0; i < 64; i++)
+    answers.push(api.submit(reading(own[i % own.length], { timestamp: tsAt(Math.floor(i / own.length)) })));
+  await allStored(answers);
+  const s1 = await waitFor(async () => { const s = await stats(); return s.inserted >= s0.inserted + 64 && s; },
+    { timeout: 60000, interval: 250, what: 'the inserts in pg_stat_user_tables' });
+  assert.equal(s1.scans - s0.scans, 0, 'sequential scans of meters during the group INSERTs');
+});
