@@ -8,7 +8,9 @@
 # (build/rel/edverify, on this CPU), and ingestd's RSS before and after sustained load (every ingestd process:
 # the workers too), and the ceiling of each ratio on this machine: the rate if every core did nothing but
 # PostgreSQL's measured work per row plus one verification; for the single runs, what Redis, ingestd-ws and wrk
-# cost per reading on the same cores, and all of it together. Prints FIGURE lines (see test/bench/run).
+# cost per reading on the same cores, and all of it together. And how far the host drifted during the run: the
+# raw INSERTs once before the POSTs too, the verification once at the end too (a busy host's speed moves by
+# 10-20% in minutes, which is the size of the gaps to the targets). Prints FIGURE lines (see test/bench/run).
 # Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS, BENCH_FLEET_CONNS,
 # BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS, BENCH_WORKERS (INGESTD_WORKERS, default 0: one per core); BENCH_PERF=FILE records ingestd's profile (perf record -g)
 # during the single-reading run, for `perf report -i FILE`.
@@ -113,6 +115,33 @@ per() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? c / n : 0) }'; 
 # three decimals: a ratio just under its target (0.496) must not print as the target (0.50)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 
+# One raw run: the row files (already pointing at TABLE) from $RAW clients at once; sets r_rows, r_rate (rows/s)
+# and r_pg (PostgreSQL us per row).
+raw_run() {
+	local pg0 pg1 t0 t1
+	pg0=$(pg_cpu_us)
+	t0=$(date +%s%N)
+	for p in "$DIR"/data/rows.part.*; do sql -f "$p" >/dev/null & done
+	wait
+	t1=$(date +%s%N)
+	pg1=$(pg_cpu_us)
+	r_rows=$(count "$1")
+	r_rate=$(( r_rows * 1000000000 / (t1 - t0) ))
+	r_pg=$(per $((pg1 - pg0)) "$r_rows")
+}
+split -n "l/$RAW" "$DIR/data/rows.sql" "$DIR/data/rows.part."
+# The yardstick once before the POSTs as well, into a table of its own: the host's speed drifts over a run of
+# minutes, and the two raw rates (and the two verifications) show by how much. The ratios use the raw rate
+# after the POSTs and the verification before them, as they always did. The table is dropped and a checkpoint
+# written before the POSTs, so that neither autovacuum nor the checkpointer work on its rows during them.
+echo "raw multi-row INSERTs before the POSTs (1000 per statement, $RAW clients, a copy of their own)"
+sql -c "CREATE TABLE bench_first (LIKE meter_readings INCLUDING ALL) WITH (autovacuum_enabled = false)"
+for p in "$DIR"/data/rows.part.*; do sed -i 's/INSERT INTO bench_readings /INSERT INTO bench_first /' "$p"; done
+raw_run bench_first
+first_rate=$r_rate
+for p in "$DIR"/data/rows.part.*; do sed -i 's/INSERT INTO bench_first /INSERT INTO bench_readings /' "$p"; done
+sql -c "DROP TABLE bench_first" -c "CHECKPOINT"
+
 rss0=$(rss)
 # One run of single-reading POSTs: FILE CONNS LABEL; sets s_rate (rows stored/s), s_cpu (ingestd us per reading)
 # and s_pg (PostgreSQL us per row) and prints the run's figures.
@@ -192,22 +221,7 @@ batch_verify=$(vmean "$bv0" "$(vsample)")
 figure "batch readings stored/s" "$batch_rate" "rows/s"
 figure "batch request latency p99" "$(ms "$p99")" "ms"
 
-# One raw run: the row files (already pointing at TABLE) from $RAW clients at once; sets r_rows, r_rate (rows/s)
-# and r_pg (PostgreSQL us per row).
-raw_run() {
-	local pg0 pg1 t0 t1
-	pg0=$(pg_cpu_us)
-	t0=$(date +%s%N)
-	for p in "$DIR"/data/rows.part.*; do sql -f "$p" >/dev/null & done
-	wait
-	t1=$(date +%s%N)
-	pg1=$(pg_cpu_us)
-	r_rows=$(count "$1")
-	r_rate=$(( r_rows * 1000000000 / (t1 - t0) ))
-	r_pg=$(per $((pg1 - pg0)) "$r_rows")
-}
 echo "raw multi-row INSERTs of the same batch rows (1000 per statement, $RAW clients)"
-split -n "l/$RAW" "$DIR/data/rows.sql" "$DIR/data/rows.part."
 raw_run bench_readings
 raw_rate=$r_rate raw_pg=$r_pg
 # What the duplicate-window exclusion constraint costs: the same rows again into a copy without it.
@@ -229,6 +243,8 @@ raw_run bench_plain
 plain_rate=$r_rate plain_pg=$r_pg
 figure "raw INSERT rows/s" "$raw_rate" "rows/s"
 figure "raw INSERT without ON CONFLICT rows/s" "$plain_rate" "rows/s"
+figure "raw INSERT rows/s before the POSTs" "$first_rate" "rows/s"
+figure "host drift: raw INSERT rate after the POSTs / before" "$(ratio "$raw_rate" "$first_rate")" "(1.000: a steady host)"
 figure "single POST / raw INSERT" "$(ratio "$single_rate" "$raw_rate")" "(target >= 0.5)"
 figure "single POST, $FLEET connections / raw INSERT" "$(ratio "$fleet_rate" "$raw_rate")" "(target >= 0.5)"
 figure "batch / raw INSERT" "$(ratio "$batch_rate" "$raw_rate")" "(target >= 0.8)"
@@ -238,7 +254,10 @@ ceiling() { awk -v c="$(nproc)" -v p="$1" -v v="$verify_us" -v r="$raw_rate" 'BE
 figure "ceiling of single POST / raw INSERT here" "$(ceiling "$single_pg")" "(PostgreSQL + one verification per row)"
 figure "ceiling of single POST, $FLEET connections / raw INSERT here" "$(ceiling "$fleet_pg")" "(the same)"
 figure "ceiling of batch / raw INSERT here" "$(ceiling "$batch_pg")" "(the same)"
+verify_end=$("$GTX_BIN/edverify")
 figure "one Ed25519 verification" "$verify_us" "us CPU"
+figure "one Ed25519 verification, end of run" "$verify_end" "us CPU"
+figure "host drift: verification at the end / at the start" "$(ratio "$verify_end" "$verify_us")" "(1.000: a steady host)"
 figure "ingestd CPU per accepted reading, single" "$single_cpu" "us"
 figure "ingestd CPU per accepted reading, single, $FLEET connections" "$fleet_cpu" "us"
 figure "ingestd CPU per accepted reading, batch" "$batch_cpu" "us"
