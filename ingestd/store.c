@@ -84,9 +84,10 @@ struct store {
     "ORDER BY v.ord "
 /*
  * meter_id keys the duplicate-window exclusion (cheaper than the serial). It comes from ingestd's meter cache
- * (a meter's id never changes, sql/010), not from a join with meters, which PostgreSQL planned as a hash join
- * reading the whole table for every group; the statement's meter check (sql/011) still refuses a wrong one.
- * The order is kept so that with ON CONFLICT the first of two duplicates in one group wins.
+ * (a meter's id never changes, sql/010), not from a join with meters, which PostgreSQL's generic plan ran as
+ * a hash of the whole table for every group when the fleet was a few thousand meters; the statement's meter
+ * check (sql/011) still refuses a wrong one. The order is kept so that with ON CONFLICT the first of two
+ * duplicates in one group wins.
  */
 #define INSERT_TAIL "RETURNING id, (extract(epoch FROM submitted_at) * 1000000)::bigint"
 

@@ -184,6 +184,41 @@ test('a reading names a registered meter for good: unknown refused (23503), mete
   assert.equal((await db.query(`SELECT count(*)::int AS n FROM meters WHERE meter_serial LIKE 'MTR-KEY-%'`)).rows[0].n, 2);
 });
 
+// The statement's meter check (sql/011) looks each inserted row's meter up by id, whatever the planner thinks.
+// As NOT EXISTS (sql/010) it was a join, and PostgreSQL read and hashed the whole meters table whenever it
+// judged that cheaper than probing the index: for example with a few thousand meters registered and no
+// statistics on them yet (a new fleet, or the bench's), for a statement of 20 readings. Those are the conditions
+// here (autovacuum held off meters meanwhile, so that statistics do not appear half-way); the statement must not
+// scan meters (pg_stat_xact_user_tables: the scans of this transaction only).
+test('the meter check probes meters by id, never reading the whole table', async () => {
+  await db.query('ALTER TABLE meters SET (autovacuum_enabled = false)');
+  const c = pgClient(env);
+  try {
+    await db.query(`INSERT INTO meters (meter_serial, public_key, wallet_address)
+      SELECT 'PLAN-' || g, decode(lpad(to_hex(g), 64, '0'), 'hex'), $1 FROM generate_series(1, 2000) g`, [WALLET]);
+    const ids = (await db.query(`SELECT id, meter_serial FROM meters WHERE meter_serial LIKE 'PLAN-%'
+      ORDER BY id LIMIT 20`)).rows;
+    const t = BigInt(Date.parse('2026-11-25T00:00:00Z')) * 1000n;
+    await c.connect();
+    await c.query('BEGIN');
+    // written without reading meters: ids and serials come as parameters
+    await c.query(`INSERT INTO meter_readings (id, meter_serial, meter_id, wallet_address, kwh_micro, token_amount,
+        reading_timestamp, reading_us, dup_window, meter_signature)
+      SELECT gen_random_uuid(), m.serial, m.id, $3, 1500000, 1500000000, to_timestamp($4::bigint / 1000000.0), $4,
+        int8range($4, $4 + $5::bigint), 'sig'
+      FROM unnest($1::text[], $2::bigint[]) AS m(serial, id)`,
+    [ids.map((r) => r.meter_serial), ids.map((r) => r.id), WALLET, t.toString(), WINDOW_US.toString()]);
+    const { rows } = await c.query(`SELECT seq_scan::int AS n FROM pg_stat_xact_user_tables WHERE relname = 'meters'`);
+    await c.query('COMMIT');
+    assert.equal(rows[0].n, 0, 'sequential scans of meters by a 20-row INSERT');
+    assert.equal((await db.query(`SELECT count(*)::int AS n FROM meter_readings WHERE meter_serial LIKE 'PLAN-%'`))
+      .rows[0].n, 20);
+  } finally {
+    await c.end();
+    await db.query('ALTER TABLE meters RESET (autovacuum_enabled)');
+  }
+});
+
 // The lifecycles as the daemons use them (mintd/store.c, ingestd's admin re-queue); sql/005_lifecycle.sql must
 // allow exactly these, whoever asks. Written out here, not read from the schema, so that a changed table fails.
 const READING_MOVES = ['pending>claimed', 'claimed>pending', 'claimed>submitted', 'claimed>retrying', 'claimed>failed',
