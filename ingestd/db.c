@@ -416,7 +416,7 @@ static void
 send_job(struct pconn *c, struct job *j)
 {
 	struct db *d = c->d;
-	struct db_stmt st = { j->sql, NULL, j->nparams, (const char *const *)j->values };
+	struct db_stmt st = { j->sql, NULL, j->nparams, (const char *const *)j->values, NULL, NULL };
 	int f, ok;
 
 	if (j->build != NULL && j->build(j->arg, &st) < 0) {
@@ -427,9 +427,9 @@ send_job(struct pconn *c, struct job *j)
 	c->state = PC_BUSY;
 	d->running++;
 	if (st.prepared != NULL)
-		ok = PQsendQueryPrepared(c->pg, st.prepared, st.nparams, st.values, NULL, NULL, 0);
+		ok = PQsendQueryPrepared(c->pg, st.prepared, st.nparams, st.values, st.lengths, st.formats, 0);
 	else
-		ok = PQsendQueryParams(c->pg, st.sql, st.nparams, NULL, st.values, NULL, NULL, 0);
+		ok = PQsendQueryParams(c->pg, st.sql, st.nparams, NULL, st.values, st.lengths, st.formats, 0);
 	if (!ok) {
 		pc_down(c, PQerrorMessage(c->pg));
 		return;

@@ -30,6 +30,8 @@ struct db_stmt {
 	const char *prepared;
 	int nparams;
 	const char *const *values;
+	/* NULL: every parameter is NUL-terminated text. Otherwise each one's format (1: binary) and byte length. */
+	const int *formats, *lengths;
 };
 
 /* A statement prepared on each connection when it connects. */

@@ -24,7 +24,7 @@
  * not insert are then looked up to tell a replay (200) from a duplicate (409).
  */
 #include "store.h"
-#include "amount.h"
+#include "pgarray.h"
 #include "pgconn.h"
 #include "sbuf.h"
 #include "ts.h"
@@ -35,7 +35,11 @@
 #include <string.h>
 #include <time.h>
 
-/* The group INSERT's parameters: ten arrays of the readings' columns and, as $9, the duplicate window */
+/*
+ * The group INSERT's parameters: ten arrays of the readings' columns and, as $9, the duplicate window, all
+ * sent in PostgreSQL's binary format: no text to print here or to parse there (uuid, timestamptz and bigint
+ * input functions, array_in's quoting) for every value of every reading.
+ */
 #define NPARAMS 11
 #define WIN_PARAM 8
 
@@ -45,10 +49,11 @@ struct group {
 	struct store_item *head, *tail;
 	int n;
 	bool sent;
-	/* the text parameters, built when a connection takes the group */
+	/* the binary parameters, built when a connection takes the group */
 	char *p[NPARAMS];
-	char winbuf[24];
+	uint8_t winbuf[8];
 	const char *params[NPARAMS];
+	int lengths[NPARAMS], formats[NPARAMS];
 	struct store_item **missing;
 	int nmissing;
 	bool skip;    /* written (or being written) with ON CONFLICT DO NOTHING */
@@ -157,62 +162,77 @@ tb_elem(struct sbuf *b, bool first, const char *s, bool null)
 	sbuf_add(b, "\"", 1);
 }
 
+/* The statement's parameters, as the group's arrays hold them. */
+static void
+set_params(struct group *g, struct db_stmt *st)
+{
+	st->nparams = NPARAMS;
+	st->values = g->params;
+	st->lengths = g->lengths;
+	st->formats = g->formats;
+}
+
 static int
 build_insert(void *arg, struct db_stmt *st)
 {
+	static const uint32_t oid[NPARAMS] = { PGA_UUID, PGA_TEXT, PGA_UUID, PGA_TEXT, PGA_INT8, PGA_INT8,
+		PGA_TIMESTAMPTZ, PGA_INT8, 0, PGA_TEXT, PGA_INT8 };
 	struct group *g = arg;
 	struct store *s = g->s;
-	struct sbuf b[NPARAMS] = { 0 };
-	char num[32], ts[TS_BUFSZ];
-	bool first = true;
+	struct pgarray a[NPARAMS] = { 0 };
+	bool bad = false;
 
 	g->sent = true;
 	if (s->open == g)
 		s->open = NULL;
 	for (int k = 0; k < NPARAMS; k++)
 		if (k != WIN_PARAM)
-			sbuf_add(&b[k], "{", 1);
-	for (struct store_item *it = g->head; it != NULL; it = it->next, first = false) {
-		tb_elem(&b[0], first, it->id, false);
-		tb_elem(&b[1], first, it->serial, false);
-		tb_elem(&b[2], first, it->user_id, it->user_id[0] == '\0');
-		tb_elem(&b[3], first, it->wallet, false);
-		amt_format_base_units(it->kwh_micro, num, sizeof(num));
-		tb_elem(&b[4], first, num, false);
-		amt_format_base_units(it->tokens, num, sizeof(num));
-		tb_elem(&b[5], first, num, false);
-		ts_format_utc(it->ts_us, ts, sizeof(ts));
-		tb_elem(&b[6], first, ts, false);
-		snprintf(num, sizeof(num), "%" PRId64, it->ts_us);
-		tb_elem(&b[7], first, num, false);
-		tb_elem(&b[9], first, it->sig, false);
-		snprintf(num, sizeof(num), "%" PRId64, it->meter_id);
-		tb_elem(&b[10], first, num, false);
+			pga_begin(&a[k], oid[k]);
+	for (struct store_item *it = g->head; it != NULL; it = it->next) {
+		/* the id is ours (uuid_v7) and the user the database's own text: both canonical */
+		bad |= pga_uuid(&a[0], it->id) < 0;
+		pga_text(&a[1], it->serial, strlen(it->serial));
+		if (it->user_id[0] == '\0')
+			pga_null(&a[2]);
+		else
+			bad |= pga_uuid(&a[2], it->user_id) < 0;
+		pga_text(&a[3], it->wallet, strlen(it->wallet));
+		pga_int8(&a[4], (int64_t)it->kwh_micro);
+		pga_int8(&a[5], (int64_t)it->tokens);
+		pga_timestamptz(&a[6], it->ts_us);
+		pga_int8(&a[7], it->ts_us);
+		pga_text(&a[9], it->sig, strlen(it->sig));
+		pga_int8(&a[10], it->meter_id);
 	}
-	for (int k = 0; k < NPARAMS; k++)
-		if (k != WIN_PARAM)
-			sbuf_add(&b[k], "}", 1);
 	for (int k = 0; k < NPARAMS; k++) {
-		if (b[k].oom) {
-			for (int j = 0; j < NPARAMS; j++)
-				free(b[j].p);
-			finish_all(g, STO_UNAVAILABLE, "out of memory");
-			group_free(g);
-			return -1;
-		}
-		g->p[k] = b[k].p;
-		g->params[k] = b[k].p;
+		if (k == WIN_PARAM)
+			continue;
+		pga_end(&a[k]);
+		bad |= a[k].b.oom;
 	}
-	snprintf(g->winbuf, sizeof(g->winbuf), "%" PRId64, s->window_us);
-	g->params[WIN_PARAM] = g->winbuf;
+	if (bad) {
+		for (int k = 0; k < NPARAMS; k++)
+			free(a[k].b.p);
+		finish_all(g, STO_UNAVAILABLE, "out of memory");
+		group_free(g);
+		return -1;
+	}
+	for (int k = 0; k < NPARAMS; k++) {
+		g->p[k] = a[k].b.p;
+		g->params[k] = a[k].b.p;
+		g->lengths[k] = (int)a[k].b.n;
+		g->formats[k] = 1;
+	}
+	pga_int8_bytes(s->window_us, g->winbuf);
+	g->params[WIN_PARAM] = (const char *)g->winbuf;
+	g->lengths[WIN_PARAM] = (int)sizeof(g->winbuf);
 	if (s->skip_left > 0) {
 		s->skip_left--;
 		g->skip = true;
 	}
 	g->attempts = 1;
 	st->prepared = g->skip ? STORE_INSERT_SKIP_NAME : STORE_INSERT_NAME;
-	st->nparams = NPARAMS;
-	st->values = g->params;
+	set_params(g, st);
 	return 0;
 }
 
@@ -224,8 +244,7 @@ build_again(void *arg, struct db_stmt *st)
 
 	g->attempts++;
 	st->prepared = STORE_INSERT_SKIP_NAME;
-	st->nparams = NPARAMS;
-	st->values = g->params;
+	set_params(g, st);
 	return 0;
 }
 
