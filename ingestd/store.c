@@ -180,7 +180,7 @@ build_insert(void *arg, struct db_stmt *st)
 	struct group *g = arg;
 	struct store *s = g->s;
 	struct pgarray a[NPARAMS] = { 0 };
-	bool bad = false;
+	bool oom = false, bad_uuid = false;
 
 	g->sent = true;
 	if (s->open == g)
@@ -190,12 +190,12 @@ build_insert(void *arg, struct db_stmt *st)
 			pga_begin(&a[k], oid[k]);
 	for (struct store_item *it = g->head; it != NULL; it = it->next) {
 		/* the id is ours (uuid_v7) and the user the database's own text: both canonical */
-		bad |= pga_uuid(&a[0], it->id) < 0;
+		bad_uuid |= pga_uuid(&a[0], it->id) < 0;
 		pga_text(&a[1], it->serial, strlen(it->serial));
 		if (it->user_id[0] == '\0')
 			pga_null(&a[2]);
 		else
-			bad |= pga_uuid(&a[2], it->user_id) < 0;
+			bad_uuid |= pga_uuid(&a[2], it->user_id) < 0;
 		pga_text(&a[3], it->wallet, strlen(it->wallet));
 		pga_int8(&a[4], (int64_t)it->kwh_micro);
 		pga_int8(&a[5], (int64_t)it->tokens);
@@ -208,12 +208,15 @@ build_insert(void *arg, struct db_stmt *st)
 		if (k == WIN_PARAM)
 			continue;
 		pga_end(&a[k]);
-		bad |= a[k].b.oom;
+		oom |= a[k].b.oom;
 	}
-	if (bad) {
+	if (oom || bad_uuid) {
 		for (int k = 0; k < NPARAMS; k++)
 			free(a[k].b.p);
-		finish_all(g, STO_UNAVAILABLE, "out of memory");
+		if (oom)
+			finish_all(g, STO_UNAVAILABLE, "out of memory");
+		else
+			finish_all(g, STO_ERROR, "a reading's id or user id is not a canonical uuid");
 		group_free(g);
 		return -1;
 	}
