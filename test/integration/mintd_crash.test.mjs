@@ -64,13 +64,13 @@ async function waitDead(pid, what, feed = addReadings) {
     if (dead(pid)) return true;
     await feed(4);
     return false;
-  }, { timeout: 30000, interval: 100, what });
+  }, { timeout: 60000, interval: 100, what });
 }
 
 async function finalCheck(what) {
   writeMintdEnv(stack, BASE);
   if (mintdPid() === null || dead(mintdPid())) startMintd();
-  await drain(db, { timeout: 90000, what });
+  await drain(db, { timeout: 180000, what });
   assert.deepEqual(await checkInvariant(db, env), []);
 }
 
