@@ -10,7 +10,7 @@
 # PostgreSQL's measured work per row plus one verification; for the single runs, what Redis, ingestd-ws and wrk
 # cost per reading on the same cores, and all of it together. And how far the host drifted during the run: the
 # raw INSERTs once before the POSTs too, the verification once at the end too (a busy host's speed moves by
-# 10-20% in minutes, which is the size of the gaps to the targets). Prints FIGURE lines (see test/bench/run).
+# 10-60% in minutes, more than the gaps to the targets); the CPU ratios use the lesser verification. Prints FIGURE lines (see test/bench/run).
 # Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS, BENCH_FLEET_CONNS,
 # BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS, BENCH_WORKERS (INGESTD_WORKERS, default 0: one per core); BENCH_PERF=FILE records ingestd's profile (perf record -g)
 # during the single-reading run, for `perf report -i FILE`.
@@ -109,8 +109,8 @@ field() { sed -n "s/.*\b$1=\([0-9]*\).*/\1/p" "$DIR/wrk.out"; }
 rate() { awk -v n="$1" -v d="$2" 'BEGIN { printf "%d", n * 1000000 / d }'; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 
-verify_us=$("$GTX_BIN/edverify")
-echo "one Ed25519 verification: $verify_us us of CPU"
+verify_start=$("$GTX_BIN/edverify")
+echo "one Ed25519 verification: $verify_start us of CPU"
 per() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? c / n : 0) }'; }
 # three decimals: a ratio just under its target (0.496) must not print as the target (0.50)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
@@ -132,7 +132,7 @@ raw_run() {
 split -n "l/$RAW" "$DIR/data/rows.sql" "$DIR/data/rows.part."
 # The yardstick once before the POSTs as well, into a table of its own: the host's speed drifts over a run of
 # minutes, and the two raw rates (and the two verifications) show by how much. The ratios use the raw rate
-# after the POSTs and the verification before them, as they always did. The table is dropped and a checkpoint
+# after the POSTs, as they always did, and the lesser of the two verifications (below). The table is dropped and a checkpoint
 # written before the POSTs, so that neither autovacuum nor the checkpointer work on its rows during them.
 echo "raw multi-row INSERTs before the POSTs (1000 per statement, $RAW clients, a copy of their own)"
 sql -c "CREATE TABLE bench_first (LIKE meter_readings INCLUDING ALL) WITH (autovacuum_enabled = false)"
@@ -250,14 +250,19 @@ figure "single POST, $FLEET connections / raw INSERT" "$(ratio "$fleet_rate" "$r
 figure "batch / raw INSERT" "$(ratio "$batch_rate" "$raw_rate")" "(target >= 0.8)"
 # What no ingestd could beat here: every core busy with PostgreSQL's measured CPU per row plus one verification
 # (no HTTP, no Redis, no load generator), against the raw rate.
+# The verification once more, at the end. What one costs on this CPU is the lesser of the two: a busy host only
+# ever adds to it (one run here measured 87 us at the start and 55 us at the end), and the lesser is the one
+# that makes the CPU ratios hardest to meet.
+verify_end=$("$GTX_BIN/edverify")
+verify_us=$(awk -v a="$verify_start" -v b="$verify_end" 'BEGIN { print (b < a ? b : a) }')
 ceiling() { awk -v c="$(nproc)" -v p="$1" -v v="$verify_us" -v r="$raw_rate" 'BEGIN { printf "%.2f", c * 1e6 / (p + v) / r }'; }
 figure "ceiling of single POST / raw INSERT here" "$(ceiling "$single_pg")" "(PostgreSQL + one verification per row)"
 figure "ceiling of single POST, $FLEET connections / raw INSERT here" "$(ceiling "$fleet_pg")" "(the same)"
 figure "ceiling of batch / raw INSERT here" "$(ceiling "$batch_pg")" "(the same)"
-verify_end=$("$GTX_BIN/edverify")
-figure "one Ed25519 verification" "$verify_us" "us CPU"
+figure "one Ed25519 verification" "$verify_us" "us CPU (the lesser of the two below)"
+figure "one Ed25519 verification, start of run" "$verify_start" "us CPU"
 figure "one Ed25519 verification, end of run" "$verify_end" "us CPU"
-figure "host drift: verification at the end / at the start" "$(ratio "$verify_end" "$verify_us")" "(1.000: a steady host)"
+figure "host drift: verification at the end / at the start" "$(ratio "$verify_end" "$verify_start")" "(1.000: a steady host)"
 figure "ingestd CPU per accepted reading, single" "$single_cpu" "us"
 figure "ingestd CPU per accepted reading, single, $FLEET connections" "$fleet_cpu" "us"
 figure "ingestd CPU per accepted reading, batch" "$batch_cpu" "us"
