@@ -50,6 +50,7 @@ struct ftx {
 	size_t nix;
 	struct sol_pubkey *created;
 	int ncreated;
+	int ncreated_first; /* of them, once confirmed: the ones no earlier confirmed transaction had created */
 	uint64_t fee;
 	uint64_t cu_price;
 };
@@ -449,7 +450,7 @@ report(struct ftx *f, enum txstate to, const char *error, uint64_t fee, uint64_t
 	res.to = to;
 	res.error = error;
 	res.wallets = f->wallets;
-	res.creates = to == TX_CONFIRMED ? f->ncreated : 0;
+	res.creates = to == TX_CONFIRMED ? f->ncreated_first : 0;
 	res.fee = fee;
 	res.r = out;
 	res.n = n;
@@ -490,7 +491,7 @@ verdict_confirm_many(struct ftx *const *fs, const uint64_t *slots, size_t n)
 		} else {
 			M.tx_confirmed++;
 			for (int k = 0; k < f->ncreated; k++)
-				atacache_add(cache, &f->created[k]);
+				f->ncreated_first += atacache_created(cache, &f->created[k]);
 			if (!f->g->legacy)
 				nonces_consumed(f->g->nonce, f->g->value, slots[i]);
 			report(f, TX_CONFIRMED, NULL, f->fee, slots[i], c[i].batch_id, c[i].r, c[i].n, 0);

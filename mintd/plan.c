@@ -35,6 +35,9 @@ atacache_free(struct atacache *c)
 	free(c);
 }
 
+/* What the cache knows of a token account: it exists, or one of our confirmed transactions created it. */
+enum { ATA_EXISTS = 1, ATA_CREATED = 2 };
+
 bool
 atacache_has(const struct atacache *c, const struct sol_pubkey *k)
 {
@@ -44,7 +47,19 @@ atacache_has(const struct atacache *c, const struct sol_pubkey *k)
 void
 atacache_add(struct atacache *c, const struct sol_pubkey *k)
 {
-	keymap_put(c->m, k, 1);
+	if (!keymap_get(c->m, k, NULL))
+		keymap_put(c->m, k, ATA_EXISTS);
+}
+
+bool
+atacache_created(struct atacache *c, const struct sol_pubkey *k)
+{
+	uint32_t v;
+
+	if (keymap_get(c->m, k, &v) && v == ATA_CREATED)
+		return false;
+	keymap_put(c->m, k, ATA_CREATED);
+	return true;
 }
 
 void

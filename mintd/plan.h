@@ -21,6 +21,12 @@ struct atacache *atacache_new(void);
 void atacache_free(struct atacache *c);
 bool atacache_has(const struct atacache *c, const struct sol_pubkey *k);
 void atacache_add(struct atacache *c, const struct sol_pubkey *k);
+/*
+ * A confirmed transaction of ours holds k's (idempotent) creation: true the first time for k, false when
+ * another one already did. Two transactions in flight at once may both create one wallet's account; the
+ * second creation is a no-op on chain, and counting it would overstate the accounts (and rent) paid for.
+ */
+bool atacache_created(struct atacache *c, const struct sol_pubkey *k);
 void atacache_forget(struct atacache *c, const struct sol_pubkey *k);
 
 /* One signed transaction of a batch, ready for the write-ahead record. */

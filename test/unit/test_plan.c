@@ -300,3 +300,29 @@ TEST(plan_v0_trace_limit_with_creations)
 	plan_free(&f.p);
 	fx_done(&f);
 }
+
+/*
+ * A token account's creation is counted once, however many confirmed transactions carried it (two in flight
+ * at once may both create one wallet's account; the second is a no-op on chain), and whether or not a lookup
+ * found the account first; once the account is forgotten (closed by its owner), a new creation counts again.
+ */
+TEST(atacache_counts_each_creation_once)
+{
+	struct atacache *c = atacache_new();
+	struct sol_pubkey a, b;
+
+	memset(a.b, 1, sizeof(a.b));
+	memset(b.b, 2, sizeof(b.b));
+	CHECK(atacache_created(c, &a));
+	CHECK(!atacache_created(c, &a));
+	atacache_add(c, &a); /* a lookup that finds it afterwards does not make it uncounted */
+	CHECK(!atacache_created(c, &a));
+	atacache_add(c, &b); /* found by a lookup before the creating transaction's confirmation came in */
+	CHECK(atacache_has(c, &b));
+	CHECK(atacache_created(c, &b));
+	CHECK(!atacache_created(c, &b));
+	atacache_forget(c, &a);
+	CHECK(!atacache_has(c, &a));
+	CHECK(atacache_created(c, &a));
+	atacache_free(c);
+}
