@@ -53,7 +53,7 @@ struct group {
 	char *p[NPARAMS];
 	uint8_t winbuf[8];
 	const char *params[NPARAMS];
-	int lengths[NPARAMS], formats[NPARAMS];
+	int lengths[NPARAMS];
 	struct store_item **missing;
 	int nmissing;
 	bool skip;    /* written (or being written) with ON CONFLICT DO NOTHING */
@@ -144,32 +144,29 @@ finish_all(struct group *g, enum store_outcome o, const char *why)
 	g->head = g->tail = NULL;
 }
 
-/*
- * Array elements are always quoted: a serial may legally be "NULL". The values
- * were validated (serial charset, base58, uuid, digits), so none holds '"' or '\'.
- */
+/* One number of a text array (the duplicate lookup's; the group INSERT sends binary arrays). */
 static void
-tb_elem(struct sbuf *b, bool first, const char *s, bool null)
+tb_num(struct sbuf *b, bool first, int64_t v)
 {
+	char num[24];
+
 	if (!first)
 		sbuf_add(b, ",", 1);
-	if (null) {
-		sbuf_add(b, "NULL", 4);
-		return;
-	}
-	sbuf_add(b, "\"", 1);
-	sbuf_str(b, s);
-	sbuf_add(b, "\"", 1);
+	snprintf(num, sizeof(num), "%" PRId64, v);
+	sbuf_str(b, num);
 }
 
-/* The statement's parameters, as the group's arrays hold them. */
+/* The statement's parameters, as the group's arrays hold them: every one binary. */
 static void
 set_params(struct group *g, struct db_stmt *st)
 {
+	static const int binary[NPARAMS] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+	_Static_assert(NPARAMS == 11, "one format per parameter");
+
 	st->nparams = NPARAMS;
 	st->values = g->params;
 	st->lengths = g->lengths;
-	st->formats = g->formats;
+	st->formats = binary;
 }
 
 static int
@@ -224,7 +221,6 @@ build_insert(void *arg, struct db_stmt *st)
 		g->p[k] = a[k].b.p;
 		g->params[k] = a[k].b.p;
 		g->lengths[k] = (int)a[k].b.n;
-		g->formats[k] = 1;
 	}
 	pga_int8_bytes(s->window_us, g->winbuf);
 	g->params[WIN_PARAM] = (const char *)g->winbuf;
@@ -355,16 +351,14 @@ lookup_conflicts(struct group *g)
 {
 	struct store *s = g->s;
 	struct sbuf b[2] = { 0 };
-	char num[32], win[24];
+	char win[24];
 	const char *params[3];
 
 	sbuf_add(&b[0], "{", 1);
 	sbuf_add(&b[1], "{", 1);
 	for (int i = 0; i < g->nmissing; i++) {
-		snprintf(num, sizeof(num), "%" PRId64, g->missing[i]->meter_id);
-		tb_elem(&b[0], i == 0, num, false);
-		snprintf(num, sizeof(num), "%" PRId64, g->missing[i]->ts_us);
-		tb_elem(&b[1], i == 0, num, false);
+		tb_num(&b[0], i == 0, g->missing[i]->meter_id);
+		tb_num(&b[1], i == 0, g->missing[i]->ts_us);
 	}
 	sbuf_add(&b[0], "}", 1);
 	sbuf_add(&b[1], "}", 1);
