@@ -10,7 +10,8 @@
 # PostgreSQL's measured work per row plus one verification; for the single runs, what Redis, ingestd-ws and wrk
 # cost per reading on the same cores, and all of it together. And how far the host drifted during the run: the
 # raw INSERTs once before the POSTs too, the verification once at the end too (a busy host's speed moves by
-# 10-60% in minutes, more than the gaps to the targets); the CPU ratios use the lesser verification. Prints FIGURE lines (see test/bench/run).
+# 10-60% in minutes, more than the gaps to the targets); the CPU ratios use the lesser verification. Prints
+# FIGURE lines (see test/bench/run).
 # Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS, BENCH_FLEET_CONNS,
 # BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS, BENCH_WORKERS (INGESTD_WORKERS, default 0: one per core); BENCH_PERF=FILE records ingestd's profile (perf record -g)
 # during the single-reading run, for `perf report -i FILE`.
@@ -132,8 +133,9 @@ raw_run() {
 split -n "l/$RAW" "$DIR/data/rows.sql" "$DIR/data/rows.part."
 # The yardstick once before the POSTs as well, into a table of its own: the host's speed drifts over a run of
 # minutes, and the two raw rates (and the two verifications) show by how much. The ratios use the raw rate
-# after the POSTs, as they always did, and the lesser of the two verifications (below). The table is dropped and a checkpoint
-# written before the POSTs, so that neither autovacuum nor the checkpointer work on its rows during them.
+# after the POSTs, as they always did, and the lesser of the two verifications (below). The table is dropped
+# and a checkpoint written before the POSTs, so that neither autovacuum nor the checkpointer work on its rows
+# during them.
 echo "raw multi-row INSERTs before the POSTs (1000 per statement, $RAW clients, a copy of their own)"
 sql -c "CREATE TABLE bench_first (LIKE meter_readings INCLUDING ALL) WITH (autovacuum_enabled = false)"
 for p in "$DIR"/data/rows.part.*; do sed -i 's/INSERT INTO bench_readings /INSERT INTO bench_first /' "$p"; done
@@ -248,13 +250,13 @@ figure "host drift: raw INSERT rate after the POSTs / before" "$(ratio "$raw_rat
 figure "single POST / raw INSERT" "$(ratio "$single_rate" "$raw_rate")" "(target >= 0.5)"
 figure "single POST, $FLEET connections / raw INSERT" "$(ratio "$fleet_rate" "$raw_rate")" "(target >= 0.5)"
 figure "batch / raw INSERT" "$(ratio "$batch_rate" "$raw_rate")" "(target >= 0.8)"
-# What no ingestd could beat here: every core busy with PostgreSQL's measured CPU per row plus one verification
-# (no HTTP, no Redis, no load generator), against the raw rate.
 # The verification once more, at the end. What one costs on this CPU is the lesser of the two: a busy host only
 # ever adds to it (one run here measured 87 us at the start and 55 us at the end), and the lesser is the one
 # that makes the CPU ratios hardest to meet.
 verify_end=$("$GTX_BIN/edverify")
 verify_us=$(awk -v a="$verify_start" -v b="$verify_end" 'BEGIN { print (b < a ? b : a) }')
+# What no ingestd could beat here: every core busy with PostgreSQL's measured CPU per row plus one verification
+# (no HTTP, no Redis, no load generator), against the raw rate.
 ceiling() { awk -v c="$(nproc)" -v p="$1" -v v="$verify_us" -v r="$raw_rate" 'BEGIN { printf "%.2f", c * 1e6 / (p + v) / r }'; }
 figure "ceiling of single POST / raw INSERT here" "$(ceiling "$single_pg")" "(PostgreSQL + one verification per row)"
 figure "ceiling of single POST, $FLEET connections / raw INSERT here" "$(ceiling "$fleet_pg")" "(the same)"
