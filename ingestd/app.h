@@ -13,6 +13,7 @@
 #include "httpd.h"
 #include "meters.h"
 #include "ratelim.h"
+#include "sigq.h"
 #include "reading.h"
 #include "rq.h"
 #include "store.h"
@@ -30,6 +31,7 @@ struct app {
 	struct mcache *mc;
 	struct ratelim *rl; /* per-meter and per-address rates, shared with the other workers */
 	struct store *store;
+	struct sigq *sq; /* the signature checks of the current loop turn */
 	struct wsproc *ws; /* the WebSocket service process */
 	char *events_prefix;
 	/* values from the configuration; the reloadable ones change on SIGHUP */

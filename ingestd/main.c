@@ -4,6 +4,7 @@
 #include "reply.h"
 #include "router.h"
 #include "cli.h"
+#include "edbatch.h"
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
@@ -425,6 +426,8 @@ serve_meters(struct cfg *c, int fd, int index)
 		fatal("out of memory");
 	if ((A.store = store_new(A.db, A.dup_window_us, &ss)) == NULL)
 		fatal("out of memory");
+	if ((A.sq = sigq_new(A.base)) == NULL)
+		fatal("out of memory");
 	apply_groups(c);
 	if ((A.rq = rq_new(A.base, &rqo, &e)) == NULL)
 		fatal("bad configuration", "key=REDIS_URL err=%s", e.msg);
@@ -444,6 +447,7 @@ serve_meters(struct cfg *c, int fd, int index)
 	rq_free(A.rq);
 	mc_free(A.mc);
 	store_free(A.store);
+	sigq_free(A.sq);
 	httpd_free(A.http);
 	for (int i = 0; i < 3; i++)
 		if (sigs[i] != NULL)
@@ -610,6 +614,8 @@ main(int argc, char **argv)
 	log_open("ingestd", level_of(c), o.foreground || getenv("JOURNAL_STREAM") != NULL);
 	if (sodium_init() < 0)
 		fatal("libsodium failed to initialize");
+	if (edb_init() < 0)
+		fatal("the Ed25519 batch verifier's constants did not check out");
 	log_versions();
 	return serve(c);
 }

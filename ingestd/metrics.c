@@ -30,7 +30,7 @@ struct hist_counts {
 struct block {
 	uint64_t requests[RT_COUNT][MAX_STATUS];
 	uint64_t accepted, replayed, rewritten;
-	uint64_t verify_sampled, verify_ns; /* sampled signature verifications and their CPU time */
+	uint64_t verify_sigs, verify_batches, verify_ns; /* signatures checked, in how many batches, and their CPU time */
 	struct {
 		char name[48];
 		int used; /* set (release) once name is written */
@@ -210,12 +210,12 @@ met_batch_readings(int n)
 }
 
 void
-met_verify_sampled(int64_t ns)
+met_verify_batch(unsigned n, int64_t ns)
 {
-	if (ns < 0)
-		return;
-	BUMP(me->verify_sampled, 1);
-	BUMP(me->verify_ns, (uint64_t)ns);
+	BUMP(me->verify_sigs, n);
+	BUMP(me->verify_batches, 1);
+	if (ns > 0)
+		BUMP(me->verify_ns, (uint64_t)ns);
 }
 
 struct out {
@@ -337,7 +337,8 @@ total(struct block *t, struct met_gauges *g)
 		t->accepted += READ(b->accepted);
 		t->replayed += READ(b->replayed);
 		t->rewritten += READ(b->rewritten);
-		t->verify_sampled += READ(b->verify_sampled);
+		t->verify_sigs += READ(b->verify_sigs);
+		t->verify_batches += READ(b->verify_batches);
 		t->verify_ns += READ(b->verify_ns);
 		for (int i = 0; i < MAX_REASONS && __atomic_load_n(&b->reasons[i].used, __ATOMIC_ACQUIRE); i++) {
 			int j = 0;
@@ -405,12 +406,13 @@ met_render(const struct met_gauges *own, size_t *len)
 	    "Group INSERTs rolled back by a reading in the way or a deadlock, written again with ON CONFLICT DO NOTHING.",
 	    t->rewritten);
 	put_hist(&o, "ingestd_batch_request_readings", "Readings per batch request.", &h_batch, t, 1);
-	put(&o, "# HELP ingestd_signature_verify_sampled_total Signature verifications whose CPU time was measured "
-	    "(one in %d).\n# TYPE ingestd_signature_verify_sampled_total counter\ningestd_signature_verify_sampled_total %llu\n",
-	    MET_VERIFY_SAMPLE, (unsigned long long)t->verify_sampled);
-	put(&o, "# HELP ingestd_signature_verify_sampled_cpu_seconds_total CPU time of those verifications.\n"
-	    "# TYPE ingestd_signature_verify_sampled_cpu_seconds_total counter\n"
-	    "ingestd_signature_verify_sampled_cpu_seconds_total %llu.%09llu\n",
+	metric(&o, "ingestd_signatures_checked_total", "counter",
+	    "Meter signatures checked (rejected ones too), gathered over each event-loop turn into batches.", t->verify_sigs);
+	metric(&o, "ingestd_signature_batches_total", "counter", "Batches those signatures were checked in.",
+	    t->verify_batches);
+	put(&o, "# HELP ingestd_signature_check_cpu_seconds_total CPU time of those checks.\n"
+	    "# TYPE ingestd_signature_check_cpu_seconds_total counter\n"
+	    "ingestd_signature_check_cpu_seconds_total %llu.%09llu\n",
 	    (unsigned long long)(t->verify_ns / 1000000000), (unsigned long long)(t->verify_ns % 1000000000));
 	metric(&o, "ingestd_queue_pushed_total", "counter", "Reading ids added to the readings stream (XADD).", g->queue_pushed);
 	metric(&o, "ingestd_queue_push_failures_total", "counter",

@@ -27,9 +27,8 @@ void met_store_latency(int64_t us);
 void met_group_rows(int rows);
 void met_group_rewritten(void);
 void met_batch_readings(int n);
-/* One signature verification in MET_VERIFY_SAMPLE has its CPU time (nanoseconds) counted with met_verify_sampled. */
-enum { MET_VERIFY_SAMPLE = 16 };
-void met_verify_sampled(int64_t ns);
+/* One batch of n signatures checked together (sigq.c), and the thread CPU time it took (nanoseconds). */
+void met_verify_batch(unsigned n, int64_t ns);
 
 /* Gauges and counters owned elsewhere, sampled when /metrics is read. */
 struct met_gauges {

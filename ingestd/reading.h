@@ -41,8 +41,12 @@ int rdg_parse(const cJSON *o, struct rdg *r, struct apierr *e) WUR;
 /* A wallet_address in the body must be the meter's registered wallet (422 otherwise). */
 int rdg_check_wallet(const struct rdg *r, const struct meter *m, struct apierr *e) WUR;
 
-/* Verifies meter_signature over the canonical message with the meter's key. */
-bool rdg_verify(const struct rdg *r, const struct meter *m);
+/*
+ * The canonical message meter_signature signs, into msg (size bytes): its length, or 0 if it does not fit
+ * (RDG_MSG_MAX always does: the fields' own limits bound it).
+ */
+enum { RDG_MSG_MAX = 512 };
+size_t rdg_message(const struct rdg *r, const struct meter *m, char *msg, size_t size);
 
 /* Range checks after the signature: kWh > 0 and <= max, timestamp neither too old nor too far ahead (422). */
 int rdg_validate(const struct rdg *r, const struct rdg_limits *lim, int64_t now_us, struct apierr *e) WUR;

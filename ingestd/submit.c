@@ -7,13 +7,12 @@
 #include "metrics.h"
 #include "reply.h"
 #include "sbuf.h"
+#include "sigq.h"
 #include "uuid.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct batch;
 
@@ -25,6 +24,7 @@ struct sub {
 	int index;
 	char request_id[24];
 	struct rdg r;
+	struct meter m; /* the meter as looked up, for after its signature check (the cache's copy may change) */
 	struct store_item it;
 	/* outcome: the answer's status (2xx too) and, for a rejection, the error */
 	struct apierr out;
@@ -198,25 +198,7 @@ on_stored(struct store_item *it, void *arg)
 	}
 }
 
-/*
- * rdg_verify, with the CPU time of every MET_VERIFY_SAMPLE-th call counted: what one verification costs inside
- * the loaded daemon (caches shared with the rest of the work, cores shared with PostgreSQL), beside the
- * quiet-loop figure of build/rel/edverify. Thread CPU time, so waiting for the CPU does not count.
- */
-static bool
-verify(const struct rdg *r, const struct meter *m)
-{
-	static unsigned calls;
-	struct timespec t0, t1;
-	bool ok;
-
-	if (++calls % MET_VERIFY_SAMPLE != 0 || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0) < 0)
-		return rdg_verify(r, m);
-	ok = rdg_verify(r, m);
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1) == 0)
-		met_verify_sampled((int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec));
-	return ok;
-}
+static void on_signed(bool ok, void *arg);
 
 static void
 on_meter(const struct meter *m, bool unavailable, void *arg)
@@ -224,7 +206,8 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 	struct sub *s = arg;
 	struct app *a = s->a;
 	struct apierr e;
-	int wait;
+	char msg[RDG_MSG_MAX];
+	size_t len;
 
 	if (unavailable) {
 		reject(s, 503, "database_unavailable", NULL, "the database is unavailable; retry later");
@@ -242,7 +225,26 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 		reject(s, e.status, e.code, e.field, e.msg);
 		return;
 	}
-	if (!verify(&s->r, m)) {
+	if ((len = rdg_message(&s->r, m, msg, sizeof(msg))) == 0) {
+		on_signed(false, s); /* cannot have been signed as the platform's message */
+		return;
+	}
+	s->m = *m;
+	if (sigq_add(a->sq, s->r.sig, m->pubkey, msg, len, on_signed, s) < 0)
+		reject(s, 503, "out_of_memory", NULL, "out of memory; retry later");
+}
+
+/* The signature's verdict, at the end of the loop turn that read it (sigq.c): the rest of the checks. */
+static void
+on_signed(bool ok, void *arg)
+{
+	struct sub *s = arg;
+	struct app *a = s->a;
+	const struct meter *m = &s->m;
+	struct apierr e;
+	int wait;
+
+	if (!ok) {
 		reject(s, 401, "invalid_signature", "meter_signature",
 		    "meter_signature does not verify with the meter's registered key over this reading");
 		return;

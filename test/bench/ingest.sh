@@ -5,9 +5,10 @@
 # (INSERT ... ON CONFLICT DO NOTHING, the yardstick of issue #15; also without the exclusion constraint, and without
 # ON CONFLICT, for what each costs).
 # Also the cost side, in the same run: ingestd's CPU time per accepted reading against one Ed25519 verification
-# (build/rel/edverify, on this CPU), and ingestd's RSS before and after sustained load (every ingestd process:
+# (build/rel/edverify: libsodium, one signature at a time, on this CPU; ingestd checks signatures in batches,
+# and what one costs there is printed too), and ingestd's RSS before and after sustained load (every ingestd process:
 # the workers too), and the ceiling of each ratio on this machine: the rate if every core did nothing but
-# PostgreSQL's measured work per row plus one verification; for the single runs, what Redis, ingestd-ws and wrk
+# PostgreSQL's measured work per row plus ingestd's signature check; for the single runs, what Redis, ingestd-ws and wrk
 # cost per reading on the same cores, and all of it together. And how far the host drifted during the run: the
 # raw INSERTs once before the POSTs too, the verification once at the end too (a busy host's speed moves by
 # 10-60% in minutes, more than the gaps to the targets); the CPU ratios use the lesser verification. Prints
@@ -55,7 +56,7 @@ rss() { pids | xargs ps -o rss= -p | awk '{ s += $1 } END { print s }'; }
 TCK=$(getconf CLK_TCK)
 cpu_us() {
 	for p in $(pids); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; }; done |
-		awk -v t="$TCK" '{ s += $12 + $13 } END { printf "%d", s * 1000000 / t }'
+		awk -v t="$TCK" '{ s += $12 + $13 } END { printf "%.0f", s * 1000000 / t }'
 }
 # PostgreSQL's: its live backends, and the postmaster's own with its exited children's (the raw clients' backends)
 pg_cpu_us() {
@@ -63,17 +64,17 @@ pg_cpu_us() {
 	pm=$(cat "$DIR/postgres.pid")
 	{ sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
 	  for p in $(ps -o pid= --ppid "$pm"); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; } | awk '{ print $12 + $13 }'; done
-	} | awk -v t="$TCK" '{ s += $1 } END { printf "%d", s * 1000000 / t }'
+	} | awk -v t="$TCK" '{ s += $1 } END { printf "%.0f", s * 1000000 / t }'
 }
 # Redis's and ingestd-ws's (the rest of the stack on these cores)
 rest_cpu_us() {
 	for p in $(cat "$DIR/redis.pid") $(ps -o pid=,comm= --ppid "$(cat "$DIR/ingestd.pid")" | awk '$2 == "ingestd-ws" { print $1 }'); do
 		{ sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; }
-	done | awk -v t="$TCK" '{ s += $12 + $13 } END { printf "%d", s * 1000000 / t }'
+	done | awk -v t="$TCK" '{ s += $12 + $13 } END { printf "%.0f", s * 1000000 / t }'
 }
 # user + system CPU of this shell's finished children (wrk, once it has exited), in microseconds: `times` must run
 # in this shell (in a $(...) subshell it would report the subshell's children), so it writes to a file.
-child_cpu_us() { awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] } } END { printf "%d", s * 1000000 }' "$DIR/times"; }
+child_cpu_us() { awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, a, "m"); s += a[1] * 60 + a[2] } } END { printf "%.0f", s * 1000000 }' "$DIR/times"; }
 # the machine's idle share (0..1) since the last call of idle_mark
 idle_mark() { read -r _ u n sy id rest </proc/stat; idle_t=$id; all_t=$((u + n + sy + id)); }
 idle_share() {
@@ -82,15 +83,19 @@ idle_share() {
 	awk -v i=$((id - idle_t)) -v a=$((u + n + sy + id - all_t)) 'BEGIN { printf "%.2f", (a > 0 ? i / a : 0) }'
 }
 count() { sql -c "SELECT count(*) FROM $1"; }
-# ingestd's sampled verifications so far: "COUNT NANOSECONDS" (ingestd_signature_verify_sampled_*, every worker)
+# ingestd's signature checks so far: "SIGNATURES BATCHES NANOSECONDS" (ingestd_signature*, every worker)
 vsample() {
-	curl -fsS "$INGESTD_URL/metrics" | awk '$1 == "ingestd_signature_verify_sampled_total" { n = $2 }
-		$1 == "ingestd_signature_verify_sampled_cpu_seconds_total" { split($2, p, "."); ns = p[1] * 1000000000 + p[2] }
-		END { printf "%d %d", n, ns }'
+	curl -fsS "$INGESTD_URL/metrics" | awk '$1 == "ingestd_signatures_checked_total" { n = $2 }
+		$1 == "ingestd_signature_batches_total" { b = $2 }
+		$1 == "ingestd_signature_check_cpu_seconds_total" { split($2, p, "."); ns = p[1] * 1000000000 + p[2] }
+		END { printf "%.0f %.0f %.0f", n, b, ns }'
 }
-# the mean CPU time of the verifications sampled between two vsample outputs, in microseconds
+# between two vsample outputs: the mean CPU time per signature checked, in microseconds (vmean), and the
+# signatures per batch (vbatch)
 vmean() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[1] - x[1]
-	printf "%.2f", (n > 0 ? (y[2] - x[2]) / n / 1000 : 0) }'; }
+	printf "%.2f", (n > 0 ? (y[3] - x[3]) / n / 1000 : 0) }'; }
+vbatch() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[2] - x[2]
+	printf "%.1f", (n > 0 ? (y[1] - x[1]) / n : 0) }'; }
 figure() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
 
 echo "signing $SINGLE single readings and $BATCH batch readings..."
@@ -148,7 +153,7 @@ rss0=$(rss)
 # One run of single-reading POSTs: FILE CONNS LABEL; sets s_rate (rows stored/s), s_cpu (ingestd us per reading)
 # and s_pg (PostgreSQL us per row) and prints the run's figures.
 single_run() {
-	local rows0 rows1 cpu0 cpu1 pg0 pg1 rest0 rest1 wrk0 wrk1 req dur idle n v0
+	local rows0 rows1 cpu0 cpu1 pg0 pg1 rest0 rest1 wrk0 wrk1 req dur idle n v0 v1
 	rows0=$(count meter_readings)
 	v0=$(vsample)
 	cpu0=$(cpu_us)
@@ -174,7 +179,9 @@ single_run() {
 	s_rate=$(rate "$n" "$dur")
 	s_cpu=$(per $((cpu1 - cpu0)) "$n")
 	s_pg=$(per $((pg1 - pg0)) "$n")
-	s_verify=$(vmean "$v0" "$(vsample)")
+	v1=$(vsample)
+	s_verify=$(vmean "$v0" "$v1")
+	figure "single POST$3: signatures per batch checked" "$(vbatch "$v0" "$v1")" "signatures"
 	figure "single POST$3: Redis and ingestd-ws CPU per reading" "$(per $((rest1 - rest0)) "$n")" "us"
 	figure "single POST$3: wrk CPU per reading" "$(per $((wrk1 - wrk0)) "$n")" "us"
 	figure "single POST$3: all CPU per reading (ingestd, PostgreSQL, Redis, ws, wrk)" \
@@ -219,7 +226,9 @@ batch_idle=$(idle_share)
 batch_rate=$(rate $((rows2 - rows1)) "$bdur")
 batch_cpu=$(per $((cpu3 - cpu2)) $((rows2 - rows1)))
 batch_pg=$(per $((pg3 - pg2)) $((rows2 - rows1)))
-batch_verify=$(vmean "$bv0" "$(vsample)")
+bv1=$(vsample)
+batch_verify=$(vmean "$bv0" "$bv1")
+figure "batch: signatures per batch checked" "$(vbatch "$bv0" "$bv1")" "signatures"
 figure "batch readings stored/s" "$batch_rate" "rows/s"
 figure "batch request latency p99" "$(ms "$p99")" "ms"
 
@@ -255,12 +264,13 @@ figure "batch / raw INSERT" "$(ratio "$batch_rate" "$raw_rate")" "(target >= 0.8
 # that makes the CPU ratios hardest to meet.
 verify_end=$("$GTX_BIN/edverify")
 verify_us=$(awk -v a="$verify_start" -v b="$verify_end" 'BEGIN { print (b < a ? b : a) }')
-# What no ingestd could beat here: every core busy with PostgreSQL's measured CPU per row plus one verification
-# (no HTTP, no Redis, no load generator), against the raw rate.
-ceiling() { awk -v c="$(nproc)" -v p="$1" -v v="$verify_us" -v r="$raw_rate" 'BEGIN { printf "%.2f", c * 1e6 / (p + v) / r }'; }
-figure "ceiling of single POST / raw INSERT here" "$(ceiling "$single_pg")" "(PostgreSQL + one verification per row)"
-figure "ceiling of single POST, $FLEET connections / raw INSERT here" "$(ceiling "$fleet_pg")" "(the same)"
-figure "ceiling of batch / raw INSERT here" "$(ceiling "$batch_pg")" "(the same)"
+# What no ingestd could beat here: every core busy with PostgreSQL's measured CPU per row plus the signature
+# check as ingestd did it in that run (in batches: CPU per signature inside the daemon), with no HTTP, no Redis
+# and no load generator, against the raw rate.
+ceiling() { awk -v c="$(nproc)" -v p="$1" -v v="$2" -v r="$raw_rate" 'BEGIN { printf "%.2f", c * 1e6 / (p + v) / r }'; }
+figure "ceiling of single POST / raw INSERT here" "$(ceiling "$single_pg" "$single_verify")" "(PostgreSQL + the signature check per row)"
+figure "ceiling of single POST, $FLEET connections / raw INSERT here" "$(ceiling "$fleet_pg" "$fleet_verify")" "(the same)"
+figure "ceiling of batch / raw INSERT here" "$(ceiling "$batch_pg" "$batch_verify")" "(the same)"
 figure "one Ed25519 verification" "$verify_us" "us CPU (the lesser of the two below)"
 figure "one Ed25519 verification, start of run" "$verify_start" "us CPU"
 figure "one Ed25519 verification, end of run" "$verify_end" "us CPU"
@@ -271,15 +281,13 @@ figure "ingestd CPU per accepted reading, batch" "$batch_cpu" "us"
 figure "ingestd CPU per reading / verification, single" "$(ratio "$single_cpu" "$verify_us")" "(target <= 1.5)"
 figure "ingestd CPU per reading / verification, single, $FLEET connections" "$(ratio "$fleet_cpu" "$verify_us")" "(target <= 1.5)"
 figure "ingestd CPU per reading / verification, batch" "$(ratio "$batch_cpu" "$verify_us")" "(target <= 1.5)"
-# The same cost inside the loaded daemon (one verification in 16 timed by ingestd, thread CPU time): what
-# the rest of the work and PostgreSQL on the same cores do to it, beside the quiet loop above.
-figure "one Ed25519 verification inside ingestd, single" "$single_verify" "us CPU (sampled)"
-figure "one Ed25519 verification inside ingestd, single, $FLEET connections" "$fleet_verify" "us CPU (sampled)"
-figure "one Ed25519 verification inside ingestd, batch" "$batch_verify" "us CPU (sampled)"
-figure "ingestd CPU per reading / verification inside ingestd, single" "$(ratio "$single_cpu" "$single_verify")" ""
-figure "ingestd CPU per reading / verification inside ingestd, single, $FLEET connections" \
-	"$(ratio "$fleet_cpu" "$fleet_verify")" ""
-figure "ingestd CPU per reading / verification inside ingestd, batch" "$(ratio "$batch_cpu" "$batch_verify")" ""
+# What ingestd's signature checks cost per signature: batches of 64 in a quiet loop (build/rel/edverify -b 64),
+# and inside the loaded daemon in each run (thread CPU time of every batch, whatever its size): what the rest of
+# the work and PostgreSQL on the same cores do to it.
+figure "one signature in batches of 64, quiet loop" "$("$GTX_BIN/edverify" -b 64)" "us CPU"
+figure "signature check inside ingestd, single" "$single_verify" "us CPU per signature"
+figure "signature check inside ingestd, single, $FLEET connections" "$fleet_verify" "us CPU per signature"
+figure "signature check inside ingestd, batch" "$batch_verify" "us CPU per signature"
 figure "PostgreSQL CPU per row, single" "$single_pg" "us"
 figure "PostgreSQL CPU per row, single, $FLEET connections" "$fleet_pg" "us"
 figure "PostgreSQL CPU per row, batch" "$batch_pg" "us"

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor, pgClient } from './lib/stack.mjs';
-import { newMeter, reading, tsAt, openStack, closeStack } from './ingestd_lib.mjs';
+import { newMeter, reading, tsAt, openStack, closeStack, errorOf } from './ingestd_lib.mjs';
 
 const MIN_ROWS = 4;
 let ctx, env, db, api, seq = 0;
@@ -110,29 +110,57 @@ test('a lone reading is written at once, without waiting for company', async () 
   assert.deepEqual({ count: g1.count - g0.count, rows: g1.rows - g0.rows }, { count: 1, rows: 1 });
 });
 
-// ingestd times one signature verification in 16 (its CPU time inside the loaded daemon, for make bench's
-// figures beside the quiet-loop edverify): 160 readings are 10 samples, give or take one per worker whose
-// count was part-way to 16 (the counter is per process).
-test('one verification in 16 is timed, and the figures are in /metrics', async () => {
+// Signatures are checked in batches (common/edbatch.c): every check queued in one turn of ingestd's event loop
+// is verified together at the turn's end. A batch request's items are all queued in the turn that read it (or
+// that brought its meters from the database, in one query), so its 40 signatures are one batch, and two bad ones
+// among them fail alone: a batch that fails is checked again one by one. Every check is counted.
+test('a batch request is one signature batch; its bad signatures fail alone', async () => {
   const own = [];
-  for (let i = 0; i < 32; i++) {
+  for (let i = 0; i < 40; i++) {
     own.push(newMeter('VFY'));
     await api.register(own[i]);
   }
-  const n0 = await metric('ingestd_signature_verify_sampled_total');
-  const s0 = await metric('ingestd_signature_verify_sampled_cpu_seconds_total');
-  const answers = [];
-  for (let i = 0; i < 160; i++) {
+  const n0 = await metric('ingestd_signatures_checked_total');
+  const b0 = await metric('ingestd_signature_batches_total');
+  const s0 = await metric('ingestd_signature_check_cpu_seconds_total');
+  const bad = new Set([3, 17]);
+  const items = own.map((m, i) => {
     seq += 1;
-    answers.push(api.submit(reading(own[i % own.length], { timestamp: tsAt(seq) })));
+    // signed by another meter's key: a real signature, just not this meter's
+    return reading(m, { timestamp: tsAt(seq), signer: bad.has(i) ? own[(i + 1) % own.length] : m });
+  });
+  const r = await api.batch(items);
+  assert.equal(r.status, 200, r.text);
+  for (const x of r.json.results) {
+    if (bad.has(x.index)) {
+      assert.equal(x.status, 401, JSON.stringify(x));
+      assert.equal(x.error.code, 'invalid_signature');
+      assert.equal(x.error.field, 'meter_signature');
+    } else assert.equal(x.status, 201, JSON.stringify(x));
   }
-  await allStored(answers);
-  const n = (await metric('ingestd_signature_verify_sampled_total')) - n0;
-  const secs = (await metric('ingestd_signature_verify_sampled_cpu_seconds_total')) - s0;
-  const workers = Number(env.INGESTD_WORKERS) > 0 ? Number(env.INGESTD_WORKERS) : (await import('node:os')).cpus().length;
-  assert.ok(n >= 10 - workers && n <= 10 + workers, `${n} sampled verifications of 160 (${workers} workers)`);
-  // each is a real Ed25519 verification: microseconds, not nothing and not seconds (sanitized builds included)
-  assert.ok(secs > n * 1e-6 && secs < n * 0.1, `${secs} s of CPU for ${n} verifications`);
+  assert.equal(r.json.accepted, 38);
+  assert.equal((await db.query('SELECT count(*)::int AS n FROM meter_readings r JOIN meters m ON m.id = r.meter_id ' +
+    'WHERE m.meter_serial = ANY($1)', [[...bad].map((i) => own[i].serial)])).rows[0].n, 0, 'nothing stored for the bad');
+  assert.equal((await metric('ingestd_signatures_checked_total')) - n0, 40);
+  assert.equal((await metric('ingestd_signature_batches_total')) - b0, 1, 'one batch for one request');
+  const secs = (await metric('ingestd_signature_check_cpu_seconds_total')) - s0;
+  // real Ed25519 arithmetic: microseconds per signature, not nothing and not seconds (sanitized builds included)
+  assert.ok(secs > 40 * 1e-6 && secs < 40 * 0.1, `${secs} s of CPU for 40 signatures`);
+});
+
+// Single readings sent at once share batches with each other; a bad one among them fails alone.
+test('single readings checked in company: each keeps its own verdict', async () => {
+  const n0 = await metric('ingestd_signatures_checked_total');
+  const answers = [];
+  for (let i = 0; i < 24; i++) {
+    seq += 1;
+    const m = meters[i % meters.length];
+    answers.push(api.submit(reading(m, { timestamp: tsAt(seq), signer: i === 11 ? meters[(i + 1) % meters.length] : m })));
+  }
+  const got = await Promise.all(answers);
+  got.forEach((r, i) => assert.equal(r.status, i === 11 ? 401 : 201, `${i}: ${r.text}`));
+  assert.equal(errorOf(got[11]).code, 'invalid_signature');
+  assert.equal((await metric('ingestd_signatures_checked_total')) - n0, 24);
 });
 
 // A group INSERT does not read the meters table: ingestd names each reading's meter id (from its meter cache),
