@@ -8,7 +8,7 @@
  *
  * The batch: sum_i z_i (s_i B - R_i - h_i A_i) times the cofactor 8 must be the identity. As one
  * multi-scalar multiplication (Straus: one shared chain of doublings, a table of odd multiples per point,
- * sliding-window digits): (sum z_i s_i) B + sum z_i (-R_i) + sum (z_i h_i) (-A_i). The z_i have 128 bits,
+ * digits in width-w non-adjacent form): (sum z_i s_i) B + sum z_i (-R_i) + sum (z_i h_i) (-A_i). The z_i have 128 bits,
  * so the R_i terms need half the additions of the others.
  */
 #include "edbatch.h"
@@ -456,33 +456,37 @@ odd_multiples(ge_cached *tab, int n, const ge_p3 *p)
 	}
 }
 
-/* Sliding-window digits of a (256 bits, little-endian): r[i] odd in [-lim, lim] or 0, sum r[i] 2^i = a. */
+/*
+ * Width-w non-adjacent form of a (little-endian, below 2^253, as every scalar here is): r[i] odd with |r[i]| < 2^(w-1), or 0,
+ * any two nonzero digits at least w apart, and sum r[i] 2^i = a. One pass, a window at a time.
+ */
 static void
-slide(int8_t r[256], const uint8_t a[32], int lim)
+wnaf(int8_t r[256], const uint8_t a[32], int w)
 {
-	for (int i = 0; i < 256; i++)
-		r[i] = 1 & (a[i >> 3] >> (i & 7));
-	for (int i = 0; i < 256; i++) {
-		if (!r[i])
+	uint64_t x[5] = { 0 }, width = (uint64_t)1 << w, carry = 0;
+
+	for (int i = 0; i < 32; i++)
+		x[i / 8] |= (uint64_t)a[i] << (8 * (i % 8));
+	memset(r, 0, 256);
+	for (int pos = 0; pos < 256;) {
+		int k = pos / 64, b = pos % 64;
+		uint64_t bits = x[k] >> b, win;
+
+		if (b > 64 - w)
+			bits |= x[k + 1] << (64 - b);
+		win = carry + (bits & (width - 1));
+		if ((win & 1) == 0) {
+			pos++;
 			continue;
-		for (int b = 1; b <= 8 && i + b < 256; b++) {
-			if (!r[i + b])
-				continue;
-			if (r[i] + (r[i + b] << b) <= lim) {
-				r[i] = (int8_t)(r[i] + (r[i + b] << b));
-				r[i + b] = 0;
-			} else if (r[i] - (r[i + b] << b) >= -lim) {
-				r[i] = (int8_t)(r[i] - (r[i + b] << b));
-				for (int k = i + b; k < 256; k++) {
-					if (!r[k]) {
-						r[k] = 1;
-						break;
-					}
-					r[k] = 0;
-				}
-			} else
-				break;
 		}
+		if (win < width / 2) {
+			carry = 0;
+			r[pos] = (int8_t)win;
+		} else {
+			carry = 1;
+			r[pos] = (int8_t)((int)win - (int)width);
+		}
+		pos += w;
 	}
 }
 
@@ -599,13 +603,13 @@ check(struct msm *w, const struct prep *const *p, int k)
 		}
 		crypto_core_ed25519_scalar_mul(t, z, p[i]->s);
 		crypto_core_ed25519_scalar_add(sb, sb, t);
-		slide(w->dig[np], z, 15);
+		wnaf(w->dig[np], z, 5);
 		odd_multiples(w->tab[np++], k == 1 ? 1 : 8, &p[i]->nr); /* z = 1 needs R alone */
 		crypto_core_ed25519_scalar_mul(t, z, p[i]->h);
-		slide(w->dig[np], t, 15);
+		wnaf(w->dig[np], t, 5);
 		odd_multiples(w->tab[np++], 8, &p[i]->na);
 	}
-	slide(w->dig[np], sb, 127);
+	wnaf(w->dig[np], sb, 8);
 	for (int j = 0; j <= np; j++)
 		for (int i = 255; i > top; i--)
 			if (w->dig[j][i]) {
