@@ -248,6 +248,7 @@ apply_row(struct entry *e, const PGresult *res, int i)
 	    end == id || *end != '\0' || errno != 0 || idv < 1)
 		return false;
 	e->m.id = idv;
+	edb_key_init(&e->m.key, e->m.pubkey);
 	strcpy(e->m.wallet, wallet);
 	strcpy(e->m.user_id, user);
 	e->m.active = PQgetvalue(res, i, 4)[0] == 't';

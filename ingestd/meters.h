@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "edbatch.h"
 
 #define METER_SERIAL_MAX 64
 
@@ -15,6 +16,7 @@ struct meter {
 	int64_t id; /* meters.id: never changes (sql/010), so the cache can name it in every INSERT */
 	char serial[METER_SERIAL_MAX + 1];
 	uint8_t pubkey[32];
+	struct edb_key key; /* pubkey decoded once, for the signature checks (common/edbatch.h) */
 	char wallet[48];
 	char user_id[40]; /* "" when the meter has no owner */
 	bool active;

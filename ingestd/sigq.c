@@ -4,13 +4,13 @@
 #include "metrics.h"
 
 #include <event2/event.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 struct sigq_ent {
 	uint8_t sig[64], pk[32];
+	struct edb_key key;
 	size_t off, len; /* the message, in msgs */
 	sigq_fn fn;
 	void *arg;
@@ -27,9 +27,6 @@ struct sigq_list {
 struct sigq {
 	struct event *ev; /* made active when the first check of a turn is queued */
 	struct sigq_list fill, work;
-	struct edb_item *items;
-	bool *ok;
-	size_t icap;
 };
 
 static void
@@ -54,41 +51,28 @@ on_turn_end(evutil_socket_t fd, short what, void *arg)
 {
 	struct sigq *q = arg;
 	struct sigq_list l = q->fill;
-	int64_t t0;
-	int good;
+	struct edb_item items[EDB_CHUNK];
+	bool ok[EDB_CHUNK];
 
 	(void)fd;
 	(void)what;
 	q->fill = q->work;
 	q->fill.n = q->fill.mlen = 0;
 	q->work = l;
-	if (l.n > q->icap) {
-		struct edb_item *it = realloc(q->items, l.n * sizeof(*it));
-		bool *ok = it != NULL ? realloc(q->ok, l.n * sizeof(*ok)) : NULL;
+	for (size_t base = 0; base < l.n; base += EDB_CHUNK) {
+		size_t n = l.n - base < EDB_CHUNK ? l.n - base : EDB_CHUNK;
+		int64_t t0 = thread_ns();
+		int good;
 
-		if (it != NULL)
-			q->items = it;
-		if (ok != NULL) {
-			q->ok = ok;
-			q->icap = l.n;
+		for (size_t i = 0; i < n; i++) {
+			const struct sigq_ent *e = &l.ent[base + i];
+
+			items[i] = (struct edb_item){ e->sig, e->pk, (const uint8_t *)l.msgs + e->off, e->len, &e->key };
 		}
-	}
-	for (size_t i = 0; i < l.n && l.n <= q->icap; i++)
-		q->items[i] = (struct edb_item){ l.ent[i].sig, l.ent[i].pk, (const uint8_t *)l.msgs + l.ent[i].off,
-			l.ent[i].len };
-	t0 = thread_ns();
-	good = l.n <= q->icap ? edb_verify(q->items, l.n, q->ok) : -1;
-	if (good >= 0)
-		met_verify_batch((unsigned)l.n, thread_ns() - t0);
-	for (size_t i = 0; i < l.n; i++) {
-		bool ok;
-
-		if (good >= 0)
-			ok = q->ok[i];
-		else /* no memory for the batch: each on its own */
-			ok = crypto_sign_verify_detached(l.ent[i].sig, (const uint8_t *)l.msgs + l.ent[i].off, l.ent[i].len,
-			    l.ent[i].pk) == 0;
-		l.ent[i].fn(ok, l.ent[i].arg);
+		if ((good = edb_verify(items, n, ok)) >= 0)
+			met_verify_batch((unsigned)n, thread_ns() - t0);
+		for (size_t i = 0; i < n; i++)
+			l.ent[base + i].fn(good < 0 ? SIGQ_NOMEM : ok[i] ? SIGQ_OK : SIGQ_BAD, l.ent[base + i].arg);
 	}
 	q->work.n = q->work.mlen = 0;
 }
@@ -115,13 +99,12 @@ sigq_free(struct sigq *q)
 	event_free(q->ev);
 	list_free(&q->fill);
 	list_free(&q->work);
-	free(q->items);
-	free(q->ok);
 	free(q);
 }
 
 int
-sigq_add(struct sigq *q, const uint8_t *sig, const uint8_t *pk, const char *msg, size_t len, sigq_fn fn, void *arg)
+sigq_add(struct sigq *q, const uint8_t *sig, const uint8_t *pk, const struct edb_key *key, const char *msg, size_t len,
+    sigq_fn fn, void *arg)
 {
 	struct sigq_list *l = &q->fill;
 	struct sigq_ent *e;
@@ -149,6 +132,7 @@ sigq_add(struct sigq *q, const uint8_t *sig, const uint8_t *pk, const char *msg,
 	e = &l->ent[l->n++];
 	memcpy(e->sig, sig, sizeof(e->sig));
 	memcpy(e->pk, pk, sizeof(e->pk));
+	e->key = *key;
 	memcpy(l->msgs + l->mlen, msg, len);
 	e->off = l->mlen;
 	e->len = len;

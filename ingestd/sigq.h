@@ -6,6 +6,7 @@
 #ifndef INGESTD_SIGQ_H
 #define INGESTD_SIGQ_H
 
+#include "edbatch.h"
 #include "err.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,20 +15,22 @@
 struct event_base;
 struct sigq;
 
-/* The verdict on one queued signature. */
-typedef void (*sigq_fn)(bool ok, void *arg);
+/* The verdict on one queued signature; SIGQ_NOMEM: the batch could not be checked (out of memory). */
+enum sigq_verdict { SIGQ_OK, SIGQ_BAD, SIGQ_NOMEM };
+typedef void (*sigq_fn)(enum sigq_verdict v, void *arg);
 
 struct sigq *sigq_new(struct event_base *base) WUR;
 /* Queued checks are dropped unanswered (at exit, after the loop stopped). */
 void sigq_free(struct sigq *q);
 
 /*
- * Queues a check of sig (64 bytes) over msg with pk (32 bytes); all three are copied. fn is called once, from
+ * Queues a check of sig (64 bytes) over msg with pk (32 bytes), which key holds decoded (edb_key_init); all
+ * are copied. fn is called once, from
  * the loop, never before sigq_add returns; in the order the checks were queued. -1 when out of memory (then
  * fn is never called).
  */
-int sigq_add(struct sigq *q, const uint8_t *sig, const uint8_t *pk, const char *msg, size_t len, sigq_fn fn,
-    void *arg) WUR;
+int sigq_add(struct sigq *q, const uint8_t *sig, const uint8_t *pk, const struct edb_key *key, const char *msg,
+    size_t len, sigq_fn fn, void *arg) WUR;
 
 size_t sigq_pending(const struct sigq *q);
 

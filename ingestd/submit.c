@@ -198,7 +198,7 @@ on_stored(struct store_item *it, void *arg)
 	}
 }
 
-static void on_signed(bool ok, void *arg);
+static void on_signed(enum sigq_verdict v, void *arg);
 
 static void
 on_meter(const struct meter *m, bool unavailable, void *arg)
@@ -226,17 +226,17 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 		return;
 	}
 	if ((len = rdg_message(&s->r, m, msg, sizeof(msg))) == 0) {
-		on_signed(false, s); /* cannot have been signed as the platform's message */
+		on_signed(SIGQ_BAD, s); /* cannot have been signed as the platform's message */
 		return;
 	}
 	s->m = *m;
-	if (sigq_add(a->sq, s->r.sig, m->pubkey, msg, len, on_signed, s) < 0)
+	if (sigq_add(a->sq, s->r.sig, m->pubkey, &m->key, msg, len, on_signed, s) < 0)
 		reject(s, 503, "out_of_memory", NULL, "out of memory; retry later");
 }
 
 /* The signature's verdict, at the end of the loop turn that read it (sigq.c): the rest of the checks. */
 static void
-on_signed(bool ok, void *arg)
+on_signed(enum sigq_verdict v, void *arg)
 {
 	struct sub *s = arg;
 	struct app *a = s->a;
@@ -244,7 +244,11 @@ on_signed(bool ok, void *arg)
 	struct apierr e;
 	int wait;
 
-	if (!ok) {
+	if (v == SIGQ_NOMEM) {
+		reject(s, 503, "out_of_memory", NULL, "out of memory; retry later");
+		return;
+	}
+	if (v != SIGQ_OK) {
 		reject(s, 401, "invalid_signature", "meter_signature",
 		    "meter_signature does not verify with the meter's registered key over this reading");
 		return;

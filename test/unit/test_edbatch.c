@@ -48,7 +48,7 @@ static void
 items_of(struct edb_item *it, const struct sample *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		it[i] = (struct edb_item){ s[i].sig, s[i].pk, s[i].msg, s[i].len };
+		it[i] = (struct edb_item){ s[i].sig, s[i].pk, s[i].msg, s[i].len, NULL };
 }
 
 static bool
@@ -57,27 +57,38 @@ sodium_ok(const struct sample *s)
 	return crypto_sign_verify_detached(s->sig, s->msg, s->len, s->pk) == 0;
 }
 
-/* Verifies s[0..n) as one call; every verdict must be libsodium's. */
+/*
+ * Verifies s[0..n) as one call, twice: with the keys as bytes, and decoded beforehand (edb_key_init, as
+ * ingestd's meter cache holds them). Every verdict must be libsodium's.
+ */
 static void
 same_as_sodium(const struct sample *s, size_t n, const char *what)
 {
 	struct edb_item *it = calloc(n, sizeof(*it));
+	struct edb_key *keys = calloc(n, sizeof(*keys));
 	bool *ok = calloc(n, sizeof(*ok));
 	int good = 0, got;
 
-	if (!CHECK(it != NULL && ok != NULL))
+	if (!CHECK(it != NULL && keys != NULL && ok != NULL))
 		goto out;
-	items_of(it, s, n);
-	got = edb_verify(it, n, ok);
-	for (size_t i = 0; i < n; i++) {
-		if (ok[i] != sodium_ok(&s[i]))
-			t_fail(__FILE__, __LINE__, "%s: item %zu of %zu: batch says %d, libsodium %d", what, i, n, ok[i],
-			    sodium_ok(&s[i]));
+	for (size_t i = 0; i < n; i++)
 		good += sodium_ok(&s[i]);
+	for (int decoded = 0; decoded < 2; decoded++) {
+		items_of(it, s, n);
+		for (size_t i = 0; decoded && i < n; i++) {
+			edb_key_init(&keys[i], s[i].pk);
+			it[i].key = &keys[i];
+		}
+		got = edb_verify(it, n, ok);
+		for (size_t i = 0; i < n; i++)
+			if (ok[i] != sodium_ok(&s[i]))
+				t_fail(__FILE__, __LINE__, "%s%s: item %zu of %zu: batch says %d, libsodium %d", what,
+				    decoded ? " (keys decoded)" : "", i, n, ok[i], sodium_ok(&s[i]));
+		CHECK_INT(got, good);
 	}
-	CHECK_INT(got, good);
 out:
 	free(it);
+	free(keys);
 	free(ok);
 }
 
@@ -110,7 +121,7 @@ TEST(edbatch_rfc8032_vector_1)
 	hex32(s.sig, "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155");
 	hex32(s.sig + 32, "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
 	CHECK(sodium_ok(&s));
-	it = (struct edb_item){ s.sig, s.pk, s.msg, 0 };
+	it = (struct edb_item){ s.sig, s.pk, s.msg, 0, NULL };
 	CHECK_INT(edb_verify(&it, 1, &ok), 1);
 	CHECK(ok);
 	s.sig[63] ^= 0x01;
