@@ -457,8 +457,9 @@ odd_multiples(ge_cached *tab, int n, const ge_p3 *p)
 }
 
 /*
- * Width-w non-adjacent form of a (little-endian, below 2^253, as every scalar here is): r[i] odd with |r[i]| < 2^(w-1), or 0,
- * any two nonzero digits at least w apart, and sum r[i] 2^i = a. One pass, a window at a time.
+ * Width-w non-adjacent form of a (little-endian, below 2^253, as every scalar here is): r[i] odd with
+ * |r[i]| < 2^(w-1), or 0, any two nonzero digits at least w apart, and sum r[i] 2^i = a. One pass, a window
+ * at a time.
  */
 static void
 wnaf(int8_t r[256], const uint8_t a[32], int w)

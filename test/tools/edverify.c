@@ -14,8 +14,8 @@
 #include <time.h>
 
 /* the shape ingestd verifies (reading.c rdg_message), with a typical serial, timestamp and wallet */
-static const char msg[] = "GRIDTOKENX_METER_READING\nmeter_serial: BENCH-000123\ntimestamp: 2025-06-01T12:00:00.123456Z\n"
-    "kwh_amount: 1.234567\nwallet: 9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin";
+static const char msg[] = "GRIDTOKENX_METER_READING\nmeter_serial: BENCH-000123\n"
+    "timestamp: 2025-06-01T12:00:00.123456Z\nkwh_amount: 1.234567\nwallet: 9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin";
 
 struct work {
 	int n; /* signatures, each by its own key */
