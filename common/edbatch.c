@@ -8,8 +8,8 @@
  *
  * The batch: sum_i z_i (s_i B - R_i - h_i A_i) times the cofactor 8 must be the identity. As one
  * multi-scalar multiplication (Straus: one shared chain of doublings, a table of odd multiples per point,
- * digits in width-w non-adjacent form): (sum z_i s_i) B + sum z_i (-R_i) + sum (z_i h_i) (-A_i). The z_i have 128 bits,
- * so the R_i terms need half the additions of the others.
+ * digits in width-w non-adjacent form): (sum z_i s_i) B + sum z_i (-R_i) + sum (z_i h_i) (-A_i). The z_i
+ * have 128 bits, so the R_i terms need half the additions of the others.
  */
 #include "edbatch.h"
 

@@ -1,6 +1,7 @@
 /*
  * edbatch.h: Ed25519 signatures verified many at a time (one multi-scalar multiplication for a whole batch,
- * about a third of the work of checking each alone). Pure computation: no I/O, no logging, no state.
+ * about half the work of checking each alone). Pure computation: no I/O, no logging; its only state is
+ * constants edb_init computes once (the curve's d, sqrt(-1), a table of multiples of B).
  *
  * The rule is RFC 8032's cofactored check, 8(sB) = 8R + 8(hA), with the strict encodings libsodium requires:
  * s canonical (s < L), R and A canonical encodings of curve points, neither of small order. For every
