@@ -507,7 +507,7 @@ sc_canonical(const uint8_t s[32])
 int
 edb_init(void)
 {
-	fe t, two;
+	fe t, c;
 	ge_p3 b;
 	uint8_t enc[32];
 
@@ -515,19 +515,19 @@ edb_init(void)
 	fe_0(&t);
 	t.v[0] = 121666;
 	fe_invert(&t, &t);
-	fe_0(&two);
-	two.v[0] = 121665;
-	fe_mul(&t, &t, &two);
+	fe_0(&c);
+	c.v[0] = 121665;
+	fe_mul(&t, &t, &c);
 	fe_neg(&fe_d, &t);
 	fe_add(&fe_d2, &fe_d, &fe_d);
-	fe_0(&two);
-	two.v[0] = 2;
-	fe_pow22523(&t, &two);
+	fe_0(&c);
+	c.v[0] = 2;
+	fe_pow22523(&t, &c);
 	fe_sq(&t, &t);
-	fe_mul(&fe_sqrtm1, &t, &two); /* 2^(2 (2^252 - 3) + 1) = 2^(2^253 - 5) */
+	fe_mul(&fe_sqrtm1, &t, &c); /* 2^(2 (2^252 - 3) + 1) = 2^(2^253 - 5) */
 	fe_sq(&t, &fe_sqrtm1);
-	fe_1(&two);
-	fe_add(&t, &t, &two);
+	fe_1(&c);
+	fe_add(&t, &t, &c);
 	if (!fe_iszero(&t))
 		return -1;
 	if (ge_frombytes(&b, base_enc) < 0)
@@ -670,44 +670,51 @@ check(struct msm *w, const struct prep *const *p, int k)
 	return p2_is_identity(&acc);
 }
 
-int
-edb_verify(const struct edb_item *items, size_t n, bool *ok)
+struct edb_ws {
+	struct msm msm;
+	struct prep pre[EDB_CHUNK];
+};
+
+struct edb_ws *
+edb_ws_new(void)
 {
-	struct prep *pre;
+	return malloc(sizeof(struct edb_ws));
+}
+
+void
+edb_ws_free(struct edb_ws *ws)
+{
+	free(ws);
+}
+
+int
+edb_verify(struct edb_ws *ws, const struct edb_item *items, size_t n, bool *ok)
+{
 	const struct prep *ptr[EDB_CHUNK];
-	struct msm *w;
 	size_t idx[EDB_CHUNK];
 	int good = 0;
 
-	if (!ready || n == 0)
-		return ready ? 0 : -1;
-	if ((w = malloc(sizeof(*w))) == NULL)
+	if (!ready)
 		return -1;
-	if ((pre = malloc(EDB_CHUNK * sizeof(*pre))) == NULL) {
-		free(w);
-		return -1;
-	}
 	for (size_t base = 0; base < n; base += EDB_CHUNK) {
 		size_t m = n - base < EDB_CHUNK ? n - base : EDB_CHUNK;
 		int k = 0;
 
 		for (size_t i = 0; i < m; i++) {
-			ok[base + i] = prepare(&pre[k], &items[base + i]);
+			ok[base + i] = prepare(&ws->pre[k], &items[base + i]);
 			if (ok[base + i]) {
-				ptr[k] = &pre[k];
+				ptr[k] = &ws->pre[k];
 				idx[k++] = base + i;
 			}
 		}
-		if (k == 0 || check(w, ptr, k)) {
+		if (k == 0 || check(&ws->msm, ptr, k)) {
 			good += k;
 			continue;
 		}
 		/* some signature in the chunk fails: each on its own */
 		for (int i = 0; i < k; i++)
-			if ((ok[idx[i]] = (k > 1 && check(w, &ptr[i], 1))))
+			if ((ok[idx[i]] = (k > 1 && check(&ws->msm, &ptr[i], 1))))
 				good++;
 	}
-	free(pre);
-	free(w);
 	return good;
 }

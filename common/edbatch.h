@@ -50,10 +50,15 @@ int edb_init(void);
 /* Decodes pk into *k (k->ok tells whether it can verify anything); needs edb_init first. */
 void edb_key_init(struct edb_key *k, const uint8_t pk[32]);
 
+/* Working memory for edb_verify (about 230 KB): made once by its user and reused, nothing allocated per call. */
+struct edb_ws;
+struct edb_ws *edb_ws_new(void);
+void edb_ws_free(struct edb_ws *ws);
+
 /*
- * Sets ok[i] to whether item i's signature verifies. Returns how many did, or -1 when memory ran out (then
- * ok[] is unset and the caller checks each with crypto_sign_verify_detached, or fails the request).
+ * Sets ok[i] to whether item i's signature verifies. Returns how many did, or -1 (ok[] unset) when edb_init
+ * has not succeeded.
  */
-int edb_verify(const struct edb_item *items, size_t n, bool *ok);
+int edb_verify(struct edb_ws *ws, const struct edb_item *items, size_t n, bool *ok);
 
 #endif

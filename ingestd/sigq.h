@@ -15,10 +15,10 @@
 struct event_base;
 struct sigq;
 
-/* The verdict on one queued signature; SIGQ_NOMEM: the batch could not be checked (out of memory). */
-enum sigq_verdict { SIGQ_OK, SIGQ_BAD, SIGQ_NOMEM };
-typedef void (*sigq_fn)(enum sigq_verdict v, void *arg);
+/* The verdict on one queued signature. */
+typedef void (*sigq_fn)(bool ok, void *arg);
 
+/* NULL when out of memory; needs edb_init to have succeeded (main checks it at start-up). */
 struct sigq *sigq_new(struct event_base *base) WUR;
 /* Queued checks are dropped unanswered (at exit, after the loop stopped). */
 void sigq_free(struct sigq *q);
@@ -31,7 +31,5 @@ void sigq_free(struct sigq *q);
  */
 int sigq_add(struct sigq *q, const uint8_t *sig, const uint8_t *pk, const struct edb_key *key, const char *msg,
     size_t len, sigq_fn fn, void *arg) WUR;
-
-size_t sigq_pending(const struct sigq *q);
 
 #endif

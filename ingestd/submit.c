@@ -198,7 +198,7 @@ on_stored(struct store_item *it, void *arg)
 	}
 }
 
-static void on_signed(enum sigq_verdict v, void *arg);
+static void on_signed(bool ok, void *arg);
 
 static void
 on_meter(const struct meter *m, bool unavailable, void *arg)
@@ -226,7 +226,7 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 		return;
 	}
 	if ((len = rdg_message(&s->r, m, msg, sizeof(msg))) == 0) {
-		on_signed(SIGQ_BAD, s); /* cannot have been signed as the platform's message */
+		on_signed(false, s); /* cannot have been signed as the platform's message */
 		return;
 	}
 	s->m = *m;
@@ -236,7 +236,7 @@ on_meter(const struct meter *m, bool unavailable, void *arg)
 
 /* The signature's verdict, at the end of the loop turn that read it (sigq.c): the rest of the checks. */
 static void
-on_signed(enum sigq_verdict v, void *arg)
+on_signed(bool ok, void *arg)
 {
 	struct sub *s = arg;
 	struct app *a = s->a;
@@ -244,11 +244,7 @@ on_signed(enum sigq_verdict v, void *arg)
 	struct apierr e;
 	int wait;
 
-	if (v == SIGQ_NOMEM) {
-		reject(s, 503, "out_of_memory", NULL, "out of memory; retry later");
-		return;
-	}
-	if (v != SIGQ_OK) {
+	if (!ok) {
 		reject(s, 401, "invalid_signature", "meter_signature",
 		    "meter_signature does not verify with the meter's registered key over this reading");
 		return;

@@ -24,6 +24,7 @@ struct work {
 	struct edb_item *it;
 	struct edb_key *keys;
 	bool *ok;
+	struct edb_ws *ws;
 	bool batch;
 };
 
@@ -44,7 +45,7 @@ round_ok(struct work *w)
 	int bad = 0;
 
 	if (w->batch)
-		return edb_verify(w->it, (size_t)w->n, w->ok) == w->n;
+		return edb_verify(w->ws, w->it, (size_t)w->n, w->ok) == w->n;
 	for (int i = 0; i < w->n; i++)
 		bad |= crypto_sign_verify_detached(w->sig[i], (const unsigned char *)msg, sizeof(msg) - 1, w->pk[i]) != 0;
 	return !bad;
@@ -71,7 +72,8 @@ main(int argc, char **argv)
 	w.it = calloc((size_t)w.n, sizeof(*w.it));
 	w.ok = calloc((size_t)w.n, sizeof(*w.ok));
 	w.keys = calloc((size_t)w.n, sizeof(*w.keys));
-	if (w.pk == NULL || w.sig == NULL || w.it == NULL || w.ok == NULL || w.keys == NULL) {
+	w.ws = edb_ws_new();
+	if (w.pk == NULL || w.sig == NULL || w.it == NULL || w.ok == NULL || w.keys == NULL || w.ws == NULL) {
 		fprintf(stderr, "edverify: out of memory\n");
 		return 2;
 	}
@@ -101,5 +103,6 @@ main(int argc, char **argv)
 	free(w.it);
 	free(w.ok);
 	free(w.keys);
+	edb_ws_free(w.ws);
 	return 0;
 }

@@ -20,6 +20,17 @@ static const uint8_t order_l[32] = {
 /* a point of order 8 (libsodium's list of small-order encodings) */
 static const char t8_hex[] = "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a";
 
+/* one workspace for every test, as ingestd keeps one per process */
+static struct edb_ws *
+ws(void)
+{
+	static struct edb_ws *w;
+
+	if (w == NULL)
+		w = edb_ws_new();
+	return w;
+}
+
 struct sample {
 	uint8_t pk[32], sig[64], msg[96];
 	size_t len;
@@ -69,7 +80,7 @@ same_as_sodium(const struct sample *s, size_t n, const char *what)
 	bool *ok = calloc(n, sizeof(*ok));
 	int good = 0, got;
 
-	if (!CHECK(it != NULL && keys != NULL && ok != NULL))
+	if (!CHECK(it != NULL && keys != NULL && ok != NULL && ws() != NULL))
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		good += sodium_ok(&s[i]);
@@ -79,7 +90,7 @@ same_as_sodium(const struct sample *s, size_t n, const char *what)
 			edb_key_init(&keys[i], s[i].pk);
 			it[i].key = &keys[i];
 		}
-		got = edb_verify(it, n, ok);
+		got = edb_verify(ws(), it, n, ok);
 		for (size_t i = 0; i < n; i++)
 			if (ok[i] != sodium_ok(&s[i]))
 				t_fail(__FILE__, __LINE__, "%s%s: item %zu of %zu: batch says %d, libsodium %d", what,
@@ -122,10 +133,10 @@ TEST(edbatch_rfc8032_vector_1)
 	hex32(s.sig + 32, "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
 	CHECK(sodium_ok(&s));
 	it = (struct edb_item){ s.sig, s.pk, s.msg, 0, NULL };
-	CHECK_INT(edb_verify(&it, 1, &ok), 1);
+	CHECK_INT(edb_verify(ws(), &it, 1, &ok), 1);
 	CHECK(ok);
 	s.sig[63] ^= 0x01;
-	CHECK_INT(edb_verify(&it, 1, &ok), 0);
+	CHECK_INT(edb_verify(ws(), &it, 1, &ok), 0);
 	CHECK(!ok);
 }
 
@@ -274,11 +285,11 @@ TEST(edbatch_cofactored_rule_for_mixed_order_r)
 	sign_raw(&s[2], a, r, rp);
 	CHECK(!sodium_ok(&s[2]));
 	items_of(it, s, 4);
-	CHECK_INT(edb_verify(it, 4, ok), 4);
+	CHECK_INT(edb_verify(ws(), it, 4, ok), 4);
 	CHECK(ok[0] && ok[1] && ok[2] && ok[3]);
-	CHECK_INT(edb_verify(&it[2], 1, ok), 1);
+	CHECK_INT(edb_verify(ws(), &it[2], 1, ok), 1);
 	s[0].sig[33] ^= 1; /* a bad neighbour sends the batch to the one-by-one check: same verdict for s[2] */
-	CHECK_INT(edb_verify(it, 4, ok), 3);
+	CHECK_INT(edb_verify(ws(), it, 4, ok), 3);
 	CHECK(!ok[0] && ok[1] && ok[2] && ok[3]);
 }
 
