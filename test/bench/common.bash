@@ -1,8 +1,18 @@
-# test/bench/common.bash: helpers the mint benchmarks share (not a benchmark: test/bench/run runs *.sh); sourced after the stack's env and PSQL are set.
+# test/bench/common.bash: helpers the benchmarks share (not a benchmark: test/bench/run runs *.sh); sourced after the stack's env, DIR and PSQL are set.
 # shellcheck shell=bash
 sql() { "$PSQL" -qAtX "$DATABASE_URL" -v ON_ERROR_STOP=1 "$@"; }
 figure() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
 now_ms() { date +%s%3N; }
+# PostgreSQL's CPU so far, in microseconds: its live processes, and the postmaster's own with its exited children's
+# (the backends of clients that have gone).
+pg_cpu_us() {
+	local pm t
+	pm=$(cat "$DIR/postgres.pid")
+	t=$(getconf CLK_TCK)
+	{ sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
+	  for p in $(ps -o pid= --ppid "$pm"); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; } | awk '{ print $12 + $13 }'; done
+	} | awk -v t="$t" '{ s += $1 } END { printf "%.0f", s * 1000000 / t }'
+}
 # a / b rounded to one decimal, in integer arithmetic (lamports are integers; no floats near amounts)
 div() {
 	local a=$1 b=$2 t sign=

@@ -43,7 +43,8 @@ export LOG_LEVEL=warning INGESTD_METER_RATE_PER_MIN=100000000 INGESTD_METER_RATE
 "$ROOT/test/stack" up "$DIR" postgres redis ingestd >/dev/null
 # shellcheck disable=SC1091
 . "$DIR/env"
-sql() { "$PSQL" -qAtX "$DATABASE_URL" -v ON_ERROR_STOP=1 "$@"; }
+# shellcheck source=test/bench/common.bash
+. "$ROOT/test/bench/common.bash"
 # ingestd and its worker processes (not ingestd-ws, which serves no meter).
 pids() {
 	local main
@@ -57,14 +58,6 @@ TCK=$(getconf CLK_TCK)
 cpu_us() {
 	for p in $(pids); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; }; done |
 		awk -v t="$TCK" '{ s += $12 + $13 } END { printf "%.0f", s * 1000000 / t }'
-}
-# PostgreSQL's: its live backends, and the postmaster's own with its exited children's (the raw clients' backends)
-pg_cpu_us() {
-	local pm
-	pm=$(cat "$DIR/postgres.pid")
-	{ sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
-	  for p in $(ps -o pid= --ppid "$pm"); do { sed "s/.*) //" "/proc/$p/stat" 2>/dev/null || true; } | awk '{ print $12 + $13 }'; done
-	} | awk -v t="$TCK" '{ s += $1 } END { printf "%.0f", s * 1000000 / t }'
 }
 # Redis's and ingestd-ws's (the rest of the stack on these cores)
 rest_cpu_us() {
@@ -96,7 +89,6 @@ vmean() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n
 	printf "%.2f", (n > 0 ? (y[3] - x[3]) / n / 1000 : 0) }'; }
 vbatch() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[2] - x[2]
 	printf "%.1f", (n > 0 ? (y[1] - x[1]) / n : 0) }'; }
-figure() { printf 'FIGURE\t%s\t%s\t%s\n' "$1" "$2" "$3"; }
 
 echo "signing $SINGLE single readings and $BATCH batch readings..."
 mkdir -p "$DIR/data"
