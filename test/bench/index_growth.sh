@@ -34,7 +34,6 @@ settle() {
 		sleep 0.1
 	done
 }
-per() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? c / n : 0) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 mb() { sql -c "SELECT round(pg_relation_size('$1') / 1048576.0)"; }
 
@@ -48,12 +47,12 @@ split -n "l/$SLICES" "$DIR/data/rows.sql" "$DIR/data/slice."
 # One copy filled slice by slice: TABLE LABEL. Per slice the rows/s (wall clock: the 2 clients keep PostgreSQL
 # busy) and PostgreSQL's CPU per row (read once the clients' backends have exited and been reaped).
 grow() {
-	local t=$1 label=$2 i=0 pg0 pg1 n0 n1 t0 t1 cost rate r_first c_first
+	local t=$1 label=$2 i=0 pg0 pg1 n0 n1=0 t0 t1 cost rate r_first c_first
 	for s in "$DIR"/data/slice.*; do
 		i=$((i + 1))
 		sed "s/^INSERT INTO bench_readings /INSERT INTO $t /" "$s" >"$DIR/cur.sql"
 		split -n l/2 "$DIR/cur.sql" "$DIR/cur.part."
-		n0=$(sql -c "SELECT count(*) FROM $t")
+		n0=$n1
 		pg0=$(pg_cpu_us)
 		t0=$(date +%s%N)
 		for p in "$DIR"/cur.part.*; do sql -f "$p" >/dev/null & done
@@ -63,7 +62,7 @@ grow() {
 		pg1=$(pg_cpu_us)
 		n1=$(sql -c "SELECT count(*) FROM $t")
 		rm -f "$DIR"/cur.part.*
-		cost=$(per $((pg1 - pg0)) $((n1 - n0)))
+		cost=$(div $((pg1 - pg0)) $((n1 - n0)))
 		rate=$(( (n1 - n0) * 1000000000 / (t1 - t0) ))
 		[ "$i" = 1 ] && { r_first=$rate; c_first=$cost; }
 		echo "  $label, slice $i: $n1 rows, $rate rows/s, $cost us of PostgreSQL per row"
