@@ -53,6 +53,9 @@ const struct cfg_key ingestd_keys[] = {
 	  "seconds an unregistered serial is answered 404 from memory (registering through the API ends it at once)", 1, 3600, NULL },
 	{ "INGESTD_METER_RATE_PER_MIN", CFG_INT, "60", true, "sustained submissions per meter per minute (429 above)", 1, 100000000, NULL },
 	{ "INGESTD_METER_RATE_BURST", CFG_INT, "10", true, "submissions a meter may make at once before the rate applies", 1, 100000000, NULL },
+	{ "REDIS_READINGS_STREAM_MAXLEN", CFG_INT, "1000000", true,
+	  "approximate length of the readings stream, the bound while mintd is away (it deletes what it settles; "
+	  "a reading whose id is trimmed unread is swept from PostgreSQL)", 1000, 1000000000, NULL },
 	{ "INGESTD_REDIS_BACKLOG", CFG_INT, "100000", false, "reading ids kept in memory while Redis is unreachable", 0, 100000000, NULL },
 	{ "INGESTD_REDIS_MAX_INFLIGHT", CFG_INT, "50000", false, "reading ids and events sent to Redis and not yet answered, beyond which ids wait in the backlog (events are dropped)", 100, 10000000, NULL },
 	{ "INGESTD_RETRY_AFTER_SECS", CFG_INT, "2", true, "Retry-After of 503 answers", 1, 3600, NULL },

@@ -216,7 +216,7 @@ reload(void)
 		lim = http_limits(c);
 		httpd_set_limits(A.http, &lim);
 		apply_groups(c);
-		rq_set_maxlen(A.rq, cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN"));
+		rq_set_maxlen(A.rq, cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN"), cfg_int(c, "REDIS_READINGS_STREAM_MAXLEN"));
 		mc_set_unknown_ttl(A.mc, cfg_int(c, "INGESTD_UNKNOWN_METER_TTL_SECS") * 1000000);
 	}
 	cfg_free(A.cfg);
@@ -414,6 +414,7 @@ serve_meters(struct cfg *c, int fd, int index)
 	rqo.url = cfg_str(c, "REDIS_URL");
 	rqo.stream = cfg_str(c, "REDIS_READINGS_STREAM");
 	rqo.events_maxlen = cfg_int(c, "REDIS_EVENTS_STREAM_MAXLEN");
+	rqo.readings_maxlen = cfg_int(c, "REDIS_READINGS_STREAM_MAXLEN");
 	rqo.backlog_max = (size_t)cfg_int(c, "INGESTD_REDIS_BACKLOG");
 	rqo.max_inflight = (size_t)cfg_int(c, "INGESTD_REDIS_MAX_INFLIGHT");
 	/* an address's request rate, like a meter's, holds across the workers */

@@ -26,14 +26,20 @@
 enum { BATCH_MAX = 128 };
 
 /*
- * KEYS[1] readings stream, KEYS[2] events stream; ARGV[1] events maxlen, ARGV[2] the number n of reading ids,
- * ARGV[3 .. 2 + n] the ids, then per event: json, type, the number of channels, the channels. Each event is
- * stored and published as EVT_SCRIPT does it. Returns n.
+ * KEYS[1] readings stream, KEYS[2] events stream; ARGV[1] events maxlen, ARGV[2] readings maxlen, ARGV[3] the
+ * number n of reading ids, ARGV[4 .. 3 + n] the ids, then per event: json, type, the number of channels, the
+ * channels. Each event is stored and published as EVT_SCRIPT does it. Returns n.
+ *
+ * The readings stream is capped too (MAXLEN ~, REDIS_READINGS_STREAM_MAXLEN): mintd deletes the entries it has
+ * settled, so it holds only the backlog, but while mintd is away nothing else would bound it, and Redis would
+ * keep one entry per accepted reading (and its AOF rewrite copy them all) until memory runs out. An entry
+ * trimmed before mintd read it loses nothing: the reading is pending in PostgreSQL, and mintd's sweep claims it
+ * from there.
  */
 static const char RQ_SCRIPT[] =
-    "local n = tonumber(ARGV[2])\n"
-    "for i = 3, 2 + n do redis.call('XADD', KEYS[1], '*', 'reading_id', ARGV[i]) end\n"
-    "local i = 3 + n\n"
+    "local n = tonumber(ARGV[3])\n"
+    "for i = 4, 3 + n do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'reading_id', ARGV[i]) end\n"
+    "local i = 4 + n\n"
     "while i <= #ARGV do\n"
     "  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[i + 1], 'event', ARGV[i])\n"
     "  local msg = string.sub(ARGV[i], 1, -2) .. ',\"event_id\":\"' .. id .. '\"}'\n"
@@ -56,7 +62,7 @@ struct rq {
 	struct event_base *base;
 	struct redis_url url;
 	char *stream;
-	long long maxlen;
+	long long maxlen, readings_maxlen; /* of the events stream, of the readings stream */
 	size_t max_inflight;
 	redisAsyncContext *ac;
 	bool up;
@@ -179,10 +185,11 @@ drop_pending(struct rq *q)
 static void
 flush_pending(struct rq *q)
 {
-	size_t nid = q->npend_id, nev = q->npend_ev, argc = 0, max = 7 + nid, k;
+	/* EVALSHA sha 2 readings events events-maxlen readings-maxlen n, then the ids and the events */
+	size_t nid = q->npend_id, nev = q->npend_ev, argc = 0, max = 8 + nid, k;
 	const char **argv = NULL;
 	size_t *argvlen = NULL;
-	char maxbuf[24], nbuf[24];
+	char maxbuf[24], rmaxbuf[24], nbuf[24];
 	struct batch *bt = NULL;
 	bool sent = false;
 
@@ -208,6 +215,8 @@ flush_pending(struct rq *q)
 	ARG(nev > 0 ? q->pend_ev[0].stream : q->stream, strlen(nev > 0 ? q->pend_ev[0].stream : q->stream));
 	snprintf(maxbuf, sizeof(maxbuf), "%lld", q->maxlen);
 	ARG(maxbuf, strlen(maxbuf));
+	snprintf(rmaxbuf, sizeof(rmaxbuf), "%lld", q->readings_maxlen);
+	ARG(rmaxbuf, strlen(rmaxbuf));
 	snprintf(nbuf, sizeof(nbuf), "%zu", nid);
 	ARG(nbuf, strlen(nbuf));
 	for (size_t i = 0; i < nid; i++)
@@ -410,6 +419,7 @@ rq_new(struct event_base *base, const struct rq_opts *o, struct err *e)
 	q->base = base;
 	q->stream = strdup(o->stream);
 	q->maxlen = o->events_maxlen;
+	q->readings_maxlen = o->readings_maxlen;
 	q->cap = o->backlog_max;
 	q->max_inflight = o->max_inflight;
 	q->timer = evtimer_new(base, on_timer, q);
@@ -464,7 +474,8 @@ rq_stats(const struct rq *q, struct rq_stats *s)
 }
 
 void
-rq_set_maxlen(struct rq *q, long long maxlen)
+rq_set_maxlen(struct rq *q, long long events_maxlen, long long readings_maxlen)
 {
-	q->maxlen = maxlen;
+	q->maxlen = events_maxlen;
+	q->readings_maxlen = readings_maxlen;
 }

@@ -21,6 +21,7 @@ struct rq_opts {
 	const char *url;          /* secret: never logged */
 	const char *stream;       /* REDIS_READINGS_STREAM */
 	long long events_maxlen;  /* REDIS_EVENTS_STREAM_MAXLEN */
+	long long readings_maxlen; /* REDIS_READINGS_STREAM_MAXLEN */
 	size_t backlog_max;       /* reading ids kept while Redis is away */
 	size_t max_inflight;      /* commands awaiting a reply beyond which ids go to the backlog */
 };
@@ -36,7 +37,7 @@ struct rq_stats {
 struct rq *rq_new(struct event_base *base, const struct rq_opts *o, struct err *e) WUR;
 void rq_free(struct rq *q);
 
-/* XADD <stream> * reading_id <id>, sent with the rest of this loop turn's; kept in a bounded backlog while Redis is unreachable. */
+/* XADD <stream> MAXLEN ~ <readings_maxlen> * reading_id <id>, sent with the rest of this loop turn's; kept in a bounded backlog while Redis is unreachable. */
 void rq_push_reading(struct rq *q, const char *reading_id);
 
 /* Publishes an event (best effort: dropped and counted when Redis is unreachable). Frees m. */
@@ -44,6 +45,7 @@ void rq_publish(struct rq *q, struct evt_msg *m);
 
 bool rq_up(const struct rq *q);
 void rq_stats(const struct rq *q, struct rq_stats *s);
-void rq_set_maxlen(struct rq *q, long long maxlen);
+/* What SIGHUP may change: the approximate lengths of the events and the readings streams. */
+void rq_set_maxlen(struct rq *q, long long events_maxlen, long long readings_maxlen);
 
 #endif

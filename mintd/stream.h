@@ -37,6 +37,7 @@ int stream_read(struct stream *s, bool pel, int count, struct sentry **out, size
 /* XAUTOCLAIM entries idle longer than min_idle_ms from any consumer; cursor ("0-0" to start) advances. */
 int stream_autoclaim(struct stream *s, long min_idle_ms, int count, char cursor[STREAM_EID_SZ],
     struct sentry **out, size_t *n, struct err *e) WUR;
+/* Acknowledges the entries and deletes them from the stream. */
 int stream_ack(struct stream *s, const char *const *eids, size_t n, struct err *e) WUR;
 
 /* True for the canonical 8-4-4-4-12 hex form (what PostgreSQL prints). */

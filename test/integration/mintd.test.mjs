@@ -122,7 +122,7 @@ test('a wallet whose readings sum past INT64_MAX is minted exactly (u64 all the 
   assert.deepEqual(txs.map((t) => t.amount), ['18000000000000000579']);
 });
 
-test('readings the stream never delivered are swept from PostgreSQL; bodiless and unknown entries are acked', async () => {
+test('readings the stream never delivered are swept from PostgreSQL; bodiless and unknown entries are acked and deleted', async () => {
   const wallets = Array.from({ length: 5 }, randomWallet);
   const serials = await addMeters(db, wallets);
   await insertReadings(db, specsFor(wallets, serials, 3)); // no XADD at all
@@ -133,6 +133,8 @@ test('readings the stream never delivered are swept from PostgreSQL; bodiless an
   assert.deepEqual(await checkInvariant(db, env), []);
   await waitFor(async () => (await redis.xPending('gridtokenx:readings', 'mintd')).pending === 0,
     { what: 'no stream entry left pending' });
+  // and none left in the stream: settled entries, these too, are deleted once acknowledged
+  await waitFor(async () => (await redis.xLen('gridtokenx:readings')) === 0, { what: 'the readings stream empty' });
 });
 
 test('auto-mint off (ingestd admin API) stops new claims; auto-mint on and trigger-batch resume them', async () => {

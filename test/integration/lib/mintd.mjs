@@ -140,11 +140,12 @@ export function writeMintdEnv(stack, vars) {
 }
 
 /*
- * One test file's stack: PostgreSQL, Redis, the simulator (+ ingestd when asked), mintd started with
- * FAST_MINTD_ENV + mintdEnv unless start is false, plus a database and a Redis client.
+ * One test file's stack: PostgreSQL, Redis, the simulator (+ ingestd when asked, with stackEnv in its
+ * environment), mintd started with FAST_MINTD_ENV + mintdEnv unless start is false, plus a database and a
+ * Redis client.
  */
-export async function openMintdStack({ ingestd = false, mintdEnv = {}, start = true, setup } = {}) {
-  const stack = up(['postgres', 'redis', 'solana-sim', ...(ingestd ? ['ingestd'] : [])], { SIM_SLOT_MS: '20' });
+export async function openMintdStack({ ingestd = false, mintdEnv = {}, start = true, setup, stackEnv = {} } = {}) {
+  const stack = up(['postgres', 'redis', 'solana-sim', ...(ingestd ? ['ingestd'] : [])], { SIM_SLOT_MS: '20', ...stackEnv });
   const ctx = { stack, env: stack.env };
   if (setup) await setup(ctx);
   writeMintdEnv(stack, mintdEnv);
