@@ -29,7 +29,22 @@ const BASE_US = 1_700_000_000_000_000n;
 
 // Inserts readings [{serial, wallet, kwhMicro: BigInt, ratio tokens per kWh 1, decimals 9}] as ingestd does.
 // Each reading gets a unique timestamp 20 minutes apart per meter (the duplicate window is 15 min).
+// All in one transaction: mintd's sweep claims pending rows from PostgreSQL at any moment, and a sweep between
+// two INSERTs would see the first reading alone (a test that expects the readings together in one mint would
+// then depend on luck).
 export async function insertReadings(db, specs, { decimals = 9n } = {}) {
+  await db.query('BEGIN');
+  try {
+    const out = await insertEach(db, specs, decimals);
+    await db.query('COMMIT');
+    return out;
+  } catch (e) {
+    await db.query('ROLLBACK');
+    throw e;
+  }
+}
+
+async function insertEach(db, specs, decimals) {
   const out = [];
   for (const s of specs) {
     seq += 1n;
