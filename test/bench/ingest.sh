@@ -30,30 +30,9 @@ THREADS=${BENCH_THREADS:-2}
 RAW=${BENCH_RAW_CLIENTS:-4}
 PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -1)
 
-for t in wrk "$GTX_BIN/ingestd" "$GTX_BIN/readings" "$GTX_BIN/edverify"; do
-	command -v "$t" >/dev/null || { echo "ingest.sh: missing $t (make all; apt-get install wrk)" >&2; exit 1; }
-done
-DIR=$(mktemp -d -t gtx-bench-XXXXXX)
-trap '"$ROOT/test/stack" down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
-
-# Benchmark settings for ingestd: quiet logs, no per-meter or per-address rate limit (the fleet is synthetic,
-# and wrk sends everything from one address).
-export INGESTD_WORKERS=${BENCH_WORKERS:-0}
-export LOG_LEVEL=warning INGESTD_METER_RATE_PER_MIN=100000000 INGESTD_METER_RATE_BURST=100000000 \
-	INGESTD_ADDR_RATE_PER_SEC=10000000 INGESTD_ADDR_RATE_BURST=10000000
-"$ROOT/test/stack" up "$DIR" postgres redis ingestd >/dev/null
-# shellcheck disable=SC1091
-. "$DIR/env"
-# shellcheck source=test/bench/common.bash
-. "$ROOT/test/bench/common.bash"
-# ingestd and its worker processes (not ingestd-ws, which serves no meter).
-pids() {
-	local main
-	main=$(cat "$DIR/ingestd.pid")
-	echo "$main"
-	ps -o pid=,comm= --ppid "$main" | awk '$2 == "ingestd" { print $1 }'
-}
-rss() { pids | xargs ps -o rss= -p | awk '{ s += $1 } END { print s }'; }
+# shellcheck source=test/bench/ingest_stack.bash
+. "$ROOT/test/bench/ingest_stack.bash"
+ingest_stack_up ingest.sh wrk "$GTX_BIN/ingestd" "$GTX_BIN/readings" "$GTX_BIN/edverify"
 # user + system CPU of those processes (or of PostgreSQL's: pg_pids), in microseconds
 TCK=$(getconf CLK_TCK)
 cpu_us() {
@@ -111,8 +90,6 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 verify_start=$("$GTX_BIN/edverify")
 echo "one Ed25519 verification: $verify_start us of CPU"
 per() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? c / n : 0) }'; }
-# three decimals: a ratio just under its target (0.496) must not print as the target (0.50)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 
 # One raw run: the row files (already pointing at TABLE) from $RAW clients at once; sets r_rows, r_rate (rows/s)
 # and r_pg (PostgreSQL us per row).

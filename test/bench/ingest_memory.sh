@@ -13,27 +13,9 @@ SECS=${BENCH_MEM_SECS:-8}
 READINGS=${BENCH_MEM_READINGS:-1200000}
 PSQL=$(command -v psql || ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -1)
 
-for t in wrk "$GTX_BIN/ingestd" "$GTX_BIN/readings"; do
-	command -v "$t" >/dev/null || { echo "ingest_memory.sh: missing $t (make all; apt-get install wrk)" >&2; exit 1; }
-done
-DIR=$(mktemp -d -t gtx-bench-XXXXXX)
-trap '"$ROOT/test/stack" down "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT
-# As ingest.sh: quiet logs, no rate limits (a synthetic fleet, every request from one address).
-export INGESTD_WORKERS=${BENCH_WORKERS:-0}
-export LOG_LEVEL=warning INGESTD_METER_RATE_PER_MIN=100000000 INGESTD_METER_RATE_BURST=100000000 \
-	INGESTD_ADDR_RATE_PER_SEC=10000000 INGESTD_ADDR_RATE_BURST=10000000
-"$ROOT/test/stack" up "$DIR" postgres redis ingestd >/dev/null
-# shellcheck disable=SC1091
-. "$DIR/env"
-# shellcheck source=test/bench/common.bash
-. "$ROOT/test/bench/common.bash"
-rss() {
-	local main
-	main=$(cat "$DIR/ingestd.pid")
-	{ echo "$main"; ps -o pid=,comm= --ppid "$main" | awk '$2 == "ingestd" { print $1 }'; } |
-		xargs ps -o rss= -p | awk '{ s += $1 } END { print s }'
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
+# shellcheck source=test/bench/ingest_stack.bash
+. "$ROOT/test/bench/ingest_stack.bash"
+ingest_stack_up ingest_memory.sh wrk "$GTX_BIN/ingestd" "$GTX_BIN/readings"
 
 echo "signing $READINGS batch readings..."
 mkdir -p "$DIR/data"
