@@ -56,19 +56,24 @@ idle_share() {
 	awk -v i=$((id - idle_t)) -v a=$((u + n + sy + id - all_t)) 'BEGIN { printf "%.2f", (a > 0 ? i / a : 0) }'
 }
 count() { sql -c "SELECT count(*) FROM $1"; }
-# ingestd's signature checks so far: "SIGNATURES BATCHES NANOSECONDS" (ingestd_signature*, every worker)
+# ingestd's signature checks and group commits so far, every worker's: "SIGNATURES BATCHES NANOSECONDS ROWS
+# GROUPS" (ingestd_signature*, ingestd_group_commit_rows)
 vsample() {
 	curl -fsS "$INGESTD_URL/metrics" | awk '$1 == "ingestd_signatures_checked_total" { n = $2 }
 		$1 == "ingestd_signature_batches_total" { b = $2 }
 		$1 == "ingestd_signature_check_cpu_seconds_total" { split($2, p, "."); ns = p[1] * 1000000000 + p[2] }
-		END { printf "%.0f %.0f %.0f", n, b, ns }'
+		$1 == "ingestd_group_commit_rows_sum" { rs = $2 }
+		$1 == "ingestd_group_commit_rows_count" { gc = $2 }
+		END { printf "%.0f %.0f %.0f %.0f %.0f", n, b, ns, rs, gc }'
 }
-# between two vsample outputs: the mean CPU time per signature checked, in microseconds (vmean), and the
-# signatures per batch (vbatch)
+# between two vsample outputs: the mean CPU time per signature checked, in microseconds (vmean), the
+# signatures per batch (vbatch) and the readings per group-commit INSERT (vgroup)
 vmean() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[1] - x[1]
 	printf "%.2f", (n > 0 ? (y[3] - x[3]) / n / 1000 : 0) }'; }
 vbatch() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[2] - x[2]
 	printf "%.1f", (n > 0 ? (y[1] - x[1]) / n : 0) }'; }
+vgroup() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[5] - x[5]
+	printf "%.1f", (n > 0 ? (y[4] - x[4]) / n : 0) }'; }
 
 echo "signing $SINGLE single readings and $BATCH batch readings..."
 mkdir -p "$DIR/data"
@@ -159,6 +164,7 @@ single_run() {
 	v1=$(vsample)
 	s_verify=$(vmean "$v0" "$v1")
 	figure "single POST$3: signatures per batch checked" "$(vbatch "$v0" "$v1")" "signatures"
+	figure "single POST$3: readings per group commit" "$(vgroup "$v0" "$v1")" "rows"
 	figure "single POST$3: Redis and ingestd-ws CPU per reading" "$(per $((rest1 - rest0)) "$n")" "us"
 	figure "single POST$3: wrk CPU per reading" "$(per $((wrk1 - wrk0)) "$n")" "us"
 	figure "single POST$3: all CPU per reading (ingestd, PostgreSQL, Redis, ws, wrk)" \
@@ -212,6 +218,7 @@ batch_pg=$(per $((pg3 - pg2)) $((rows2 - rows1)))
 bv1=$(vsample)
 batch_verify=$(vmean "$bv0" "$bv1")
 figure "batch: signatures per batch checked" "$(vbatch "$bv0" "$bv1")" "signatures"
+figure "batch: readings per group commit" "$(vgroup "$bv0" "$bv1")" "rows"
 figure "batch readings stored/s" "$batch_rate" "rows/s"
 figure "batch request latency p99" "$(ms "$p99")" "ms"
 
