@@ -66,14 +66,15 @@ vsample() {
 		$1 == "ingestd_group_commit_rows_count" { gc = $2 }
 		END { printf "%.0f %.0f %.0f %.0f %.0f", n, b, ns, rs, gc }'
 }
+# vdelta A B I J: between two vsample outputs A and B, the growth of field I over the growth of field J, one decimal
+vdelta() { awk -v a="$1" -v b="$2" -v i="$3" -v j="$4" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[j] - x[j]
+	printf "%.1f", (n > 0 ? (y[i] - x[i]) / n : 0) }'; }
 # between two vsample outputs: the mean CPU time per signature checked, in microseconds (vmean), the
 # signatures per batch (vbatch) and the readings per group-commit INSERT (vgroup)
 vmean() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[1] - x[1]
 	printf "%.2f", (n > 0 ? (y[3] - x[3]) / n / 1000 : 0) }'; }
-vbatch() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[2] - x[2]
-	printf "%.1f", (n > 0 ? (y[1] - x[1]) / n : 0) }'; }
-vgroup() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[5] - x[5]
-	printf "%.1f", (n > 0 ? (y[4] - x[4]) / n : 0) }'; }
+vbatch() { vdelta "$1" "$2" 1 2; }
+vgroup() { vdelta "$1" "$2" 4 5; }
 
 echo "signing $SINGLE single readings and $BATCH batch readings..."
 mkdir -p "$DIR/data"
