@@ -54,6 +54,8 @@ void edb_key_init(struct edb_key *k, const uint8_t pk[32]);
 struct edb_ws;
 struct edb_ws *edb_ws_new(void);
 void edb_ws_free(struct edb_ws *ws);
+/* How many times a multi-scalar multiplication of ws failed, so that its signatures were checked one by one. */
+unsigned long edb_ws_fallbacks(const struct edb_ws *ws);
 
 /*
  * Sets ok[i] to whether item i's signature verifies. Returns how many did, or -1 (ok[] unset) when edb_init

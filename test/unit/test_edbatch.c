@@ -44,15 +44,23 @@ hex32(uint8_t out[32], const char *hex)
 	sodium_hex2bin(out, 32, hex, 64, NULL, &n, NULL);
 }
 
+/* A random message signed by the secret key sk (libsodium's: the seed, then the public key). */
 static void
-make(struct sample *s)
+make_by(struct sample *s, const uint8_t sk[64])
 {
-	uint8_t sk[64];
-
-	crypto_sign_keypair(s->pk, sk);
+	memcpy(s->pk, sk + 32, 32);
 	s->len = randombytes_uniform(sizeof(s->msg));
 	randombytes_buf(s->msg, s->len);
 	crypto_sign_detached(s->sig, NULL, s->msg, s->len, sk);
+}
+
+static void
+make(struct sample *s)
+{
+	uint8_t pk[32], sk[64];
+
+	crypto_sign_keypair(pk, sk);
+	make_by(s, sk);
 }
 
 static void
@@ -312,4 +320,115 @@ TEST(edbatch_random_changes_match_sodium)
 		}
 		same_as_sodium(s, N, "random");
 	}
+}
+
+/*
+ * A meter's backlog: many signatures by one key in a batch share the key's term. Valid ones in every batch
+ * size and mix of keys, then each kind of corruption among them (a changed key makes it another key, one
+ * bit away): every verdict is libsodium's.
+ */
+TEST(edbatch_signatures_by_one_key)
+{
+	static const size_t sizes[] = { 2, 9, EDB_CHUNK, EDB_CHUNK + 3 };
+	static const int nkeys[] = { 1, 2, 5 };
+	enum { N = EDB_CHUNK + 3 };
+	struct sample *s = calloc(N, sizeof(*s));
+	uint8_t pk[32], sk[5][64];
+
+	CHECK_INT(edb_init(), 0);
+	if (!CHECK(s != NULL))
+		return;
+	for (int k = 0; k < 5; k++)
+		crypto_sign_keypair(pk, sk[k]);
+	for (size_t m = 0; m < sizeof(nkeys) / sizeof(nkeys[0]); m++) {
+		unsigned long fb = edb_ws_fallbacks(ws());
+
+		for (int i = 0; i < N; i++)
+			make_by(&s[i], sk[i % nkeys[m]]);
+		for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++)
+			same_as_sodium(s, sizes[z], "one key, valid");
+		CHECK(edb_ws_fallbacks(ws()) == fb); /* each batch passed as a batch, not one by one */
+		for (int where = 0; where < 4; where++) {
+			int victim = (int)randombytes_uniform(N);
+			struct sample keep = s[victim];
+			uint8_t *p = where == 0 ? s[victim].sig : where == 1 ? s[victim].sig + 32 : where == 2 ? s[victim].pk :
+			    s[victim].msg;
+
+			if (where == 3 && s[victim].len == 0)
+				s[victim].msg[0] = 'x', s[victim].len = 1;
+			else
+				p[randombytes_uniform(where == 3 ? (uint32_t)s[victim].len : 32)] ^=
+				    (uint8_t)(1u << randombytes_uniform(8));
+			CHECK(!sodium_ok(&s[victim]));
+			same_as_sodium(s, N, where == 0 ? "one key, R" : where == 1 ? "one key, s" : where == 2 ? "one key, key" :
+			    "one key, message");
+			s[victim] = keep;
+		}
+	}
+	free(s);
+}
+
+/*
+ * Two bad signatures by one key whose errors cancel in an unweighted sum (s + d and s - d): the batch still
+ * refuses both, because each signature keeps its own random weight inside the key's shared term.
+ */
+TEST(edbatch_one_key_errors_do_not_cancel)
+{
+	struct sample s[3];
+	uint8_t pk[32], sk[64], d[32];
+
+	CHECK_INT(edb_init(), 0);
+	crypto_sign_keypair(pk, sk);
+	for (int i = 0; i < 3; i++)
+		make_by(&s[i], sk);
+	crypto_core_ed25519_scalar_random(d);
+	crypto_core_ed25519_scalar_add(s[0].sig + 32, s[0].sig + 32, d);
+	crypto_core_ed25519_scalar_sub(s[1].sig + 32, s[1].sig + 32, d);
+	CHECK(!sodium_ok(&s[0]) && !sodium_ok(&s[1]) && sodium_ok(&s[2]));
+	same_as_sodium(s, 3, "cancelling errors");
+	same_as_sodium(s, 2, "cancelling errors, alone together");
+}
+
+/*
+ * A key with a small-order component (A = aB + T, T of order 8), several of its signatures in one batch: the
+ * shared term, reduced mod L, differs from the sum of the signatures' own terms by a point of small order,
+ * which the cofactor removes. So each gets the verdict it gets alone (the cofactored rule accepts them;
+ * libsodium's cofactorless check refuses most), in company and after a bad neighbour.
+ */
+TEST(edbatch_one_key_with_small_order_component)
+{
+	enum { N = 6 };
+	struct sample s[N];
+	uint8_t a[32], r[32], rp[32], t8[32];
+	struct edb_item it[N];
+	bool ok[N], alone;
+	unsigned long fb;
+
+	CHECK_INT(edb_init(), 0);
+	hex32(t8, t8_hex);
+	crypto_core_ed25519_scalar_random(a);
+	for (int i = 0; i < N; i++)
+		make(&s[i]);
+	for (int i = 1; i < N; i++) {
+		CHECK_INT(crypto_scalarmult_ed25519_base_noclamp(s[i].pk, a), 0);
+		CHECK_INT(crypto_core_ed25519_add(s[i].pk, s[i].pk, t8), 0);
+		crypto_core_ed25519_scalar_random(r);
+		CHECK_INT(crypto_scalarmult_ed25519_base_noclamp(rp, r), 0);
+		sign_raw(&s[i], a, r, rp);
+	}
+	items_of(it, s, N);
+	for (int i = 0; i < N; i++) {
+		CHECK_INT(edb_verify(ws(), &it[i], 1, &alone), 1);
+		CHECK(alone);
+	}
+	fb = edb_ws_fallbacks(ws());
+	CHECK_INT(edb_verify(ws(), it, N, ok), N);
+	CHECK(edb_ws_fallbacks(ws()) == fb); /* as a batch */
+	for (int i = 0; i < N; i++)
+		CHECK(ok[i]);
+	s[0].sig[33] ^= 1;
+	CHECK_INT(edb_verify(ws(), it, N, ok), N - 1);
+	CHECK(!ok[0]);
+	for (int i = 1; i < N; i++)
+		CHECK(ok[i]);
 }
