@@ -278,9 +278,14 @@ figure "ingestd CPU per reading / verification, single" "$(ratio "$single_cpu" "
 figure "ingestd CPU per reading / verification, single, $FLEET connections" "$(ratio "$fleet_cpu" "$verify_us")" "(target <= 1.5)"
 figure "ingestd CPU per reading / verification, batch" "$(ratio "$batch_cpu" "$verify_us")" "(target <= 1.5)"
 # What ingestd's signature checks cost per signature: batches of 64 in a quiet loop (build/rel/edverify -b 64),
-# and inside the loaded daemon in each run (thread CPU time of every batch, whatever its size): what the rest of
-# the work and PostgreSQL on the same cores do to it.
-figure "one signature in batches of 64, quiet loop" "$("$GTX_BIN/edverify" -b 64)" "us CPU"
+# also when all 64 are by one key (-k 1: a meter's backlog in one batch request, where the key's term is
+# shared), and inside the loaded daemon in each run (thread CPU time of every batch, whatever its size): what
+# the rest of the work and PostgreSQL on the same cores do to it.
+sig64=$("$GTX_BIN/edverify" -b 64)
+sig64k1=$("$GTX_BIN/edverify" -b 64 -k 1)
+figure "one signature in batches of 64, quiet loop" "$sig64" "us CPU"
+figure "one signature in batches of 64 by one key, quiet loop" "$sig64k1" "us CPU"
+figure "batches of 64: one key / 64 keys" "$(ratio "$sig64k1" "$sig64")" "per signature"
 figure "signature check inside ingestd, single" "$single_verify" "us CPU per signature"
 figure "signature check inside ingestd, single, $FLEET connections" "$fleet_verify" "us CPU per signature"
 figure "signature check inside ingestd, batch" "$batch_verify" "us CPU per signature"

@@ -2,8 +2,9 @@
  * edverify.c: the CPU cost of one Ed25519 verification of a meter-reading message, for test/bench (FIGURE
  * denominators): libsodium's crypto_sign_verify_detached, one signature at a time. With -b N: the cost per
  * signature of common/edbatch.c checking N signatures by N keys at a time, the keys decoded beforehand, as
- * ingestd does (its meter cache holds them decoded).
- * usage: edverify [ROUNDS] | edverify -b N
+ * ingestd does (its meter cache holds them decoded). With -k K as well: the N signatures are by K keys in turn
+ * (-k 1: one meter's backlog in one batch).
+ * usage: edverify [ROUNDS] | edverify -b N [-k K]
  */
 #include "edbatch.h"
 
@@ -13,16 +14,21 @@
 #include <string.h>
 #include <time.h>
 
-/* the shape ingestd verifies (reading.c rdg_message), with a typical serial, timestamp and wallet */
-static const char msg[] = "GRIDTOKENX_METER_READING\nmeter_serial: BENCH-000123\n"
-    "timestamp: 2025-06-01T12:00:00.123456Z\nkwh_amount: 1.234567\nwallet: 9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin";
+/*
+ * The shape ingestd verifies (reading.c rdg_message), with a typical serial, timestamp and wallet; signature i
+ * signs the minute and second i (one meter's readings are of different times).
+ */
+static const char msg_fmt[] = "GRIDTOKENX_METER_READING\nmeter_serial: BENCH-000123\n"
+    "timestamp: 2025-06-01T12:%02d:%02d.123456Z\nkwh_amount: 1.234567\nwallet: 9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin";
 
 struct work {
-	int n; /* signatures, each by its own key */
+	int n;    /* signatures */
+	int keys; /* the keys that made them, in turn (n: each by its own) */
 	unsigned char (*pk)[crypto_sign_PUBLICKEYBYTES];
 	unsigned char (*sig)[crypto_sign_BYTES];
+	char (*msg)[sizeof(msg_fmt)];
 	struct edb_item *it;
-	struct edb_key *keys;
+	struct edb_key *key;
 	bool *ok;
 	struct edb_ws *ws;
 	bool batch;
@@ -47,41 +53,59 @@ round_ok(struct work *w)
 	if (w->batch)
 		return edb_verify(w->ws, w->it, (size_t)w->n, w->ok) == w->n;
 	for (int i = 0; i < w->n; i++)
-		bad |= crypto_sign_verify_detached(w->sig[i], (const unsigned char *)msg, sizeof(msg) - 1, w->pk[i]) != 0;
+		bad |= crypto_sign_verify_detached(w->sig[i], (const unsigned char *)w->msg[i], strlen(w->msg[i]), w->pk[i]) != 0;
 	return !bad;
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: edverify [ROUNDS] | edverify -b N [-k K]\n");
+	return 2;
 }
 
 int
 main(int argc, char **argv)
 {
 	struct work w = { 0 };
-	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	unsigned char (*sk)[crypto_sign_SECRETKEYBYTES];
 	long rounds;
 	double best = 0;
 	bool bad = false;
 
 	w.batch = argc > 2 && strcmp(argv[1], "-b") == 0;
 	w.n = w.batch ? atoi(argv[2]) : 1;
+	w.keys = w.n;
+	if (w.batch && argc == 5 && strcmp(argv[3], "-k") == 0)
+		w.keys = atoi(argv[4]);
+	else if (argc > (w.batch ? 3 : 2))
+		return usage();
 	rounds = w.batch ? 20000 / (w.n > 0 ? w.n : 1) + 1 : argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
-	if (sodium_init() < 0 || edb_init() < 0 || w.n <= 0 || rounds <= 0) {
-		fprintf(stderr, "usage: edverify [ROUNDS] | edverify -b N\n");
-		return 2;
-	}
+	if (sodium_init() < 0 || edb_init() < 0 || w.n <= 0 || w.n > 3600 || w.keys <= 0 || w.keys > w.n ||
+	    rounds <= 0)
+		return usage();
 	w.pk = calloc((size_t)w.n, sizeof(*w.pk));
 	w.sig = calloc((size_t)w.n, sizeof(*w.sig));
+	w.msg = calloc((size_t)w.n, sizeof(*w.msg));
 	w.it = calloc((size_t)w.n, sizeof(*w.it));
 	w.ok = calloc((size_t)w.n, sizeof(*w.ok));
-	w.keys = calloc((size_t)w.n, sizeof(*w.keys));
+	w.key = calloc((size_t)w.n, sizeof(*w.key));
+	sk = calloc((size_t)w.keys, sizeof(*sk));
 	w.ws = edb_ws_new();
-	if (w.pk == NULL || w.sig == NULL || w.it == NULL || w.ok == NULL || w.keys == NULL || w.ws == NULL) {
+	if (w.pk == NULL || w.sig == NULL || w.msg == NULL || w.it == NULL || w.ok == NULL || w.key == NULL ||
+	    sk == NULL || w.ws == NULL) {
 		fprintf(stderr, "edverify: out of memory\n");
 		return 2;
 	}
 	for (int i = 0; i < w.n; i++) {
-		crypto_sign_keypair(w.pk[i], sk);
-		crypto_sign_detached(w.sig[i], NULL, (const unsigned char *)msg, sizeof(msg) - 1, sk);
-		edb_key_init(&w.keys[i], w.pk[i]);
-		w.it[i] = (struct edb_item){ w.sig[i], w.pk[i], (const unsigned char *)msg, sizeof(msg) - 1, &w.keys[i] };
+		if (i < w.keys)
+			crypto_sign_keypair(w.pk[i], sk[i]);
+		else
+			memcpy(w.pk[i], w.pk[i % w.keys], sizeof(w.pk[i]));
+		snprintf(w.msg[i], sizeof(w.msg[i]), msg_fmt, i / 60, i % 60);
+		crypto_sign_detached(w.sig[i], NULL, (const unsigned char *)w.msg[i], strlen(w.msg[i]), sk[i % w.keys]);
+		edb_key_init(&w.key[i], w.pk[i]);
+		w.it[i] = (struct edb_item){ w.sig[i], w.pk[i], (const unsigned char *)w.msg[i], strlen(w.msg[i]), &w.key[i] };
 	}
 	/* the best of 5 runs: the cost on this CPU with the least interference from other work */
 	for (int run = 0; run < 5; run++) {
@@ -102,7 +126,9 @@ main(int argc, char **argv)
 	free(w.sig);
 	free(w.it);
 	free(w.ok);
-	free(w.keys);
+	free(w.msg);
+	free(w.key);
+	free(sk);
 	edb_ws_free(w.ws);
 	return 0;
 }
