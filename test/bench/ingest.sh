@@ -14,7 +14,7 @@
 # run is compared with the raw runs on either side of it, and the fastest raw run against the slowest shows the
 # drift; the verification runs at the end too, and the CPU ratios use the lesser of the two. Prints
 # FIGURE lines (see test/bench/run).
-# Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_CONNS, BENCH_FLEET_CONNS,
+# Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_BACKLOG_READINGS, BENCH_CONNS, BENCH_FLEET_CONNS,
 # BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS, BENCH_WORKERS (INGESTD_WORKERS, default 0: one per core); BENCH_PERF=FILE records ingestd's profile (perf record -g)
 # during the single-reading run, for `perf report -i FILE`.
 set -euo pipefail
@@ -23,6 +23,7 @@ export GTX_BIN=${GTX_BIN:-$ROOT/build/rel}
 SECS=${BENCH_SECS:-10}
 SINGLE=${BENCH_SINGLE:-400000}
 BATCH=${BENCH_BATCH_READINGS:-500000}
+BACKLOG=${BENCH_BACKLOG_READINGS:-250000}
 CONNS=${BENCH_CONNS:-64}
 FLEET=${BENCH_FLEET_CONNS:-256}
 BCONNS=${BENCH_BATCH_CONNS:-8}
@@ -80,6 +81,10 @@ echo "signing $SINGLE single readings and $BATCH batch readings..."
 mkdir -p "$DIR/data"
 "$GTX_BIN/readings" -o "$DIR/data" -s "$SINGLE" -b "$BATCH" -k 1000
 sql -f "$DIR/data/meters.sql"
+# Backlogs: batches of 1000 readings from 10 meters, each meter's 100 (a day at 15 minutes) in a row.
+mkdir -p "$DIR/backlog"
+"$GTX_BIN/readings" -o "$DIR/backlog" -s 0 -b "$BACKLOG" -k 1000 -r 100 -m -p BACKLOG
+sql -f "$DIR/backlog/meters.sql"
 # The same table definition (checks, exclusion constraint, indexes; not the foreign key) for the raw INSERTs.
 sql -c "CREATE TABLE bench_readings (LIKE meter_readings INCLUDING ALL)"
 echo "synchronous_commit=$(sql -c 'SHOW synchronous_commit') fsync=$(sql -c 'SHOW fsync') ingestd workers=$(($(pids | wc -l) > 1 ? $(pids | wc -l) - 1 : 1))"
@@ -228,6 +233,21 @@ raw_run bench_readings
 raw3=$r_rate raw_pg=$r_pg
 # each POST run's yardstick: the raw runs just before and just after it
 single_raw=$(mean "$raw0" "$raw1") fleet_raw=$(mean "$raw1" "$raw2") batch_raw=$(mean "$raw2" "$raw3")
+
+# Batches of meters' backlogs (what a region sends after an outage): what ingestd spends per reading and per
+# signature when one key signed many of a batch, against the batches above (one reading per meter).
+rows4=$(count meter_readings)
+cpu4=$(cpu_us)
+bv2=$(vsample)
+echo "batch POSTs of meters' backlogs (10 meters x 100 readings each): $BCONNS connections, ${bsecs}s"
+SECS=$bsecs run_wrk "$DIR/backlog/batch.txt" "$BCONNS" /api/meters/readings/batch
+cpu5=$(cpu_us)
+rows5=$(count meter_readings)
+bv3=$(vsample)
+backlog_cpu=$(per $((cpu5 - cpu4)) $((rows5 - rows4)))
+backlog_verify=$(vmean "$bv2" "$bv3")
+figure "backlog batch readings stored/s" "$(rate $((rows5 - rows4)) "$(field duration_us)")" "rows/s"
+figure "backlog batch non-2xx answers" "$(field non2xx)" "responses"
 # What the duplicate-window exclusion constraint costs: the same rows again into a copy without it.
 echo "the same raw INSERTs into a copy of the table without the exclusion constraint"
 sql -c "CREATE TABLE bench_noexcl (LIKE meter_readings INCLUDING ALL)"
@@ -274,6 +294,7 @@ figure "host drift: verification at the end / at the start" "$(ratio "$verify_en
 figure "ingestd CPU per accepted reading, single" "$single_cpu" "us"
 figure "ingestd CPU per accepted reading, single, $FLEET connections" "$fleet_cpu" "us"
 figure "ingestd CPU per accepted reading, batch" "$batch_cpu" "us"
+figure "ingestd CPU per accepted reading, backlog batch" "$backlog_cpu" "us"
 figure "ingestd CPU per reading / verification, single" "$(ratio "$single_cpu" "$verify_us")" "(target <= 1.5)"
 figure "ingestd CPU per reading / verification, single, $FLEET connections" "$(ratio "$fleet_cpu" "$verify_us")" "(target <= 1.5)"
 figure "ingestd CPU per reading / verification, batch" "$(ratio "$batch_cpu" "$verify_us")" "(target <= 1.5)"
@@ -289,6 +310,8 @@ figure "batches of 64: one key / 64 keys" "$(ratio "$sig64k1" "$sig64")" "per si
 figure "signature check inside ingestd, single" "$single_verify" "us CPU per signature"
 figure "signature check inside ingestd, single, $FLEET connections" "$fleet_verify" "us CPU per signature"
 figure "signature check inside ingestd, batch" "$batch_verify" "us CPU per signature"
+figure "signature check inside ingestd, backlog batch" "$backlog_verify" "us CPU per signature"
+figure "signature check inside ingestd, backlog batch / batch" "$(ratio "$backlog_verify" "$batch_verify")" "per signature"
 figure "PostgreSQL CPU per row, single" "$single_pg" "us"
 figure "PostgreSQL CPU per row, single, $FLEET connections" "$fleet_pg" "us"
 figure "PostgreSQL CPU per row, batch" "$batch_pg" "us"

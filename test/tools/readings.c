@@ -4,6 +4,7 @@
 #include "ts.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +31,12 @@ struct rd {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: readings -o DIR [-s SINGLE] [-b BATCH_READINGS] [-k PER_BATCH] [-r PER_METER] [-p PREFIX]\n"
+	fprintf(stderr, "usage: readings -o DIR [-s SINGLE] [-b BATCH_READINGS] [-k PER_BATCH] [-r PER_METER] [-p PREFIX] [-m]\n"
 	    "  writes DIR/meters.sql (the meters), DIR/single.txt (one signed body per line), DIR/batch.txt\n"
 	    "  ({\"readings\":[...]} per line, other meters) and DIR/rows.sql (the batch rows as multi-row INSERTs\n"
-	    "  into bench_readings). Timestamps lie in the last 6 days, a duplicate window apart per meter.\n");
+	    "  into bench_readings). Timestamps lie in the last 6 days, a duplicate window apart per meter.\n"
+	    "  -m: the batch readings meter by meter (each meter's PER_METER readings in a row: backlogs), not\n"
+	    "  one reading of each meter in turn.\n");
 	exit(2);
 }
 
@@ -114,12 +117,13 @@ main(int argc, char **argv)
 	const char *dir = NULL, *prefix = "BENCH";
 	long single = 200000, batch = 200000, per_batch = 1000, per_meter = 300;
 	int ch, nm1, nm2;
+	bool backlogs = false;
 	int64_t base;
 	struct meter *m1, *m2;
 	struct amt_ratio ratio = { 1, 0 };
 	FILE *f, *rows;
 
-	while ((ch = getopt(argc, argv, "o:s:b:k:r:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "o:s:b:k:r:p:m")) != -1) {
 		switch (ch) {
 		case 'o': dir = optarg; break;
 		case 's': single = atol(optarg); break;
@@ -127,6 +131,7 @@ main(int argc, char **argv)
 		case 'k': per_batch = atol(optarg); break;
 		case 'r': per_meter = atol(optarg); break;
 		case 'p': prefix = optarg; break;
+		case 'm': backlogs = true; break;
 		default: usage();
 		}
 	}
@@ -158,7 +163,10 @@ main(int argc, char **argv)
 		uint64_t tokens;
 		char window[64];
 
-		make_reading(&r, &m2[k % nm2], (int)(k / nm2), base);
+		if (backlogs)
+			make_reading(&r, &m2[k / per_meter], (int)(k % per_meter), base);
+		else
+			make_reading(&r, &m2[k % nm2], (int)(k / nm2), base);
 		fputs(k % per_batch == 0 ? "{\"readings\":[" : ",", f);
 		put_body(f, &r);
 		if (k % per_batch == per_batch - 1 || k == batch - 1)
