@@ -26,7 +26,7 @@ struct work {
 	int keys; /* the keys that made them, in turn (n: each by its own) */
 	unsigned char (*pk)[crypto_sign_PUBLICKEYBYTES];
 	unsigned char (*sig)[crypto_sign_BYTES];
-	char (*msg)[sizeof(msg_fmt)];
+	char (*msg)[sizeof(msg_fmt) + 16]; /* the two numbers (00-59) take fewer characters than their %02d */
 	struct edb_item *it;
 	struct edb_key *key;
 	bool *ok;
