@@ -52,7 +52,9 @@ const struct cfg_key ingestd_keys[] = {
 	{ "INGESTD_UNKNOWN_METER_TTL_SECS", CFG_INT, "5", true,
 	  "seconds an unregistered serial is answered 404 from memory (registering through the API ends it at once)", 1, 3600, NULL },
 	{ "INGESTD_METER_RATE_PER_MIN", CFG_INT, "60", true, "sustained submissions per meter per minute (429 above)", 1, 100000000, NULL },
-	{ "INGESTD_METER_RATE_BURST", CFG_INT, "10", true, "submissions a meter may make at once before the rate applies", 1, 100000000, NULL },
+	{ "INGESTD_METER_RATE_BURST", CFG_INT, "10", true,
+	    "submissions a meter may make at once before the rate applies (each reading of a batch counts: "
+	    "a meter's backlog after an outage, a day at 15 minutes, is 96)", 1, 100000000, NULL },
 	{ "REDIS_READINGS_STREAM_MAXLEN", CFG_INT, "1000000", true,
 	  "approximate length of the readings stream, the bound while mintd is away (it deletes what it settles; "
 	  "a reading whose id is trimmed unread is swept from PostgreSQL)", 1000, 1000000000, NULL },

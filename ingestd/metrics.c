@@ -31,6 +31,7 @@ struct block {
 	uint64_t requests[RT_COUNT][MAX_STATUS];
 	uint64_t accepted, replayed, rewritten;
 	uint64_t verify_sigs, verify_batches, verify_ns; /* signatures checked, in how many batches, and their CPU time */
+	uint64_t verify_fallbacks; /* batches that failed, their signatures then checked one by one */
 	struct {
 		char name[48];
 		int used; /* set (release) once name is written */
@@ -210,10 +211,12 @@ met_batch_readings(int n)
 }
 
 void
-met_verify_batch(unsigned n, int64_t ns)
+met_verify_batch(unsigned n, int64_t ns, unsigned fallbacks)
 {
 	BUMP(me->verify_sigs, n);
 	BUMP(me->verify_batches, 1);
+	if (fallbacks > 0)
+		BUMP(me->verify_fallbacks, fallbacks);
 	if (ns > 0)
 		BUMP(me->verify_ns, (uint64_t)ns);
 }
@@ -340,6 +343,7 @@ total(struct block *t, struct met_gauges *g)
 		t->verify_sigs += READ(b->verify_sigs);
 		t->verify_batches += READ(b->verify_batches);
 		t->verify_ns += READ(b->verify_ns);
+		t->verify_fallbacks += READ(b->verify_fallbacks);
 		for (int i = 0; i < MAX_REASONS && __atomic_load_n(&b->reasons[i].used, __ATOMIC_ACQUIRE); i++) {
 			int j = 0;
 
@@ -410,6 +414,9 @@ met_render(const struct met_gauges *own, size_t *len)
 	    "Meter signatures checked (rejected ones too), gathered over each event-loop turn into batches.", t->verify_sigs);
 	metric(&o, "ingestd_signature_batches_total", "counter", "Batches those signatures were checked in.",
 	    t->verify_batches);
+	metric(&o, "ingestd_signature_batch_fallbacks_total", "counter",
+	    "Batches that held a signature that does not verify, so each of their signatures was checked alone.",
+	    t->verify_fallbacks);
 	put(&o, "# HELP ingestd_signature_check_cpu_seconds_total CPU time of those checks.\n"
 	    "# TYPE ingestd_signature_check_cpu_seconds_total counter\n"
 	    "ingestd_signature_check_cpu_seconds_total %llu.%09llu\n",

@@ -27,8 +27,11 @@ void met_store_latency(int64_t us);
 void met_group_rows(int rows);
 void met_group_rewritten(void);
 void met_batch_readings(int n);
-/* One batch of n signatures checked together (sigq.c), and the thread CPU time it took (nanoseconds). */
-void met_verify_batch(unsigned n, int64_t ns);
+/*
+ * One batch of n signatures checked together (sigq.c), the thread CPU time it took (nanoseconds), and how
+ * many of its multiplications failed, so that their signatures were checked one by one.
+ */
+void met_verify_batch(unsigned n, int64_t ns, unsigned fallbacks);
 
 /* Gauges and counters owned elsewhere, sampled when /metrics is read. */
 struct met_gauges {

@@ -63,6 +63,7 @@ on_turn_end(evutil_socket_t fd, short what, void *arg)
 	for (size_t base = 0; base < l.n; base += EDB_CHUNK) {
 		size_t n = l.n - base < EDB_CHUNK ? l.n - base : EDB_CHUNK;
 		int64_t t0 = thread_ns();
+		unsigned long f0 = edb_ws_fallbacks(q->ws);
 		int good;
 
 		for (size_t i = 0; i < n; i++) {
@@ -72,7 +73,7 @@ on_turn_end(evutil_socket_t fd, short what, void *arg)
 		}
 		/* fails only before edb_init, which main runs (and checks) first: then nothing verifies */
 		if ((good = edb_verify(q->ws, items, n, ok)) >= 0)
-			met_verify_batch((unsigned)n, thread_ns() - t0);
+			met_verify_batch((unsigned)n, thread_ns() - t0, (unsigned)(edb_ws_fallbacks(q->ws) - f0));
 		for (size_t i = 0; i < n; i++)
 			l.ent[base + i].fn(good >= 0 && ok[i], l.ent[base + i].arg);
 	}

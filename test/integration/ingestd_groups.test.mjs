@@ -123,6 +123,7 @@ test('a batch request is one signature batch; its bad signatures fail alone', as
   const n0 = await metric('ingestd_signatures_checked_total');
   const b0 = await metric('ingestd_signature_batches_total');
   const s0 = await metric('ingestd_signature_check_cpu_seconds_total');
+  const f0 = await metric('ingestd_signature_batch_fallbacks_total');
   const bad = new Set([3, 17]);
   const items = own.map((m, i) => {
     seq += 1;
@@ -143,9 +144,38 @@ test('a batch request is one signature batch; its bad signatures fail alone', as
     'WHERE m.meter_serial = ANY($1)', [[...bad].map((i) => own[i].serial)])).rows[0].n, 0, 'nothing stored for the bad');
   assert.equal((await metric('ingestd_signatures_checked_total')) - n0, 40);
   assert.equal((await metric('ingestd_signature_batches_total')) - b0, 1, 'one batch for one request');
+  assert.equal((await metric('ingestd_signature_batch_fallbacks_total')) - f0, 1, 'checked one by one after failing');
   const secs = (await metric('ingestd_signature_check_cpu_seconds_total')) - s0;
   // real Ed25519 arithmetic: microseconds per signature, not nothing and not seconds (sanitized builds included)
   assert.ok(secs > 40 * 1e-6 && secs < 40 * 0.1, `${secs} s of CPU for 40 signatures`);
+});
+
+// A meter's backlog in one request: its readings, signed by one key, share the key's term in one multiplication
+// (common/edbatch.c). They pass as a batch, not through the one-by-one fallback; and a reading in the backlog
+// signed by another key still fails alone. (Each backlog is as long as the meter's rate burst, 10 here.)
+test("a meter's backlog is one signature batch; a bad reading in it fails alone", async () => {
+  const other = newMeter('BKL');
+  const backlog = async (badAt) => {
+    const m = newMeter('BKL');
+    await api.register(m);
+    const items = [];
+    for (let i = 0; i < 10; i++) {
+      seq += 1;
+      items.push(reading(m, { timestamp: tsAt(seq), signer: i === badAt ? other : m }));
+    }
+    const b0 = await metric('ingestd_signature_batches_total');
+    const f0 = await metric('ingestd_signature_batch_fallbacks_total');
+    const r = await api.batch(items);
+    assert.equal(r.status, 200, r.text);
+    for (const x of r.json.results)
+      assert.equal(x.status, x.index === badAt ? 401 : 201, JSON.stringify(x));
+    assert.equal((await metric('ingestd_signature_batches_total')) - b0, 1, 'one batch for one request');
+    assert.equal((await db.query('SELECT count(*)::int AS n FROM meter_readings r JOIN meters k ON k.id = r.meter_id ' +
+      'WHERE k.meter_serial = $1', [m.serial])).rows[0].n, badAt < 0 ? 10 : 9);
+    return (await metric('ingestd_signature_batch_fallbacks_total')) - f0;
+  };
+  assert.equal(await backlog(-1), 0, 'a valid backlog passes as one batch');
+  assert.equal(await backlog(6), 1, 'a backlog with a bad signature is checked one by one');
 });
 
 // Single readings sent at once share batches with each other; a bad one among them fails alone.
