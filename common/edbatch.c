@@ -456,39 +456,53 @@ odd_multiples(ge_cached *tab, int n, const ge_p3 *p)
 	}
 }
 
+/* A nonzero digit of a scalar's wNAF: its position (the power of 2) and value. */
+struct nzd {
+	uint8_t pos;
+	int8_t d;
+};
+
+/* At most this many nonzero digits: any two are at least w >= 5 apart in 256 positions. */
+enum { NZD_MAX = 256 / 5 + 1 };
+
 /*
- * Width-w non-adjacent form of a (little-endian, below 2^253, as every scalar here is): r[i] odd with
- * |r[i]| < 2^(w-1), or 0, any two nonzero digits at least w apart, and sum r[i] 2^i = a. One pass, a window
- * at a time.
+ * Width-w non-adjacent form of a (little-endian, below 2^253, as every scalar here is): digits d odd with
+ * |d| < 2^(w-1), any two at least w positions apart, and sum d 2^pos = a. Only the nonzero digits are written,
+ * lowest position first; returns how many. One pass, a window at a time; a run of bits that yields no digit
+ * (zeros with no carry, ones with a carry) is skipped at once.
  */
-static void
-wnaf(int8_t r[256], const uint8_t a[32], int w)
+static int
+wnaf(struct nzd *r, const uint8_t a[32], int w)
 {
 	uint64_t x[5] = { 0 }, width = (uint64_t)1 << w, carry = 0;
+	int n = 0;
 
 	for (int i = 0; i < 32; i++)
 		x[i / 8] |= (uint64_t)a[i] << (8 * (i % 8));
-	memset(r, 0, 256);
 	for (int pos = 0; pos < 256;) {
 		int k = pos / 64, b = pos % 64;
-		uint64_t bits = x[k] >> b, win;
+		uint64_t bits = x[k] >> b, win, run;
 
-		if (b > 64 - w)
+		if (b > 0)
 			bits |= x[k + 1] << (64 - b);
 		win = carry + (bits & (width - 1));
 		if ((win & 1) == 0) {
-			pos++;
+			/* bit pos is 0 (no carry) or 1 (carry): the run of equal bits gives no digit */
+			run = carry ? ~bits : bits;
+			pos += run ? __builtin_ctzll(run) : 64;
 			continue;
 		}
 		if (win < width / 2) {
 			carry = 0;
-			r[pos] = (int8_t)win;
+			r[n].d = (int8_t)win;
 		} else {
 			carry = 1;
-			r[pos] = (int8_t)((int)win - (int)width);
+			r[n].d = (int8_t)((int)win - (int)width);
 		}
+		r[n++].pos = (uint8_t)pos;
 		pos += w;
 	}
+	return n;
 }
 
 /* s < L, as libsodium requires of a signature's s */
@@ -604,10 +618,19 @@ prepare(struct prep *p, const struct edb_item *it)
 	return true;
 }
 
+_Static_assert(2 * EDB_CHUNK + 1 <= 256, "a scalar's index fits add[].j");
+
 /* Working memory for one multi-scalar multiplication of up to EDB_CHUNK signatures. */
 struct msm {
 	uint8_t z[EDB_CHUNK][16]; /* the random weights, drawn at once */
-	int8_t dig[2 * EDB_CHUNK + 1][256];
+	/* the nonzero wNAF digits of every scalar, then the same gathered by position (bucket[i] .. bucket[i + 1]) */
+	struct nzd nz[2 * EDB_CHUNK + 1][NZD_MAX];
+	int nnz[2 * EDB_CHUNK + 1];
+	struct {
+		uint8_t j; /* which scalar: its table */
+		int8_t d;
+	} add[(2 * EDB_CHUNK + 1) * NZD_MAX];
+	int bucket[257];
 	ge_cached tab[2 * EDB_CHUNK][8];
 	uint8_t ha[EDB_CHUNK][32]; /* per distinct key: the sum of z_i h_i over its signatures */
 	int key_of[EDB_CHUNK];     /* per distinct key: its first signature */
@@ -626,7 +649,7 @@ static bool
 check(struct msm *w, const struct prep *const *p, int k)
 {
 	uint8_t sb[32] = { 0 }, z[32], t[32];
-	int np = 0, nkeys = 0, top = -1;
+	int np = 0, nkeys = 0, top = -1, count[256] = { 0 };
 	ge_p1p1 r1;
 	ge_p2 acc;
 	ge_p3 u;
@@ -645,7 +668,7 @@ check(struct msm *w, const struct prep *const *p, int k)
 		}
 		crypto_core_ed25519_scalar_mul(t, z, p[i]->s);
 		crypto_core_ed25519_scalar_add(sb, sb, t);
-		wnaf(w->dig[np], z, 5);
+		w->nnz[np] = wnaf(w->nz[np], z, 5);
 		odd_multiples(w->tab[np++], k == 1 ? 1 : 8, &p[i]->nr); /* z = 1 needs R alone */
 		crypto_core_ed25519_scalar_mul(t, z, p[i]->h);
 		while (key < nkeys && memcmp(p[w->key_of[key]]->pk, p[i]->pk, 32) != 0)
@@ -657,27 +680,37 @@ check(struct msm *w, const struct prep *const *p, int k)
 			crypto_core_ed25519_scalar_add(w->ha[key], w->ha[key], t);
 	}
 	for (int key = 0; key < nkeys; key++) {
-		wnaf(w->dig[np], w->ha[key], 5);
+		w->nnz[np] = wnaf(w->nz[np], w->ha[key], 5);
 		odd_multiples(w->tab[np++], 8, &p[w->key_of[key]]->na);
 	}
-	wnaf(w->dig[np], sb, 8);
+	w->nnz[np] = wnaf(w->nz[np], sb, 8);
+	/* the digits by position, so that the chain below visits only the additions it makes */
 	for (int j = 0; j <= np; j++)
-		for (int i = 255; i > top; i--)
-			if (w->dig[j][i]) {
-				top = i;
-				break;
-			}
+		for (int e = 0; e < w->nnz[j]; e++)
+			count[w->nz[j][e].pos]++;
+	w->bucket[0] = 0;
+	for (int i = 0; i < 256; i++) {
+		w->bucket[i + 1] = w->bucket[i] + count[i];
+		if (count[i] > 0)
+			top = i;
+		count[i] = w->bucket[i];
+	}
+	for (int j = 0; j <= np; j++)
+		for (int e = 0; e < w->nnz[j]; e++) {
+			int at = count[w->nz[j][e].pos]++;
+
+			w->add[at].j = (uint8_t)j;
+			w->add[at].d = w->nz[j][e].d;
+		}
 	fe_0(&acc.X);
 	fe_1(&acc.Y);
 	fe_1(&acc.Z);
 	for (int i = top; i >= 0; i--) {
 		p2_dbl(&r1, &acc);
-		for (int j = 0; j <= np; j++) {
-			int d = w->dig[j][i];
-			const ge_cached *tab = j < np ? w->tab[j] : base_tab;
+		for (int e = w->bucket[i]; e < w->bucket[i + 1]; e++) {
+			int d = w->add[e].d;
+			const ge_cached *tab = w->add[e].j < np ? w->tab[w->add[e].j] : base_tab;
 
-			if (d == 0)
-				continue;
 			p1p1_to_p3(&u, &r1);
 			ge_addsub(&r1, &u, &tab[(d < 0 ? -d : d) / 2], d < 0);
 		}

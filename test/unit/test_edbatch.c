@@ -87,6 +87,7 @@ same_as_sodium(const struct sample *s, size_t n, const char *what)
 	struct edb_key *keys = calloc(n, sizeof(*keys));
 	bool *ok = calloc(n, sizeof(*ok));
 	int good = 0, got;
+	unsigned long fb;
 
 	if (!CHECK(it != NULL && keys != NULL && ok != NULL && ws() != NULL))
 		goto out;
@@ -98,7 +99,10 @@ same_as_sodium(const struct sample *s, size_t n, const char *what)
 			edb_key_init(&keys[i], s[i].pk);
 			it[i].key = &keys[i];
 		}
+		fb = edb_ws_fallbacks(ws());
 		got = edb_verify(ws(), it, n, ok);
+		if (good == (int)n) /* all valid: every chunk passed as a batch, not one by one */
+			CHECK(edb_ws_fallbacks(ws()) == fb);
 		for (size_t i = 0; i < n; i++)
 			if (ok[i] != sodium_ok(&s[i]))
 				t_fail(__FILE__, __LINE__, "%s%s: item %zu of %zu: batch says %d, libsodium %d", what,
