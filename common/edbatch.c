@@ -21,7 +21,10 @@ typedef unsigned __int128 u128;
 
 #define M51 ((uint64_t)0x7ffffffffffff)
 
-/* Limbs below 2^52 after every operation (weakly reduced), which keeps every product inside 128 bits. */
+/*
+ * Limbs below 2^52 after every operation (weakly reduced), which keeps every product inside 128 bits; the one
+ * exception, below 2^54, is a sum or difference fe_add_lazy / fe_sub_lazy hands to a multiplication.
+ */
 typedef struct {
 	uint64_t v[5];
 } fe;
@@ -69,6 +72,28 @@ fe_sub(fe *h, const fe *f, const fe *g)
 	for (int i = 1; i < 5; i++)
 		h->v[i] = f->v[i] + 0x1ffffffffffffc - g->v[i];
 	fe_carry(h);
+}
+
+/*
+ * The same sum and difference, not carried, for values that go straight into a multiplication (ge_addsub's,
+ * which keeps them below 2^54). f - g + 4p never goes below zero while g is below 2^52 (4p's limbs are above
+ * 2^53 - 80). fe_mul takes limbs below 2^54 on both sides: its widest column, f0 g0 + 19 (f1 g4 + f2 g3 +
+ * f3 g2 + f4 g1), is then below 77 * 2^108 < 2^115, so each column's carry (>> 51) still fits 64 bits, as does
+ * 19 times the top one (below 19 * 5 * 2^57 < 2^64), and the product comes out weakly reduced again.
+ */
+static inline __attribute__((always_inline)) void
+fe_add_lazy(fe *h, const fe *f, const fe *g)
+{
+	for (int i = 0; i < 5; i++)
+		h->v[i] = f->v[i] + g->v[i];
+}
+
+static inline __attribute__((always_inline)) void
+fe_sub_lazy(fe *h, const fe *f, const fe *g)
+{
+	h->v[0] = f->v[0] + 0x1fffffffffffb4 - g->v[0];
+	for (int i = 1; i < 5; i++)
+		h->v[i] = f->v[i] + 0x1ffffffffffffc - g->v[i];
 }
 
 static void
@@ -336,27 +361,32 @@ p3_to_p2(ge_p2 *r, const ge_p3 *p)
 	r->Z = p->Z;
 }
 
-/* r = p + q (neg: p - q) */
+/*
+ * r = p + q (neg: p - q). The sums and differences are not carried (fe_add_lazy): each takes operands below
+ * 2^52 (p's and q's coordinates, products; t0 = 2 X is below 2^53 but only ever added to, or has a product
+ * subtracted from it) and goes straight into a multiplication, here or in p1p1_to_p3 / p1p1_to_p2, the only
+ * readers of a ge_p1p1. So r's limbs are below 2^54 (t0 - T + 4p: below 2^53 + 2^53), as fe_mul allows.
+ */
 static void
 ge_addsub(ge_p1p1 *r, const ge_p3 *p, const ge_cached *q, bool neg)
 {
 	fe t0;
 
-	fe_add(&r->X, &p->Y, &p->X);
-	fe_sub(&r->Y, &p->Y, &p->X);
+	fe_add_lazy(&r->X, &p->Y, &p->X);
+	fe_sub_lazy(&r->Y, &p->Y, &p->X);
 	fe_mul(&r->Z, &r->X, neg ? &q->YminusX : &q->YplusX);
 	fe_mul(&r->Y, &r->Y, neg ? &q->YplusX : &q->YminusX);
 	fe_mul(&r->T, &q->T2d, &p->T);
 	fe_mul(&r->X, &p->Z, &q->Z);
-	fe_add(&t0, &r->X, &r->X);
-	fe_sub(&r->X, &r->Z, &r->Y);
-	fe_add(&r->Y, &r->Z, &r->Y);
+	fe_add_lazy(&t0, &r->X, &r->X);
+	fe_sub_lazy(&r->X, &r->Z, &r->Y);
+	fe_add_lazy(&r->Y, &r->Z, &r->Y);
 	if (neg) {
-		fe_sub(&r->Z, &t0, &r->T);
-		fe_add(&r->T, &t0, &r->T);
+		fe_sub_lazy(&r->Z, &t0, &r->T);
+		fe_add_lazy(&r->T, &t0, &r->T);
 	} else {
-		fe_add(&r->Z, &t0, &r->T);
-		fe_sub(&r->T, &t0, &r->T);
+		fe_add_lazy(&r->Z, &t0, &r->T);
+		fe_sub_lazy(&r->T, &t0, &r->T);
 	}
 }
 
