@@ -56,30 +56,13 @@ fe_1(fe *h)
 	h->v[0] = 1;
 }
 
-static inline __attribute__((always_inline)) void
-fe_add(fe *h, const fe *f, const fe *g)
-{
-	for (int i = 0; i < 5; i++)
-		h->v[i] = f->v[i] + g->v[i];
-	fe_carry(h);
-}
-
-/* f - g + 4p: no limb goes below zero for limbs below 2^52 */
-static inline __attribute__((always_inline)) void
-fe_sub(fe *h, const fe *f, const fe *g)
-{
-	h->v[0] = f->v[0] + 0x1fffffffffffb4 - g->v[0];
-	for (int i = 1; i < 5; i++)
-		h->v[i] = f->v[i] + 0x1ffffffffffffc - g->v[i];
-	fe_carry(h);
-}
-
 /*
- * The same sum and difference, not carried, for values that go straight into a multiplication (ge_addsub's,
- * which keeps them below 2^54). f - g + 4p never goes below zero while g is below 2^52 (4p's limbs are above
- * 2^53 - 80). fe_mul takes limbs below 2^54 on both sides: its widest column, f0 g0 + 19 (f1 g4 + f2 g3 +
- * f3 g2 + f4 g1), is then below 77 * 2^108 < 2^115, so each column's carry (>> 51) still fits 64 bits, as does
- * 19 times the top one (below 19 * 5 * 2^57 < 2^64), and the product comes out weakly reduced again.
+ * f + g and f - g + 4p, not carried. f - g + 4p never goes below zero while g is below 2^52 (4p's limbs are
+ * above 2^53 - 80). Uncarried, they are only for values that go straight into a multiplication (ge_addsub's,
+ * which keeps them below 2^54): fe_mul takes limbs below 2^54 on both sides. Its widest column, f0 g0 +
+ * 19 (f1 g4 + f2 g3 + f3 g2 + f4 g1), is then below 77 * 2^108 < 2^115, so each column's carry (>> 51) still
+ * fits 64 bits, as does 19 times the top one (below 19 * 5 * 2^57 < 2^64), and the product comes out weakly
+ * reduced again.
  */
 static inline __attribute__((always_inline)) void
 fe_add_lazy(fe *h, const fe *f, const fe *g)
@@ -94,6 +77,20 @@ fe_sub_lazy(fe *h, const fe *f, const fe *g)
 	h->v[0] = f->v[0] + 0x1fffffffffffb4 - g->v[0];
 	for (int i = 1; i < 5; i++)
 		h->v[i] = f->v[i] + 0x1ffffffffffffc - g->v[i];
+}
+
+static inline __attribute__((always_inline)) void
+fe_add(fe *h, const fe *f, const fe *g)
+{
+	fe_add_lazy(h, f, g);
+	fe_carry(h);
+}
+
+static inline __attribute__((always_inline)) void
+fe_sub(fe *h, const fe *f, const fe *g)
+{
+	fe_sub_lazy(h, f, g);
+	fe_carry(h);
 }
 
 static void
