@@ -12,7 +12,8 @@
 # cost per reading on the same cores, and all of it together. A busy host's speed moves by 10-60% in minutes,
 # more than the gaps to the targets: so the raw INSERTs run before, between and after the POST runs, each POST
 # run is compared with the raw runs on either side of it, and the fastest raw run against the slowest shows the
-# drift; the verification runs at the end too, and the CPU ratios use the lesser of the two. Prints
+# drift; the verification runs at the end too, and the CPU ratios use the lesser of the two. Last, where single
+# POSTs wait: the 64-connection run again with PostgreSQL's fsync off (a diagnostic, no target). Prints
 # FIGURE lines (see test/bench/run).
 # Knobs: BENCH_SECS, BENCH_SINGLE, BENCH_BATCH_READINGS, BENCH_BACKLOG_READINGS, BENCH_CONNS, BENCH_FLEET_CONNS,
 # BENCH_BATCH_CONNS, BENCH_THREADS, BENCH_RAW_CLIENTS, BENCH_WORKERS (INGESTD_WORKERS, default 0: one per core); BENCH_PERF=FILE records ingestd's profile (perf record -g)
@@ -21,7 +22,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export GTX_BIN=${GTX_BIN:-$ROOT/build/rel}
 SECS=${BENCH_SECS:-10}
-SINGLE=${BENCH_SINGLE:-400000}
+SINGLE=${BENCH_SINGLE:-600000}
 BATCH=${BENCH_BATCH_READINGS:-500000}
 BACKLOG=${BENCH_BACKLOG_READINGS:-250000}
 CONNS=${BENCH_CONNS:-64}
@@ -182,14 +183,15 @@ single_run() {
 	figure "single POST$3 non-2xx answers" "$(field non2xx)" "responses"
 	figure "machine idle during single run$3" "$idle" "share"
 }
-# Two halves of distinct readings: a reading posted twice is a replay, not a stored row.
-split -n l/2 "$DIR/data/single.txt" "$DIR/data/single.half."
-single_run "$DIR/data/single.half.aa" "$CONNS" ""
+# Thirds of distinct readings (the 64- and 256-connection runs, and the diagnostic run at the end): a reading
+# posted twice is a replay, not a stored row.
+split -n l/3 "$DIR/data/single.txt" "$DIR/data/single.third."
+single_run "$DIR/data/single.third.aa" "$CONNS" ""
 single_rate=$s_rate single_cpu=$s_cpu single_pg=$s_pg single_verify=$s_verify
 echo "raw multi-row INSERTs between the POST runs"
 raw_bracket bench_raw1
 raw1=$r_rate
-single_run "$DIR/data/single.half.ab" "$FLEET" ", $FLEET connections"
+single_run "$DIR/data/single.third.ab" "$FLEET" ", $FLEET connections"
 fleet_rate=$s_rate fleet_cpu=$s_cpu fleet_pg=$s_pg fleet_verify=$s_verify
 rss1=$(rss)
 echo "raw multi-row INSERTs between the POST runs"
@@ -322,3 +324,12 @@ figure "machine idle during batch run" "$batch_idle" "share"
 figure "ingestd RSS before load" "$rss0" "KiB"
 figure "ingestd RSS after single run" "$rss1" "KiB"
 figure "ingestd RSS after both batch halves" "$(rss)" "KiB"
+
+# Where single POSTs wait: the 64-connection run once more with PostgreSQL's fsync off. A diagnostic, no
+# target uses it (ingestd refuses synchronous_commit off: a 2xx must mean durable); the idle share it leaves
+# against the first run's is what the WAL flush of every group commit costs the closed loop, during which
+# nothing in it has work (one run here: 0.15-0.16 idle with fsync, 0.05-0.06 without).
+sql -c "ALTER SYSTEM SET fsync = off" -c "SELECT pg_reload_conf()" >/dev/null
+single_run "$DIR/data/single.third.ac" "$CONNS" ", fsync off (diagnostic)"
+sql -c "ALTER SYSTEM RESET fsync" -c "SELECT pg_reload_conf()" >/dev/null
+figure "single POST, fsync off / with fsync (diagnostic)" "$(ratio "$s_rate" "$single_rate")" "(the host may have drifted between)"
