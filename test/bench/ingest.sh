@@ -328,8 +328,9 @@ figure "ingestd RSS after both batch halves" "$(rss)" "KiB"
 # Where single POSTs wait: the 64-connection run once more with PostgreSQL's fsync off. A diagnostic, no
 # target uses it (ingestd refuses synchronous_commit off: a 2xx must mean durable); the idle share it leaves
 # against the first run's is what the WAL flush of every group commit costs the closed loop, during which
-# nothing in it has work (one run here: 0.15-0.16 idle with fsync, 0.05-0.06 without).
+# nothing in it has work (interleaved runs here: 0.15-0.16 idle with fsync, 0.05-0.06 without). Its rate is
+# not set against the first run's: no raw run brackets it, and the host drifts more between the two than the
+# flush costs (two runs here: 1.17 and 1.03 times as fast, the second on a host 1.18 times slower per reading).
 sql -c "ALTER SYSTEM SET fsync = off" -c "SELECT pg_reload_conf()" >/dev/null
 single_run "$DIR/data/single.third.ac" "$CONNS" ", fsync off (diagnostic)"
 sql -c "ALTER SYSTEM RESET fsync" -c "SELECT pg_reload_conf()" >/dev/null
-figure "single POST, fsync off / with fsync (diagnostic)" "$(ratio "$s_rate" "$single_rate")" "(the host may have drifted between)"
